@@ -1,0 +1,3 @@
+"""presswatch: a scheduled news-monitoring crawler."""
+
+__version__ = "0.1.0"

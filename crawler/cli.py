@@ -1,0 +1,439 @@
+"""The ``presswatch`` command."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from crawler import __version__
+from crawler.config import DEFAULT_NAME, Config, ConfigError, find_config, load_config
+from crawler.units import parse_since
+
+logger = logging.getLogger("presswatch")
+
+EXPORT_FIELDS = [
+    "id",
+    "url",
+    "canonical_url",
+    "urls",
+    "source",
+    "title",
+    "authors",
+    "published_at",
+    "language",
+    "text",
+    "fetched_at",
+    "updated_at",
+    "revision",
+    "story_id",
+    "description",
+    "site_name",
+    "tags",
+]
+
+
+class UsageError(Exception):
+    """A bad argument; the message says which and what to do."""
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(find_config(getattr(args, "config", None)))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    progress = logging.getLogger("presswatch.progress")
+    progress.propagate = False
+    if not quiet:
+        plain = logging.StreamHandler(sys.stderr)
+        plain.setFormatter(logging.Formatter("  %(message)s"))
+        progress.addHandler(plain)
+        progress.setLevel(logging.INFO)
+    if not verbose:
+        for noisy in (
+            "scrapy",
+            "twisted",
+            "py.warnings",
+            "filelock",
+            "trafilatura",
+            "htmldate",
+            "courlan",
+        ):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _open_database(config: Config, *, write: bool) -> Any:
+    from storage.engine import make_engine
+    from storage.migrate import ensure_schema
+
+    url = config.database_url
+    if url.startswith("sqlite:///") and not write:
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise UsageError(
+                f"no database at {path} yet: run `presswatch crawl` to fill it "
+                f"(config {config.path})"
+            )
+    engine = make_engine(url, write=write)
+    ensure_schema(engine)
+    return engine
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.config or os.environ.get("PRESSWATCH_CONFIG") or DEFAULT_NAME)
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} already exists: pass --force to overwrite it")
+    text = resources.files("crawler").joinpath("example.toml").read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}; check it with `presswatch --config {target} check`")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args)
+    summary = {
+        "config": str(config.path),
+        "storage": config.database_url,
+        "crawl": {
+            "user_agent": config.crawl.user_agent,
+            "obey_robots": config.crawl.obey_robots,
+            "max_article_age_seconds": config.crawl.max_article_age.total_seconds(),
+        },
+        "sources": [
+            {
+                "name": s.name,
+                "feeds": len(s.feeds),
+                "sitemaps": len(s.sitemaps),
+                "pages": len(s.pages),
+                "every_seconds": s.every.total_seconds(),
+                "timezone": s.timezone,
+                "language": s.language,
+                "domains": s.domains,
+            }
+            for s in config.sources
+        ],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{config.path}: OK")
+    print(f"  storage  {config.database_url}")
+    print(
+        f"  crawl    user agent {config.crawl.user_agent!r}, robots.txt "
+        f"{'obeyed' if config.crawl.obey_robots else 'IGNORED'}, articles up to "
+        f"{config.crawl.max_article_age} old"
+    )
+    print(f"  sources  {len(config.sources)}")
+    for s in config.sources:
+        print(
+            f"    {s.name:<20} {len(s.feeds)} feeds, {len(s.sitemaps)} sitemaps, "
+            f"{len(s.pages)} pages; every {s.every}; {s.timezone}; "
+            f"domains {', '.join(s.domains)}"
+        )
+    if not config.sources:
+        print("    (none: add [[sources]] tables to crawl something)")
+    return 0
+
+
+def _format_errors(errors: dict[str, int]) -> str:
+    if not errors:
+        return "0"
+    total = sum(errors.values())
+    parts = ", ".join(f"{k} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]))
+    return f"{total} ({parts})"
+
+
+def print_summaries(summaries: Sequence[Any], out: TextIO = sys.stdout) -> None:
+    header = (
+        f"{'source':<16} {'status':<9} {'pages':>6} {'new':>5} {'updated':>8} "
+        f"{'duplicate':>10} {'unchanged':>10} {'empty':>6} {'seconds':>8}  errors"
+    )
+    print(header, file=out)
+    for s in summaries:
+        print(
+            f"{s.source:<16} {s.status:<9} {s.pages_fetched:>6} {s.new:>5} {s.updated:>8} "
+            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.seconds:>8.1f}  "
+            f"{_format_errors(s.errors)}",
+            file=out,
+        )
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.crawl import crawl_sources
+
+    config = _load(args)
+    names = args.sources or [s.name for s in config.sources]
+    if not names:
+        raise UsageError(f"{config.path} has no [[sources]] to crawl")
+    for name in names:
+        config.source(name)
+    _open_database(config, write=True).dispose()
+    if not args.quiet:
+        print(f"crawling {', '.join(names)} into {config.database_url}", file=sys.stderr)
+    summaries = crawl_sources(config, names, progress_seconds=0 if args.quiet else 5)
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2))
+    else:
+        print_summaries(summaries)
+    return 0 if all(s.status == "finished" for s in summaries) else 1
+
+
+def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from sqlalchemy.orm import Session
+
+    from storage import repository
+
+    since = parse_since(args.since) if args.since else None
+    engine = _open_database(config, write=False)
+    try:
+        with Session(engine) as session:
+            for article, urls in repository.iter_articles(session, since, args.source):
+                yield {
+                    "id": article.id,
+                    "url": article.url,
+                    "canonical_url": article.canonical_url,
+                    "urls": urls,
+                    "source": article.source,
+                    "title": article.title,
+                    "authors": article.authors,
+                    "published_at": _iso(article.published_at),
+                    "language": article.language,
+                    "text": article.text,
+                    "fetched_at": _iso(article.fetched_at),
+                    "updated_at": _iso(article.updated_at),
+                    "revision": article.revision,
+                    "story_id": article.story_id,
+                    "description": article.description,
+                    "site_name": article.site_name,
+                    "tags": article.tags,
+                }
+    finally:
+        engine.dispose()
+
+
+def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    count = 0
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+        return count
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        flat = dict(row)
+        flat["urls"] = " ".join(row["urls"])
+        flat["authors"] = "; ".join(row["authors"])
+        flat["tags"] = "; ".join(row["tags"])
+        writer.writerow(flat)
+        count += 1
+    return count
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if args.since:
+        try:
+            parse_since(args.since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
+    if args.source:
+        config.source(args.source)
+    rows = _export_rows(config, args)
+    if not args.output or args.output == "-":
+        count = _write_export(rows, args.format, sys.stdout)
+    else:
+        target = Path(args.output)
+        if not target.parent.is_dir():
+            raise UsageError(f"-o {target}: folder {target.parent} does not exist")
+        # Written to a temporary file first: an export that fails leaves no partial file.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                count = _write_export(rows, args.format, handle)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.engine import make_engine
+    from storage.migrate import current_revision, head_revision, upgrade
+
+    config = _load(args)
+    engine = make_engine(config.database_url)
+    try:
+        if args.db_command == "upgrade":
+            before = current_revision(engine)
+            upgrade(engine)
+            after = current_revision(engine)
+            print(f"{config.database_url}: schema {before or 'empty'} -> {after}")
+        else:
+            current = current_revision(engine)
+            state = (
+                "up to date"
+                if current == head_revision()
+                else f"needs `presswatch db upgrade` to {head_revision()}"
+            )
+            print(f"{config.database_url}: schema {current or 'empty'} ({state})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.demo.run import run_demo
+
+    return run_demo(Path(args.dir) if args.dir else None, quiet=args.quiet, as_json=args.json)
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help=f"config file (default: $PRESSWATCH_CONFIG, else ./{DEFAULT_NAME})",
+    )
+    common.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log more (-vv: debug)"
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress lines"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="presswatch",
+        description="Crawl news sites, extract and deduplicate their articles, and watch them "
+        "for the conflicts you track.",
+        parents=[common],
+        epilog="Start with `presswatch demo`, then `presswatch init` for a config of your own.",
+    )
+    parser.add_argument("--version", action="version", version=f"presswatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        help: str,
+        description: str | None = None,
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=description or help, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    p = add(
+        "init",
+        cmd_init,
+        "write a commented example config",
+        f"Write a commented example config to --config, $PRESSWATCH_CONFIG or ./{DEFAULT_NAME}.",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p = add("check", cmd_check, "validate the config and print a summary")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = add(
+        "crawl",
+        cmd_crawl,
+        "crawl all (or the named) sources once",
+        "Crawl all sources, or the named ones, once: discover articles in feeds, sitemaps "
+        "and section pages, extract and store new ones, and print a summary per source. "
+        "Exit status 1 when a crawl did not finish.",
+    )
+    p.add_argument("sources", nargs="*", metavar="NAME", help="source names (default: all)")
+    p.add_argument("--json", action="store_true", help="print the summaries as JSON")
+
+    p = add(
+        "export",
+        cmd_export,
+        "write stored articles as JSON lines or CSV",
+        "Write stored articles, one record each, oldest first. Fields: "
+        + ", ".join(EXPORT_FIELDS)
+        + ". In CSV, urls are space-separated and authors and "
+        "tags '; '-separated.",
+    )
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only articles published (or, when undated, fetched) since DATE: "
+        "2020-11-02, 2020-11-02T09:00:00+07:00, or a duration ago like 7d",
+    )
+    p.add_argument("--source", metavar="NAME", help="only this source")
+    p.add_argument(
+        "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "crawl the bundled sample news site (no internet needed)",
+        "Serve the bundled sample news site on 127.0.0.1, write a config for it, crawl it "
+        "into a fresh SQLite database and show what was stored.",
+    )
+    p.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="where to put the demo config and database (default: a new temporary folder)",
+    )
+    p.add_argument("--json", action="store_true", help="print the stored articles as JSON")
+
+    p = add("db", cmd_db, "database schema: upgrade or show the revision")
+    p.add_argument("db_command", choices=["upgrade", "current"], help="what to do")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, default in (("config", None), ("verbose", 0), ("quiet", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    _setup_logging(args.verbose, args.quiet)
+    from storage.migrate import SchemaError
+
+    try:
+        return int(args.func(args))
+    except (ConfigError, UsageError, SchemaError) as exc:
+        print(f"presswatch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("presswatch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

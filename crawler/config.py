@@ -1,0 +1,290 @@
+"""The presswatch config: one TOML file, validated once into typed objects.
+
+Found as ``--config FILE``, else ``$PRESSWATCH_CONFIG``, else ``./presswatch.toml``. Every error a
+user can make ends in one ``ConfigError`` sentence naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from crawler.units import parse_duration, parse_size
+
+ENV_VAR = "PRESSWATCH_CONFIG"
+DEFAULT_NAME = "presswatch.toml"
+DEFAULT_USER_AGENT = "presswatch/0.1 (+https://github.com/presswatch/presswatch)"
+
+
+class ConfigError(Exception):
+    """A config the user must fix; the message is one sentence saying where and how."""
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    return value
+
+
+def _size(value: Any) -> Any:
+    return parse_size(value) if isinstance(value, str | int) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Size = Annotated[int, BeforeValidator(_size)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite:///presswatch.db"
+
+    @field_validator("url")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                f"{value!r} is not a database URL like sqlite:///presswatch.db or "
+                "postgresql+psycopg://user@host/db"
+            ) from None
+        return value
+
+
+class CrawlConfig(_Section):
+    user_agent: str = DEFAULT_USER_AGENT
+    obey_robots: bool = True
+    max_article_age: Duration = timedelta(days=7)
+    concurrency: int = Field(16, ge=1, le=512)
+    concurrency_per_domain: int = Field(4, ge=1, le=64)
+    download_delay: Duration = timedelta(0)
+    autothrottle: bool = True
+    timeout: Duration = timedelta(seconds=30)
+    retries: int = Field(2, ge=0, le=10)
+    max_page_size: Size = 10_000_000
+    page_depth: int = Field(1, ge=1, le=5)
+
+
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+class SourceConfig(_Section):
+    name: str
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    pages: list[str] = []
+    article_pattern: str | None = None
+    allowed_domains: list[str] = []
+    language: str | None = None
+    timezone: str = "UTC"
+    every: Duration = timedelta(minutes=15)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a source name: use letters, digits, '-', '_' or '.'"
+            )
+        return value
+
+    @field_validator("feeds", "sitemaps", "pages")
+    @classmethod
+    def _urls(cls, values: list[str]) -> list[str]:
+        return [_check_url(v) for v in values]
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is not None and not _LANGUAGE.match(value):
+            raise ValueError(f"{value!r} is not a language code like 'id' or 'en'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone name like 'Asia/Jakarta' or 'UTC'"
+            ) from None
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
+
+    @model_validator(mode="after")
+    def _has_entry_points(self) -> SourceConfig:
+        if not (self.feeds or self.sitemaps or self.pages):
+            raise ValueError("needs at least one of feeds, sitemaps or pages")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def start_urls(self) -> list[str]:
+        return [*self.feeds, *self.sitemaps, *self.pages]
+
+    @property
+    def domains(self) -> list[str]:
+        """Hosts (and their subdomains) the crawl may fetch from."""
+        if self.allowed_domains:
+            return list(self.allowed_domains)
+        hosts = {urlsplit(u).hostname or "" for u in self.start_urls}
+        return sorted(h for h in hosts if h)
+
+
+class Config(_Section):
+    path: Path
+    storage: StorageConfig = StorageConfig()
+    crawl: CrawlConfig = CrawlConfig()
+    sources: list[SourceConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Config:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice; names must be unique")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.path}: no source named {name!r} (configured: {known})")
+
+    @property
+    def database_url(self) -> str:
+        """The storage URL with a relative SQLite path made relative to the config file."""
+        url = make_url(self.storage.url)
+        database = url.database
+        relative_file = database and database != ":memory:" and not Path(database).is_absolute()
+        if url.get_backend_name() == "sqlite" and relative_file:
+            url = url.set(database=str((self.path.parent / database).resolve()))
+        return url.render_as_string(hide_password=False)
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        path = Path(explicit)
+        origin = "--config"
+    elif os.environ.get(ENV_VAR):
+        path = Path(os.environ[ENV_VAR])
+        origin = f"${ENV_VAR}"
+    else:
+        path = Path(DEFAULT_NAME)
+        if not path.exists():
+            raise ConfigError(
+                f"no config found: pass --config FILE, set ${ENV_VAR}, or run `presswatch init` "
+                f"to write ./{DEFAULT_NAME}"
+            )
+        origin = "default"
+    if not path.is_file():
+        raise ConfigError(f"{path} (from {origin}) does not exist or is not a file")
+    return path.resolve()
+
+
+def _where(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """``('sources', 0, 'every')`` -> ``sources[0] ("sindonews").every``."""
+    out = ""
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            try:
+                node = node[part]
+                if isinstance(node, dict) and "name" in node:
+                    out += f" ({node['name']!r})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "is not a known setting (check its spelling against `presswatch init`'s example)"
+    if error["type"] == "missing":
+        return "is required"
+    return msg.removeprefix("Value error, ")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: is not valid TOML: {exc}") from None
+    if "path" in data:
+        raise ConfigError(f"{path}: path: is not a known setting")
+    try:
+        return Config.model_validate({**data, "path": path.resolve()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _where(tuple(first["loc"]), data)
+        count = exc.error_count()
+        more = (
+            f" ({count - 1} more problem{'s' if count > 2 else ''} after this one)"
+            if count > 1
+            else ""
+        )
+        key = f" {where}:" if where else ""
+        raise ConfigError(f"{path}:{key} {_message(dict(first))}{more}") from None

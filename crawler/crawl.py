@@ -1,0 +1,118 @@
+"""Run the ``news`` spider for one or more sources in this process, as ``presswatch crawl`` does.
+
+The code path is the one ``scrapy crawl news -a source=NAME`` takes: the same spider, settings,
+pipelines and extensions, one Scrapy crawler per source in one reactor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from sqlalchemy import select
+
+from crawler import settings as default_settings
+from crawler.config import Config
+from crawler.spiders.news import NewsSpider
+from storage.engine import make_engine, make_sessionmaker
+from storage.models import CrawlRun
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    source: str
+    run_id: int | None
+    status: str
+    finish_reason: str
+    pages_fetched: int
+    articles_fetched: int
+    new: int
+    updated: int
+    duplicate: int
+    unchanged: int
+    empty: int
+    errors: dict[str, int]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule(default_settings, priority="project")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def crawl_sources(
+    config: Config,
+    names: Sequence[str],
+    *,
+    progress_seconds: float = 0,
+    overrides: dict[str, Any] | None = None,
+) -> list[RunSummary]:
+    """Crawl ``names`` once each, concurrently, and return what each run recorded."""
+    settings = scrapy_settings(
+        {"PRESSWATCH_PROGRESS_SECONDS": progress_seconds, **(overrides or {})}
+    )
+    process = CrawlerProcess(settings, install_root_handler=False)
+    crawlers = []
+    for name in names:
+        crawler = process.create_crawler(NewsSpider)
+        crawlers.append((name, crawler))
+        process.crawl(crawler, source=name, config=str(Path(config.path)))
+    process.start()
+    run_ids = {
+        name: crawler.stats.get_value("presswatch/run_id") if crawler.stats else None
+        for name, crawler in crawlers
+    }
+    reasons = {
+        name: (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
+        for name, crawler in crawlers
+    }
+    return read_summaries(config, run_ids, reasons)
+
+
+def read_summaries(
+    config: Config, run_ids: dict[str, int | None], reasons: dict[str, str]
+) -> list[RunSummary]:
+    engine = make_engine(config.database_url, write=False)
+    try:
+        with make_sessionmaker(engine)() as session:
+            ids = [i for i in run_ids.values() if i is not None]
+            rows = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(ids)))}
+    finally:
+        engine.dispose()
+    summaries = []
+    for name, run_id in run_ids.items():
+        run = rows.get(run_id) if run_id is not None else None
+        if run is None:
+            summaries.append(
+                RunSummary(name, None, "failed", reasons[name], 0, 0, 0, 0, 0, 0, 0, {}, 0.0)
+            )
+            continue
+        seconds = ((run.finished_at or run.started_at) - run.started_at).total_seconds()
+        summaries.append(
+            RunSummary(
+                source=name,
+                run_id=run.id,
+                status=run.status,
+                finish_reason=run.finish_reason or reasons[name],
+                pages_fetched=run.pages_fetched,
+                articles_fetched=run.articles_fetched,
+                new=run.new,
+                updated=run.updated,
+                duplicate=run.duplicate,
+                unchanged=run.unchanged,
+                empty=run.empty,
+                errors=dict(run.errors),
+                seconds=round(seconds, 2),
+            )
+        )
+    return summaries

@@ -1,0 +1,135 @@
+"""``presswatch demo``: the whole job on the bundled site, with no internet and no set-up."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.config import load_config
+from crawler.crawl import crawl_sources
+from crawler.demo import SITE
+from crawler.demo.server import SiteServer
+from storage.engine import make_engine
+from storage.models import Article
+
+# The demo site's stories are from late October and early November 2020.
+SITE_OLDEST_STORY = datetime(2020, 10, 1, tzinfo=UTC)
+
+
+def site_max_age_days(now: datetime | None = None) -> int:
+    """A ``max_article_age`` in days that admits the demo site's stories (and not its 2015
+    archive), whatever today's date is."""
+    return ((now or datetime.now(UTC)) - SITE_OLDEST_STORY).days + 1
+
+
+def demo_config(server: SiteServer, database: str = "demo.db") -> str:
+    news, wire = server.base("news"), server.base("wire")
+    return f"""\
+# Written by `presswatch demo` for the bundled site it served on {news} and {wire}.
+[storage]
+url = "sqlite:///{database}"
+
+[crawl]
+user_agent = "presswatch-demo/0.1 (+https://example.org/presswatch)"
+max_article_age = "{site_max_age_days()}d"
+timeout = "10s"
+retries = 1
+concurrency_per_domain = 8
+
+[[sources]]
+name = "warta"
+feeds = ["{news}/feed/internasional.rss", "{news}/feed/world.atom"]
+sitemaps = ["{news}/sitemap.xml"]
+pages = ["{news}/", "{news}/internasional/", "{news}/en/", "{news}/ru/", "{news}/berita-lain/"]
+article_pattern = "/read/\\\\d+/"
+language = "id"
+timezone = "Asia/Jakarta"
+every = "15m"
+
+[[sources]]
+name = "wire"
+feeds = ["{wire}/feed.rss"]
+sitemaps = ["{wire}/sitemap.xml"]
+pages = ["{wire}/"]
+language = "en"
+timezone = "UTC"
+every = "30m"
+"""
+
+
+def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = False) -> int:
+    directory = directory or Path(tempfile.mkdtemp(prefix="presswatch-demo-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path = directory / "presswatch.toml"
+    say = (lambda *a: None) if quiet or as_json else (lambda *a: print(*a, file=sys.stderr))
+
+    with SiteServer([SITE]) as server:
+        config_path.write_text(demo_config(server), encoding="utf-8")
+        config = load_config(config_path)
+        say(f"Serving the demo news site on {server.base('news')} and {server.base('wire')}")
+        say(f"Config and database in {directory}")
+        summaries = crawl_sources(
+            config, [s.name for s in config.sources], progress_seconds=0 if quiet else 2
+        )
+
+    engine = make_engine(config.database_url, write=False)
+    with Session(engine) as session:
+        articles = list(session.scalars(select(Article).order_by(Article.published_at)))
+    engine.dispose()
+
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "source": a.source,
+                        "title": a.title,
+                        "language": a.language,
+                        "published_at": a.published_at.isoformat() if a.published_at else None,
+                        "story_id": a.story_id,
+                        "url": a.url,
+                        "text": a.text,
+                    }
+                    for a in articles
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+
+    from crawler.cli import print_summaries
+
+    print()
+    print_summaries(summaries)
+    print(
+        f"\n{len(articles)} articles stored (the demo site also serves broken pages, feeds and "
+        "redirects on purpose: they are the errors counted above)\n"
+    )
+    print(f"{'id':>3} {'source':<6} {'lang':<4} {'published (UTC)':<17} {'story':>5}  title")
+    for a in articles:
+        published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "-"
+        title = (a.title or "")[:70]
+        print(
+            f"{a.id:>3} {a.source:<6} {a.language or '-':<4} {published:<17} "
+            f"{a.story_id or a.id:>5}  {title}"
+        )
+    seed = next((a for a in articles if "Nagorno-Karabakh" in (a.title or "")), None)
+    if seed is not None:
+        print(f"\nThe text extracted from {seed.url}:\n")
+        for paragraph in seed.text.split("\n")[:4]:
+            print(textwrap.fill(paragraph, width=96, initial_indent="  ", subsequent_indent="  "))
+        print("  …")
+    print(
+        f"\nNext: presswatch --config {config_path} export | less   "
+        f"(or --format csv -o articles.csv)"
+    )
+    return 0 if all(s.status == "finished" for s in summaries) else 1

@@ -1,0 +1,347 @@
+"""Article extraction: ``(html, url) -> ExtractedArticle | None``.
+
+Wraps trafilatura's pure half (``bare_extraction`` on a string; never its fetchers) and adds what a
+news monitor needs on top: full publication timestamps read in the source's time zone, the
+page's declared language (detected when it declares none), headline clean-up, and the removal of
+inline "read also" links that news sites put inside article paragraphs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import charset_normalizer
+import py3langid
+import trafilatura
+from lxml import html as lxml_html
+from lxml.etree import ParserError, XMLSyntaxError
+from w3lib.encoding import html_body_declared_encoding, resolve_encoding
+
+logger = logging.getLogger(__name__)
+
+# Labels of the inline links to other stories that sites put inside article text, per language.
+# A label is removed with what follows it when it stands in parentheses or brackets
+# ("(Baca: …)"), or when it starts a short paragraph of its own ("Read also: …").
+READ_ALSO_LABELS: dict[str, tuple[str, ...]] = {
+    "id": (
+        "Baca",
+        "Baca juga",
+        "Baca pula",
+        "Lihat juga",
+        "Simak juga",
+        "Baca selengkapnya",
+        "Artikel terkait",
+        "Berita terkait",
+        "Klik",
+    ),
+    "ms": ("Baca juga", "Baca lagi", "Lihat juga"),
+    "en": (
+        "Read also",
+        "Also read",
+        "Read more",
+        "See also",
+        "Related",
+        "Read next",
+        "Related article",
+        "Related story",
+        "More",
+    ),
+    "ru": ("Читайте также", "Читайте еще", "Читайте ещё", "Смотрите также", "Подробнее", "По теме"),
+    "uk": ("Читайте також", "Дивіться також"),
+    "tr": ("Ayrıca okuyun", "Ayrıca bakınız", "İlgili haber", "İlginizi çekebilir"),
+    "az": ("Həmçinin oxuyun", "Həmçinin bax", "Oxu", "Ətraflı"),
+    "hy": ("Կարդացեք նաև", "Տես նաև"),
+    "ar": ("اقرأ أيضا", "اقرأ أيضاً", "اقرأ أيضًا", "اقرأ المزيد"),
+    "fa": ("بیشتر بخوانید", "بخوانید"),
+    "fr": ("Lire aussi", "À lire aussi", "Voir aussi", "Lire la suite"),
+    "es": ("Lea también", "Lee también", "Leer más", "Te puede interesar"),
+    "pt": ("Leia também", "Leia mais", "Veja também"),
+    "de": ("Lesen Sie auch", "Mehr zum Thema", "Auch interessant"),
+}
+# Longest labels first so "Baca juga" wins over "Baca".
+_LABELS = sorted(
+    {label for labels in READ_ALSO_LABELS.values() for label in labels}, key=len, reverse=True
+)
+_LABEL_ALT = "|".join(re.escape(label) for label in _LABELS)
+_INLINE_READ_ALSO = re.compile(
+    rf"\s*(?:\(\s*(?:{_LABEL_ALT})\s*:[^()]*(?:\([^()]*\)[^()]*)*\)"
+    rf"|\[\s*(?:{_LABEL_ALT})\s*:[^\[\]]*\])",
+    re.IGNORECASE,
+)
+_LINE_READ_ALSO = re.compile(rf"^\s*(?:{_LABEL_ALT})\s*:.{{0,300}}$", re.IGNORECASE)
+# Editor's or reporter's initials closing an article, as Indonesian portals print them: "(min)".
+_CREDIT_LINE = re.compile(r"^\(\s*[a-z]{2,5}(?:\s*/\s*[a-z]{2,5})*\s*\)$")
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
+_LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
+_DATE_META_NAMES = (
+    "article:published_time",
+    "og:article:published_time",
+    "article.published",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "cxenseparse:recs:publishtime",
+)
+_MIN_DETECT_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionOptions:
+    """Everything extraction needs to know about one page besides its HTML."""
+
+    url: str
+    timezone: tzinfo = UTC
+    language_hint: str | None = None
+    listed_published: datetime | None = None
+    min_text_chars: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedArticle:
+    url: str
+    text: str
+    title: str | None = None
+    canonical_url: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def decode_html(body: bytes, declared: str | None = None) -> str:
+    """Decode a page: the declared charset (HTTP header, then the page's own meta) when the
+    bytes really are in it, else UTF-8, else what charset detection finds.
+
+    Sites lie about charsets (a windows-1252 page served as UTF-8), so a declaration is only
+    trusted when the body decodes under it without errors.
+    """
+    candidates = [declared, html_body_declared_encoding(body[:4096]), "utf-8"]
+    for candidate in candidates:
+        encoding = resolve_encoding(candidate) if candidate else None
+        if not encoding:
+            continue
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        return str(best)
+    return body.decode("windows-1252", errors="replace")
+
+
+def strip_read_also(text: str) -> str:
+    """Remove inline "read also" links and editor credits; keep every sentence of the article."""
+    lines = []
+    for line in text.split("\n"):
+        line = _INLINE_READ_ALSO.sub("", line).strip()
+        if not line or _LINE_READ_ALSO.match(line) or _CREDIT_LINE.match(line):
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _meta_contents(tree: Any) -> Iterator[tuple[str, str]]:
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        content = meta.get("content")
+        if key and content:
+            yield key, content.strip()
+
+
+def _json_ld_dates(tree: Any) -> Iterator[str]:
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                value = node.get("datePublished")
+                if isinstance(value, str):
+                    yield value
+                stack.extend(v for v in node.values() if isinstance(v, dict | list))
+
+
+def parse_datetime(value: str, zone: tzinfo) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 or RFC 822 text; a value without a zone is read in
+    ``zone``; a bare date is midnight in ``zone``."""
+    value = value.strip()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            try:
+                day = date.fromisoformat(value[:10])
+            except ValueError:
+                return None
+            parsed = datetime(day.year, day.month, day.day)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def _published_candidates(tree: Any) -> Iterator[str]:
+    metas = dict(_meta_contents(tree))
+    for name in _DATE_META_NAMES:
+        if name in metas:
+            yield metas[name]
+    yield from _json_ld_dates(tree)
+    for node in tree.xpath('//time[@itemprop="datePublished" or @pubdate][@datetime]'):
+        yield node.get("datetime")
+
+
+def _has_time(value: str) -> bool:
+    return "T" in value or ":" in value
+
+
+def find_published(
+    candidates: Iterable[str], zone: tzinfo, listed: datetime | None, fallback_day: str | None
+) -> datetime | None:
+    """The publication time: the page's own timestamp when it has one with a time of day, else
+    the feed's or sitemap's, else the page's date (htmldate) at midnight in the source's zone."""
+    date_only: datetime | None = None
+    for candidate in candidates:
+        parsed = parse_datetime(candidate, zone)
+        if parsed is None:
+            continue
+        if _has_time(candidate):
+            return parsed
+        date_only = date_only or parsed
+    if listed is not None:
+        return listed.astimezone(UTC)
+    if date_only is not None:
+        return date_only
+    if fallback_day:
+        return parse_datetime(fallback_day, zone)
+    return None
+
+
+def _declared_language(tree: Any) -> str | None:
+    candidates = [tree.get("lang"), tree.get("xml:lang")]
+    metas = dict(_meta_contents(tree))
+    candidates += [metas.get("content-language"), metas.get("og:locale"), metas.get("language")]
+    for node in tree.xpath("//meta[@http-equiv]"):
+        if (node.get("http-equiv") or "").lower() == "content-language":
+            candidates.append(node.get("content"))
+    for candidate in candidates:
+        match = _LANG.match((candidate or "").strip())
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    if len(text) < _MIN_DETECT_CHARS:
+        return None
+    language, _score = py3langid.classify(text[:2000])
+    return str(language)
+
+
+def clean_title(title: str | None, headline: str | None, site_name: str | None) -> str | None:
+    """The on-page headline: the ``<h1>`` when the document title contains it, else the title
+    without a trailing ``| Site Name`` part."""
+    title = " ".join(title.split()) if title else None
+    headline = " ".join(headline.split()) if headline else None
+    if headline and (not title or headline in title or title in headline):
+        return headline
+    if title:
+        separators = list(_TITLE_SEPARATORS.finditer(title))
+        if separators:
+            last = separators[-1]
+            tail = title[last.end() :].casefold()
+            site = (site_name or "").casefold()
+            if (site and (site in tail or tail in site)) or len(tail) <= 25:
+                return title[: last.start()]
+    return title
+
+
+def _split_list(values: Iterable[str] | str | None, separators: str) -> tuple[str, ...]:
+    if not values:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for value in values:
+        for part in re.split(separators, value):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
+    """Extract the article in ``html``; None when the page has no article text."""
+    try:
+        tree = lxml_html.document_fromstring(html)
+    except (ParserError, XMLSyntaxError, ValueError):
+        return None
+    # Read before trafilatura runs: it prunes the tree it is given.
+    date_candidates = list(_published_candidates(tree))
+    declared_language = _declared_language(tree)
+    h1 = tree.xpath("string(//h1[1])") or None
+    canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
+
+    document = trafilatura.bare_extraction(
+        tree,
+        url=options.url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=True,
+        deduplicate=False,
+    )
+    if document is None or not document.text:
+        return None
+    site_name = document.sitename or None
+    title = clean_title(document.title, h1, site_name)
+    text = strip_read_also(document.text)
+    lines = text.split("\n")
+    if title and lines and " ".join(lines[0].split()) == title:
+        text = "\n".join(lines[1:])
+    if len(text) < options.min_text_chars:
+        return None
+
+    if canonical:
+        canonical = urljoin(options.url, canonical.strip())
+    published = find_published(
+        date_candidates, options.timezone, options.listed_published, document.date
+    )
+    language = declared_language or detect_language(text) or options.language_hint
+    return ExtractedArticle(
+        url=options.url,
+        text=text,
+        title=title,
+        canonical_url=canonical,
+        authors=_split_list(document.author, r"[;,]| and "),
+        published_at=published,
+        language=language,
+        description=document.description or None,
+        site_name=site_name,
+        tags=_split_list([*(document.tags or []), *(document.categories or [])], r"[,;]"),
+    )

@@ -1,0 +1,52 @@
+"""Scrapy settings for presswatch. Per-source values come from the config (see
+``NewsSpider.from_crawler``); these are the defaults they override."""
+
+from __future__ import annotations
+
+BOT_NAME = "presswatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "presswatch/0.1 (+https://github.com/presswatch/presswatch)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: AutoThrottle adapts the delay to each server's latency; per-domain concurrency
+# stays bounded whatever it decides.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.0
+# One item per article page: a high CONCURRENT_ITEMS only starts more idle tasks per response.
+CONCURRENT_ITEMS = 4
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10_000_000
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+DNSCACHE_ENABLED = True
+HTTPCACHE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractionPipeline": 300,
+    "crawler.pipelines.StoragePipeline": 500,
+}
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 100,
+    "crawler.extensions.ProgressReporter": 200,
+}
+
+LOG_LEVEL = "INFO"
+
+# presswatch's own settings, filled in from the config by the spider.
+PRESSWATCH_DATABASE_URL = None
+PRESSWATCH_STORE_BATCH = 50
+PRESSWATCH_STORE_FLUSH_SECONDS = 1.0
+PRESSWATCH_PROGRESS_SECONDS = 0  # 0: no progress lines (`presswatch crawl` turns them on)

@@ -1,0 +1,298 @@
+"""The ``news`` spider: one source per crawl, found by ``-a source=NAME``.
+
+It reads the source's feeds, sitemaps and section pages, skips article URLs already stored
+(unless their feed or sitemap says they changed since) and hands each article page to the
+pipelines as raw bytes: extraction happens there, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.settings import Settings
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.python.failure import Failure
+
+from crawler import discovery
+from crawler.config import Config, ConfigError, SourceConfig, find_config, load_config
+from crawler.discovery import DiscoveryError, Entry
+from crawler.failures import failure_kind
+from crawler.items import PageItem
+from storage import repository
+from storage.engine import make_engine, make_sessionmaker
+from storage.migrate import SchemaError, ensure_schema
+from storage.urlkeys import host_of, url_key
+
+logger = logging.getLogger(__name__)
+
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+class NewsArgs(BaseModel):
+    """The spider's ``-a`` arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    config: str | None = None
+
+
+def _charset(response: Response) -> str | None:
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _is_html(response: Response) -> bool:
+    content_type = response.headers.get(b"Content-Type", b"").lower()
+    if content_type:
+        return content_type.split(b";")[0].strip() in _HTML_TYPES
+    return discovery.sniff(response.body[:4096]) == "html"
+
+
+class NewsSpider(Spider):
+    name = "news"
+
+    config: Config
+    source: SourceConfig
+    _setup_error: tuple[str, str] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = cast(NewsSpider, super().from_crawler(crawler, *args, **kwargs))
+        spider._setup(crawler.settings, kwargs)
+        return spider
+
+    def _setup(self, settings: Settings, kwargs: dict[str, Any]) -> None:
+        try:
+            args = NewsArgs.model_validate(kwargs)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            name = ".".join(str(p) for p in problem["loc"])
+            self._setup_error = (
+                "bad_arguments",
+                f"argument {name!r}: {problem['msg']} (usage: scrapy crawl news -a source=NAME "
+                "[-a config=FILE])",
+            )
+            return
+        try:
+            self.config = load_config(find_config(args.config))
+            self.source = self.config.source(args.source)
+            engine = make_engine(self.config.database_url)
+            try:
+                ensure_schema(engine)
+            finally:
+                engine.dispose()
+        except ConfigError as exc:
+            self._setup_error = ("config_error", str(exc))
+            return
+        except (SchemaError, SQLAlchemyError) as exc:
+            self._setup_error = ("storage_error", f"storage: {exc}")
+            return
+
+        self.allowed_domains = self.source.domains
+        crawl = self.config.crawl
+        for key, value in {
+            "USER_AGENT": crawl.user_agent,
+            "ROBOTSTXT_OBEY": crawl.obey_robots,
+            "CONCURRENT_REQUESTS": crawl.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
+            "DOWNLOAD_DELAY": crawl.download_delay.total_seconds(),
+            "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+            "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay.total_seconds(), 0.1),
+            "DOWNLOAD_TIMEOUT": crawl.timeout.total_seconds(),
+            "RETRY_TIMES": crawl.retries,
+            "DOWNLOAD_MAXSIZE": crawl.max_page_size,
+            "PRESSWATCH_DATABASE_URL": self.config.database_url,
+        }.items():
+            settings.set(key, value, priority="spider")
+        self._article_pattern = (
+            re.compile(self.source.article_pattern) if self.source.article_pattern else None
+        )
+        self._age_cutoff = datetime.now(UTC) - crawl.max_article_age
+        self._seen: set[str] = set()
+        self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
+        self._links = LinkExtractor(allow_domains=self.allowed_domains, unique=True)
+
+    # -- start ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self._setup_error:
+            reason, message = self._setup_error
+            logger.error("%s", message)
+            raise CloseSpider(reason)
+        for url in self.source.feeds:
+            yield self._listing(url, self.parse_feed)
+        for url in self.source.sitemaps:
+            yield self._listing(url, self.parse_sitemap)
+        for url in self.source.pages:
+            yield self._listing(url, self.parse_page, depth=1)
+
+    def _listing(self, url: str, callback: Any, depth: int = 0) -> Request:
+        return Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            priority=10,
+            dont_filter=True,
+            meta={"pw_depth": depth},
+        )
+
+    # -- listings ------------------------------------------------------------------------------
+
+    def _count(self, key: str, value: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, value)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        self._count("fetch/pages")
+        kind = discovery.sniff(response.body)
+        if kind == "sitemap":
+            yield from self.parse_sitemap(response, counted=True)
+            return
+        if kind == "html":
+            yield from self.parse_page(response, counted=True)
+            return
+        try:
+            entries = discovery.parse_feed(response.body, response.url)
+        except DiscoveryError as exc:
+            self._count("error/bad_feed")
+            logger.warning("Feed %s is unreadable: %s", response.url, exc)
+            return
+        self._count("discover/feed_entries", len(entries))
+        yield from self._articles(entries)
+
+    def parse_sitemap(self, response: Response, counted: bool = False) -> Iterator[Request]:
+        if not counted:
+            self._count("fetch/pages")
+        try:
+            sitemap = discovery.parse_sitemap(response.body, response.url)
+        except DiscoveryError as exc:
+            self._count("error/bad_sitemap")
+            logger.warning("Sitemap %s is unreadable: %s", response.url, exc)
+            return
+        if sitemap.kind == "urlset":
+            self._count("discover/sitemap_entries", len(sitemap.entries))
+            yield from self._articles(sitemap.entries)
+            return
+        for entry in sitemap.entries:
+            if self._too_old(entry):
+                self._count("discover/old_sitemap")
+                continue
+            if self._allowed(entry.url):
+                yield self._listing(entry.url, self.parse_sitemap)
+
+    def parse_page(self, response: Response, counted: bool = False) -> Iterator[Request]:
+        if not counted:
+            self._count("fetch/pages")
+        if not isinstance(response, TextResponse) or not _is_html(response):
+            self._count("error/not_html")
+            return
+        depth = int(response.meta.get("pw_depth", 1))
+        articles: list[Entry] = []
+        for link in self._links.extract_links(response):
+            if self._is_article(link.url):
+                articles.append(Entry(url=link.url))
+            elif depth < self.config.crawl.page_depth and self._allowed(link.url):
+                key = url_key(link.url)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    yield self._listing(link.url, self.parse_page, depth=depth + 1)
+        self._count("discover/page_links", len(articles))
+        yield from self._articles(articles)
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def _allowed(self, url: str) -> bool:
+        host = host_of(url)
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def _is_article(self, url: str) -> bool:
+        if self._article_pattern is not None:
+            return bool(self._article_pattern.search(url))
+        return discovery.looks_like_article(url)
+
+    def _too_old(self, entry: Entry) -> bool:
+        return entry.dated is not None and entry.dated < self._age_cutoff
+
+    def _articles(self, entries: Iterable[Entry]) -> Iterator[Request]:
+        """Requests for the entries worth fetching: allowed, recent, not seen in this crawl, and
+        not stored already (or stored before their listing says they changed)."""
+        fresh: dict[str, Entry] = {}
+        for entry in entries:
+            if not self._allowed(entry.url):
+                self._count("discover/offsite")
+                continue
+            if self._article_pattern is not None and not self._article_pattern.search(entry.url):
+                self._count("discover/not_article")
+                continue
+            if self._too_old(entry):
+                self._count("discover/too_old")
+                continue
+            key = url_key(entry.url)
+            if key in self._seen or key in fresh:
+                continue
+            fresh[key] = entry
+        if not fresh:
+            return
+        try:
+            with self._reader() as session:
+                known = repository.known_urls(session, fresh)
+        except SQLAlchemyError:
+            logger.warning("Known-URL check failed; fetching all listed URLs", exc_info=True)
+            known = {}
+        for key, entry in fresh.items():
+            self._seen.add(key)
+            checked = known.get(key)
+            if checked is not None and (entry.changed is None or entry.changed <= checked):
+                self._count("discover/known")
+                continue
+            if checked is not None:
+                self._count("discover/changed")
+            yield Request(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.on_error,
+                # Duplicates are filtered by URL key above; a redirect loop must reach the
+                # redirect limit (and be counted) instead of vanishing in the dupefilter.
+                dont_filter=True,
+                meta={"pw_listed": entry.published},
+            )
+
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
+        self._count("fetch/pages")
+        self._count("fetch/articles")
+        if not isinstance(response, TextResponse) or not _is_html(response):
+            self._count("error/not_html")
+            logger.info("Not an HTML page: %s", response.url)
+            return
+        redirects = response.meta.get("redirect_urls") or []
+        yield PageItem(
+            source=self.source.name,
+            url=response.url,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            encoding=_charset(response),
+            requested_url=redirects[0] if redirects else None,
+            listed_published=response.meta.get("pw_listed"),
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        kind = failure_kind(failure)
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        if kind == "offsite":
+            self._count("discover/offsite")
+            return
+        self._count(f"error/{kind}")
+        logger.info("Failed (%s): %s", kind, url)

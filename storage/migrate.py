@@ -1,0 +1,64 @@
+"""Schema migrations (Alembic), run programmatically: no alembic.ini to find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+_SCRIPTS = Path(__file__).parent / "migrations"
+
+
+class SchemaError(Exception):
+    """The database's schema is not the one this presswatch needs."""
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, target: str = "head") -> None:
+    """Bring the schema to ``target``. Safe to run while another process does the same: on
+    SQLite the migration holds the write lock for its whole transaction."""
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, target)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema in an empty database; refuse a database that needs an upgrade."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        if tables and "articles" not in tables:
+            raise SchemaError(
+                f"{engine.url.render_as_string(hide_password=True)} holds tables that are not "
+                "presswatch's; point [storage] url at an empty or presswatch database"
+            )
+        upgrade(engine)
+        return
+    raise SchemaError(
+        f"the database {engine.url.render_as_string(hide_password=True)} is at schema revision "
+        f"{current}, this presswatch needs {head}: run `presswatch db upgrade`"
+    )

@@ -1,0 +1,123 @@
+"""The schema. Change it only together with a migration in ``storage/migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        dict[str, int]: JSON,
+    }
+
+
+class Article(Base):
+    """One article, however many URLs it was seen at."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(default=list)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    # sha256 of the normalised text, truncated: the same text under two URLs is one article.
+    content_hash: Mapped[str] = mapped_column(String(32), unique=True)
+    # MinHash signature of the text's word shingles, for near-copy (same story) detection.
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    story_id: Mapped[int | None] = mapped_column(index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    fetched_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    checked_at: Mapped[datetime]
+
+
+class ArticleUrl(Base):
+    """Every URL an article was seen at, keyed by its normalised form (``storage.urlkeys``)."""
+
+    __tablename__ = "article_urls"
+
+    url_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    first_seen_at: Mapped[datetime]
+
+
+class ArticleRevision(Base):
+    """An earlier text of an article, kept when the article changes."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int]
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    fetched_at: Mapped[datetime]
+    replaced_at: Mapped[datetime]
+
+
+class StoryBand(Base):
+    """Locality-sensitive hash bands of an article's MinHash: articles sharing a band are
+    candidate near-copies, checked against the full signature before they share a story."""
+
+    __tablename__ = "story_bands"
+    __table_args__ = (Index("ix_story_bands_band_key", "band_key"),)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CrawlRun(Base):
+    """One crawl of one source: what it fetched, stored and met on the way."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    finish_reason: Mapped[str | None] = mapped_column(String(100))
+    pid: Mapped[int | None]
+    pages_fetched: Mapped[int] = mapped_column(default=0)
+    articles_fetched: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    duplicate: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    empty: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[dict[str, int]] = mapped_column(default=dict)

@@ -1,0 +1,362 @@
+"""Reads and writes. Functions take a ``Session``; only entry points open transactions.
+
+Writes are upserts on unique keys (URL key, content hash), so two crawls writing at once cannot
+create a duplicate article: the database, not a check made earlier, decides who was first.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage import fingerprints
+from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, StoryBand
+from storage.urlkeys import clean_url, same_site, url_key
+
+_CHUNK = 500
+
+
+class Outcome(enum.StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An extracted article as the storage edge takes it."""
+
+    source: str
+    url: str
+    text: str
+    fetched_at: datetime
+    requested_url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    authors: Sequence[str] = ()
+    published_at: datetime | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    outcome: Outcome
+    article_id: int
+    story_id: int
+
+
+def _insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert
+    if name == "postgresql":
+        return postgresql.insert
+    raise RuntimeError(f"unsupported database {name!r}: use SQLite or PostgreSQL")
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def known_urls(session: Session, keys: Iterable[str]) -> dict[str, datetime]:
+    """For each of ``keys`` already stored, when its article was last fetched."""
+    wanted = sorted(set(keys))
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(ArticleUrl.url_key, Article.checked_at)
+            .join(Article, Article.id == ArticleUrl.article_id)
+            .where(ArticleUrl.url_key.in_(chunk))
+        )
+        found.update({key: checked for key, checked in rows})
+    return found
+
+
+def _page_keys(record: ArticleRecord) -> tuple[str, list[str], bool]:
+    """The article's primary key, all keys the page answers to, and whether the fetched page is
+    the canonical page itself (rather than an AMP, print or tracking-parameter copy)."""
+    fetched = url_key(record.url)
+    keys = [fetched]
+    if record.requested_url:
+        keys.append(url_key(record.requested_url))
+    canonical = None
+    if record.canonical_url and same_site(record.canonical_url, record.url):
+        canonical = url_key(record.canonical_url)
+        keys.append(canonical)
+    primary = canonical or fetched
+    is_canonical_page = canonical is None or canonical == fetched
+    return primary, list(dict.fromkeys(keys)), is_canonical_page
+
+
+def _own_key(article: Article) -> str:
+    if article.canonical_url and same_site(article.canonical_url, article.url):
+        return url_key(article.canonical_url)
+    return url_key(article.url)
+
+
+def _add_urls(session: Session, article_id: int, record: ArticleRecord, keys: list[str]) -> None:
+    urls = {url_key(record.url): record.url}
+    if record.requested_url:
+        urls.setdefault(url_key(record.requested_url), record.requested_url)
+    if record.canonical_url:
+        urls.setdefault(url_key(record.canonical_url), record.canonical_url)
+    rows = [
+        {
+            "url_key": key,
+            "url": urls.get(key, key),
+            "article_id": article_id,
+            "first_seen_at": record.fetched_at,
+        }
+        for key in keys
+    ]
+    session.execute(_insert(session)(ArticleUrl).values(rows).on_conflict_do_nothing())
+
+
+def _find_story(session: Session, article_id: int, signature: bytes, bands: list[int]) -> int:
+    rows = session.execute(
+        select(Article.id, Article.story_id, Article.minhash)
+        .join(StoryBand, StoryBand.article_id == Article.id)
+        .where(StoryBand.band_key.in_(bands), Article.id != article_id)
+        .distinct()
+    ).all()
+    best_story, best_similarity = article_id, 0.0
+    for other_id, story_id, other_signature in rows:
+        score = fingerprints.similarity(signature, other_signature)
+        if score >= fingerprints.SAME_STORY_SIMILARITY and score > best_similarity:
+            best_story, best_similarity = story_id or other_id, score
+    return best_story
+
+
+def store_article(session: Session, record: ArticleRecord) -> StoreResult:
+    """Store one extracted article: new, an update of a known one, or a copy of a known one."""
+    primary, keys, is_canonical_page = _page_keys(record)
+    digest = fingerprints.content_hash(record.text)
+
+    by_url = dict(
+        session.execute(
+            select(ArticleUrl.url_key, ArticleUrl.article_id).where(ArticleUrl.url_key.in_(keys))
+        ).all()
+    )
+    existing_id = by_url.get(primary) or next(iter(by_url.values()), None)
+    if existing_id is not None:
+        article = session.get_one(Article, existing_id)
+        _add_urls(session, article.id, record, keys)
+        if article.content_hash == digest:
+            article.checked_at = record.fetched_at
+            return StoreResult(Outcome.UNCHANGED, article.id, article.story_id or article.id)
+        if not is_canonical_page or primary != _own_key(article):
+            # An AMP/print/syndicated copy of a known article: the article's own page is the
+            # authority on its text, so the copy adds a URL and nothing else.
+            return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+        if _text_taken(session, article, digest):
+            # The page now carries another stored article's text word for word; keep both.
+            article.checked_at = record.fetched_at
+            return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+        if url_key(article.url) != primary:
+            # The stored text came from a copy (say the AMP page was met first): the article's
+            # own page replaces it in place, as no revision of the story happened.
+            _replace_text(session, article, record, digest)
+            article.url = clean_url(record.url)
+            return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+        return _update(session, article, record, digest)
+
+    same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))
+    if same_text is None:
+        signature = fingerprints.minhash_signature(record.text)
+        values = {
+            "source": record.source,
+            "url": clean_url(record.url),
+            "canonical_url": record.canonical_url,
+            "title": record.title,
+            "authors": list(record.authors),
+            "published_at": record.published_at,
+            "language": record.language,
+            "text": record.text,
+            "description": record.description,
+            "site_name": record.site_name,
+            "tags": list(record.tags),
+            "content_hash": digest,
+            "minhash": signature,
+            "fetched_at": record.fetched_at,
+            "updated_at": record.fetched_at,
+            "checked_at": record.fetched_at,
+        }
+        new_id = session.scalar(
+            _insert(session)(Article)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["content_hash"])
+            .returning(Article.id)
+        )
+        if new_id is not None:
+            bands = fingerprints.band_keys(signature)
+            story_id = _find_story(session, new_id, signature, bands)
+            session.execute(update(Article).where(Article.id == new_id).values(story_id=story_id))
+            session.execute(
+                _insert(session)(StoryBand)
+                .values([{"band_key": band, "article_id": new_id} for band in bands])
+                .on_conflict_do_nothing()
+            )
+            _add_urls(session, new_id, record, keys)
+            return StoreResult(Outcome.NEW, new_id, story_id)
+        same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))
+        assert same_text is not None  # the conflicting row is committed and visible now
+
+    article = session.get_one(Article, same_text)
+    _add_urls(session, article.id, record, keys)
+    return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+
+
+def _text_taken(session: Session, article: Article, digest: str) -> bool:
+    other = session.scalar(
+        select(Article.id).where(Article.content_hash == digest, Article.id != article.id)
+    )
+    return other is not None
+
+
+def _update(session: Session, article: Article, record: ArticleRecord, digest: str) -> StoreResult:
+    session.add(
+        ArticleRevision(
+            article_id=article.id,
+            revision=article.revision,
+            title=article.title,
+            text=article.text,
+            content_hash=article.content_hash,
+            fetched_at=article.updated_at,
+            replaced_at=record.fetched_at,
+        )
+    )
+    article.revision += 1
+    _replace_text(session, article, record, digest)
+    return StoreResult(Outcome.UPDATED, article.id, article.story_id or article.id)
+
+
+def _replace_text(session: Session, article: Article, record: ArticleRecord, digest: str) -> None:
+    signature = fingerprints.minhash_signature(record.text)
+    article.text = record.text
+    article.title = record.title
+    article.content_hash = digest
+    article.minhash = signature
+    article.authors = list(record.authors)
+    article.description = record.description
+    article.tags = list(record.tags)
+    if record.published_at is not None:
+        article.published_at = record.published_at
+    if record.language:
+        article.language = record.language
+    article.updated_at = record.fetched_at
+    article.checked_at = record.fetched_at
+    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
+    session.execute(
+        _insert(session)(StoryBand)
+        .values(
+            [{"band_key": b, "article_id": article.id} for b in fingerprints.band_keys(signature)]
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+# -- crawl runs -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunCounts:
+    pages_fetched: int = 0
+    articles_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def start_run(session: Session, source: str, started_at: datetime, pid: int | None) -> int:
+    run = CrawlRun(source=source, started_at=started_at, pid=pid, status="running", errors={})
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    finished_at: datetime,
+    status: str,
+    finish_reason: str,
+    counts: RunCounts,
+) -> None:
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id)
+        .values(
+            finished_at=finished_at,
+            status=status,
+            finish_reason=finish_reason,
+            pages_fetched=counts.pages_fetched,
+            articles_fetched=counts.articles_fetched,
+            new=counts.new,
+            updated=counts.updated,
+            duplicate=counts.duplicate,
+            unchanged=counts.unchanged,
+            empty=counts.empty,
+            errors=dict(counts.errors),
+        )
+    )
+
+
+def get_runs(session: Session, run_ids: Sequence[int]) -> list[CrawlRun]:
+    return list(session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids))))
+
+
+# -- reading articles -----------------------------------------------------------------------
+
+
+def articles_query(since: datetime | None = None, source: str | None = None) -> Select[Any]:
+    query = select(Article).order_by(Article.id)
+    if since is not None:
+        query = query.where(func.coalesce(Article.published_at, Article.fetched_at) >= since)
+    if source is not None:
+        query = query.where(Article.source == source)
+    return query
+
+
+def urls_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(ArticleUrl.article_id, ArticleUrl.url)
+        .where(ArticleUrl.article_id.in_(article_ids))
+        .order_by(ArticleUrl.article_id, ArticleUrl.first_seen_at, ArticleUrl.url)
+    )
+    for article_id, url in rows:
+        result.setdefault(article_id, []).append(url)
+    return result
+
+
+def iter_articles(
+    session: Session, since: datetime | None = None, source: str | None = None, batch: int = 500
+) -> Iterator[tuple[Article, list[str]]]:
+    """Stored articles in id order, each with every URL it was seen at, read in batches."""
+    last_id = 0
+    while True:
+        page = list(
+            session.scalars(articles_query(since, source).where(Article.id > last_id).limit(batch))
+        )
+        if not page:
+            return
+        urls = urls_of(session, [a.id for a in page])
+        for article in page:
+            yield article, urls.get(article.id, [article.url])
+        last_id = page[-1].id
