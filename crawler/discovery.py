@@ -99,8 +99,9 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         entries.append(
             Entry(
                 url=url,
-                published=_struct_to_datetime(item.get("published_parsed")),
-                modified=_struct_to_datetime(item.get("updated_parsed")),
+                # dict.get: FeedParserDict.get maps a missing key to a look-alike one.
+                published=_struct_to_datetime(dict.get(item, "published_parsed")),
+                modified=_struct_to_datetime(dict.get(item, "updated_parsed")),
                 title=item.get("title"),
             )
         )

@@ -80,7 +80,11 @@ _LINE_READ_ALSO = re.compile(rf"^\s*(?:{_LABEL_ALT})\s*:.{{0,300}}$", re.IGNOREC
 # Editor's or reporter's initials closing an article, as Indonesian portals print them: "(min)".
 _CREDIT_LINE = re.compile(r"^\(\s*[a-z]{2,5}(?:\s*/\s*[a-z]{2,5})*\s*\)$")
 
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+([|\-–—:·»])\s+")
+# A title part after one of these is the site's name whenever it is short.
+_SITE_SEPARATORS = {"|", "·", "»"}
+# Languages a detector confuses with each other; the source's hint decides between them.
+_CONFUSABLE = ({"id", "ms"}, {"hr", "sr", "bs"}, {"no", "nb", "nn", "da"}, {"az", "tr"})
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 _DATE_META_NAMES = (
     "article:published_time",
@@ -264,6 +268,13 @@ def detect_language(text: str) -> str | None:
     return str(language)
 
 
+def _detected(text: str, hint: str | None) -> str | None:
+    found = detect_language(text)
+    if found and hint and any({found, hint} <= group for group in _CONFUSABLE):
+        return hint
+    return found or hint
+
+
 def clean_title(title: str | None, headline: str | None, site_name: str | None) -> str | None:
     """The on-page headline: the ``<h1>`` when the document title contains it, else the title
     without a trailing ``| Site Name`` part."""
@@ -275,9 +286,10 @@ def clean_title(title: str | None, headline: str | None, site_name: str | None) 
         separators = list(_TITLE_SEPARATORS.finditer(title))
         if separators:
             last = separators[-1]
-            tail = title[last.end() :].casefold()
-            site = (site_name or "").casefold()
-            if (site and (site in tail or tail in site)) or len(tail) <= 25:
+            tail = re.sub(r"[\s.]", "", title[last.end() :].casefold())
+            site = re.sub(r"[\s.]", "", (site_name or "").casefold())
+            names_site = bool(site) and (site in tail or tail in site)
+            if names_site or (last.group(1) in _SITE_SEPARATORS and len(tail) <= 40):
                 return title[: last.start()]
     return title
 
@@ -315,6 +327,8 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         include_tables=True,
         with_metadata=True,
         deduplicate=False,
+        # Metadata and URL only: the extensive search turns "Copyright 2020" into a date.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if document is None or not document.text:
         return None
@@ -332,7 +346,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     published = find_published(
         date_candidates, options.timezone, options.listed_published, document.date
     )
-    language = declared_language or detect_language(text) or options.language_hint
+    language = declared_language or _detected(text, options.language_hint)
     return ExtractedArticle(
         url=options.url,
         text=text,

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.extraction import (
+    ExtractionOptions,
+    clean_title,
+    decode_html,
+    extract_article,
+    parse_datetime,
+    strip_read_also,
+)
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+BODY = " ".join(["Pasukan kedua negara saling menembaki posisi di perbatasan."] * 6)
+
+
+def page(head: str = "", body: str = "", lang: str = "id") -> str:
+    return (
+        f'<html lang="{lang}"><head><meta charset="utf-8"><title>Judul Berita - Warta</title>'
+        f'{head}</head><body><nav><a href="/">Beranda</a> <a href="/dunia">Dunia</a></nav>'
+        f"<article><h1>Judul Berita</h1><p>{BODY}</p>{body}</article>"
+        "<footer>Copyright 2020 Warta</footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Kalimat pertama. (Baca: Judul Lain )", "Kalimat pertama."),
+        ("Kalimat pertama. (Baca juga: Beredar Video (Lengkap) )", "Kalimat pertama."),
+        ("Kalimat. (BACA JUGA: x) Kalimat dua.", "Kalimat. Kalimat dua."),
+        ("Sentence one. [Read more: Another story]", "Sentence one."),
+        ("Read also: Armenia and Azerbaijan agree to talks", ""),
+        ("Читайте также: Карабах", ""),
+        ("Lihat juga: Video pertempuran", ""),
+        ("اقرأ أيضا: خبر آخر", ""),
+        ("(min)", ""),
+        ("(ian/nng)", ""),
+        (
+            "The reader (who read also the paper) agreed.",
+            "The reader (who read also the paper) agreed.",
+        ),
+        ("Baca selengkapnya di halaman dua", "Baca selengkapnya di halaman dua"),
+    ],
+)
+def test_read_also_lines_are_removed_and_article_text_kept(line: str, expected: str) -> None:
+    assert strip_read_also(line) == expected
+
+
+def test_extract_reads_a_zoneless_date_in_the_source_zone() -> None:
+    html = page('<meta property="article:published_time" content="2020-11-02T09:06:00">')
+    article = extract_article(
+        html, ExtractionOptions(url="http://n.example/read/1/x", timezone=JAKARTA)
+    )
+    assert article is not None
+    assert article.published_at == datetime(2020, 11, 2, 2, 6, tzinfo=UTC)
+    assert article.title == "Judul Berita"
+    assert article.language == "id"
+    assert "Beranda" not in article.text and "Copyright" not in article.text
+    assert not article.text.startswith("Judul Berita")
+
+
+def test_page_time_beats_listing_time_and_listing_beats_a_bare_date() -> None:
+    listed = datetime(2020, 11, 2, 5, 0, tzinfo=UTC)
+    with_time = page('<meta property="article:published_time" content="2020-11-02T10:00:00+07:00">')
+    bare_date = page('<meta name="date" content="2020-11-02">')
+    opts = ExtractionOptions(
+        url="http://n.example/read/1/x", timezone=JAKARTA, listed_published=listed
+    )
+    a = extract_article(with_time, opts)
+    b = extract_article(bare_date, opts)
+    assert a is not None and a.published_at == datetime(2020, 11, 2, 3, 0, tzinfo=UTC)
+    assert b is not None and b.published_at == listed
+
+
+def test_json_ld_date_and_canonical_and_tags() -> None:
+    html = page(
+        '<script type="application/ld+json">{"@type":"NewsArticle",'
+        '"datePublished":"2020-11-01T14:30:00+07:00"}</script>'
+        '<link rel="canonical" href="/read/1/x"><meta name="keywords" content="Armenia, Azerbaijan">'
+        '<meta name="author" content="Berlianto Sitompul">'
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/amp/read/1/x"))
+    assert article is not None
+    assert article.published_at == datetime(2020, 11, 1, 7, 30, tzinfo=UTC)
+    assert article.canonical_url == "http://n.example/read/1/x"
+    assert {"Armenia", "Azerbaijan"} <= set(article.tags)
+    assert article.authors == ("Berlianto Sitompul",)
+
+
+def test_language_detected_when_the_page_does_not_say() -> None:
+    html = page(lang="").replace(' lang=""', "")
+    detected = extract_article(
+        html, ExtractionOptions(url="http://n.example/read/1/x", language_hint="en")
+    )
+    assert detected is not None and detected.language in ("id", "ms")
+    # Indonesian and Malay are hard to tell apart; the source's hint settles it.
+    hinted = extract_article(
+        html, ExtractionOptions(url="http://n.example/read/1/x", language_hint="id")
+    )
+    assert hinted is not None and hinted.language == "id"
+    assert hinted.published_at is None  # no date on the page: none guessed from "Copyright 2020"
+
+
+def test_page_without_article_text_gives_none() -> None:
+    html = "<html><body><nav><a href='/a'>A</a></nav><p>Short.</p></body></html>"
+    assert extract_article(html, ExtractionOptions(url="http://n.example/")) is None
+    assert extract_article("", ExtractionOptions(url="http://n.example/")) is None
+
+
+def test_charsets_trusted_only_when_the_bytes_agree() -> None:
+    text = (
+        "<html><body><p>Caf\u00e9 \u201cNi\u00f1o\u201d said the r\u00e9sum\u00e9 was fine. " * 20
+    )
+    assert decode_html(text.encode("cp1252"), "utf-8").startswith(
+        "<html><body><p>Caf\u00e9 \u201cNi"
+    )
+    russian = "<html><body><p>Президент Азербайджана заявил о продолжении боевых действий. " * 10
+    assert decode_html(russian.encode("cp1251"), "windows-1251") == russian
+    assert decode_html(russian.encode("cp1251"), None) == russian
+    meta = '<html><head><meta charset="windows-1251"></head><body>' + russian
+    assert decode_html(meta.encode("cp1251"), None) == meta
+
+
+def test_parse_datetime_forms() -> None:
+    assert parse_datetime("2020-11-02T02:06:00Z", UTC) == datetime(2020, 11, 2, 2, 6, tzinfo=UTC)
+    assert parse_datetime("Mon, 02 Nov 2020 09:06:00 +0700", UTC) == datetime(
+        2020, 11, 2, 2, 6, tzinfo=UTC
+    )
+    assert parse_datetime("2020-11-02", JAKARTA) == datetime(2020, 11, 1, 17, tzinfo=UTC)
+    assert parse_datetime("yesterday", UTC) is None
+
+
+def test_clean_title_prefers_the_headline() -> None:
+    assert clean_title("Judul - SINDOnews", "Judul", "SINDOnews") == "Judul"
+    assert clean_title("A story about X | The Wire", None, "The Wire") == "A story about X"
+    assert clean_title("Nagorno-Karabakh - a war", None, None) == "Nagorno-Karabakh - a war"
+    assert clean_title("Karabakh: the war | Warta", None, None) == "Karabakh: the war"

@@ -1,0 +1,192 @@
+"""Storage and dedup rules, on a real SQLite file."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from storage import repository
+from storage.engine import make_engine, make_sessionmaker
+from storage.migrate import SchemaError, current_revision, ensure_schema, head_revision
+from storage.models import Article, ArticleRevision, ArticleUrl
+from storage.repository import ArticleRecord, Outcome
+
+T0 = datetime(2020, 11, 2, 3, 0, tzinfo=UTC)
+WAR = (
+    "Presiden Ilham Aliyev menjanjikan bahwa Azerbaijan akan berperang sampai akhir demi "
+    "merebut kembali wilayah Nagorno-Karabakh dari kendali separatis etnis Armenia. Dia "
+    "mengatakan negaranya siap untuk menggunakan segala cara untuk merebut wilayah tersebut "
+    "jika pembicaraan damai gagal. Aliyev mengatakan pembicaraan damai dimaksudkan menghasilkan "
+    "kesepakatan mundurnya pasukan etnis Armenia dari Nagorno-Karabakh dan tujuh wilayah "
+    "sekitarnya. Konflik telah menjadi fokus tajam pada peningkatan pengaruh Turki."
+)
+OTHER = (
+    "Bank Indonesia mempertahankan suku bunga acuan pada rapat dewan gubernur bulan ini, "
+    "dengan alasan inflasi yang tetap rendah dan nilai tukar rupiah yang stabil. Para ekonom "
+    "memperkirakan kebijakan longgar akan berlanjut hingga tahun depan."
+)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    ensure_schema(engine)
+    return engine
+
+
+def record(url: str, text: str = WAR, **kw: object) -> ArticleRecord:
+    return ArticleRecord(source="warta", url=url, text=text, fetched_at=kw.pop("at", T0), **kw)  # type: ignore[arg-type]
+
+
+def store(engine: Engine, rec: ArticleRecord) -> repository.StoreResult:
+    with make_sessionmaker(engine).begin() as session:
+        return repository.store_article(session, rec)
+
+
+def count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_schema_is_created_on_first_use_and_is_at_head(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    ensure_schema(engine)  # idempotent
+
+
+def test_database_with_foreign_tables_is_refused(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(SchemaError, match="not presswatch's"):
+        ensure_schema(engine)
+
+
+def test_new_then_unchanged(engine: Engine) -> None:
+    first = store(engine, record("http://n.example/read/1/a"))
+    again = store(engine, record("http://n.example/read/1/a", at=T0 + timedelta(hours=1)))
+    assert first.outcome is Outcome.NEW
+    assert again.outcome is Outcome.UNCHANGED and again.article_id == first.article_id
+    assert count(engine, Article) == 1
+
+
+def test_tracking_parameters_and_amp_copy_are_the_same_article(engine: Engine) -> None:
+    main = store(engine, record("http://n.example/read/1/a"))
+    tracked = store(engine, record("http://n.example/read/1/a?utm_source=rss&fbclid=x"))
+    amp = store(
+        engine,
+        record(
+            "http://n.example/amp/read/1/a",
+            text=WAR + " AMP footer.",
+            canonical_url="http://n.example/read/1/a",
+        ),
+    )
+    assert tracked.outcome is Outcome.UNCHANGED
+    assert amp.outcome is Outcome.DUPLICATE and amp.article_id == main.article_id
+    assert count(engine, Article) == 1
+    with Session(engine) as session:
+        urls = repository.urls_of(session, [main.article_id])[main.article_id]
+        article = session.get_one(Article, main.article_id)
+    assert "http://n.example/amp/read/1/a" in urls
+    assert article.text == WAR  # the canonical page's text, not the copy's
+
+
+def test_amp_met_first_is_replaced_by_the_canonical_page_without_a_revision(engine: Engine) -> None:
+    amp = store(
+        engine,
+        record(
+            "http://n.example/amp/read/1/a",
+            text=WAR + " AMP footer.",
+            canonical_url="http://n.example/read/1/a",
+        ),
+    )
+    main = store(engine, record("http://n.example/read/1/a"))
+    assert amp.outcome is Outcome.NEW and main.article_id == amp.article_id
+    with Session(engine) as session:
+        article = session.get_one(Article, amp.article_id)
+        assert (article.text, article.url, article.revision) == (
+            WAR,
+            "http://n.example/read/1/a",
+            1,
+        )
+    assert count(engine, ArticleRevision) == 0
+
+
+def test_same_text_on_another_site_is_one_article_with_both_urls(engine: Engine) -> None:
+    original = store(engine, record("http://n.example/read/1/a"))
+    copy = store(
+        engine,
+        ArticleRecord(source="wire", url="http://w.example/story/a", text=WAR, fetched_at=T0),
+    )
+    assert copy.outcome is Outcome.DUPLICATE and copy.article_id == original.article_id
+    with Session(engine) as session:
+        urls = repository.urls_of(session, [original.article_id])[original.article_id]
+    assert set(urls) == {"http://n.example/read/1/a", "http://w.example/story/a"}
+
+
+def test_near_copy_is_a_new_article_in_the_same_story(engine: Engine) -> None:
+    original = store(engine, record("http://n.example/read/1/a"))
+    edited = WAR.replace("Presiden Ilham Aliyev menjanjikan", "Ilham Aliyev, presiden, berjanji")
+    edited += " Dia menambahkan bahwa Turki mendukung penuh."
+    near = store(engine, record("http://w.example/story/b", text=edited))
+    unrelated = store(engine, record("http://n.example/read/2/b", text=OTHER))
+    assert near.outcome is Outcome.NEW and near.article_id != original.article_id
+    assert near.story_id == original.story_id == original.article_id
+    assert unrelated.story_id == unrelated.article_id
+
+
+def test_changed_text_is_an_update_that_keeps_the_earlier_revision(engine: Engine) -> None:
+    first = store(engine, record("http://n.example/read/1/a", title="Judul"))
+    changed = store(
+        engine,
+        record(
+            "http://n.example/read/1/a",
+            text=WAR + " Pembaruan: gencatan senjata diumumkan.",
+            title="Judul (diperbarui)",
+            at=T0 + timedelta(hours=2),
+        ),
+    )
+    assert changed.outcome is Outcome.UPDATED and changed.article_id == first.article_id
+    with Session(engine) as session:
+        article = session.get_one(Article, first.article_id)
+        (old,) = session.scalars(select(ArticleRevision))
+    assert article.revision == 2 and article.title == "Judul (diperbarui)"
+    assert "gencatan senjata" in article.text
+    assert (old.revision, old.text, old.title) == (1, WAR, "Judul")
+    assert article.updated_at == T0 + timedelta(hours=2)
+
+
+def test_known_urls_reports_when_each_was_checked(engine: Engine) -> None:
+    store(engine, record("http://n.example/read/1/a"))
+    with Session(engine) as session:
+        known = repository.known_urls(
+            session, ["http://n.example/read/1/a", "http://n.example/read/9/z"]
+        )
+    assert known == {"http://n.example/read/1/a": T0}
+
+
+def _store_many(db: str, texts: list[str]) -> None:
+    engine = make_engine(db)
+    sessions = make_sessionmaker(engine)
+    for i, text in enumerate(texts):
+        with sessions.begin() as session:
+            repository.store_article(session, record(f"http://n.example/read/{i}/x", text=text))
+    engine.dispose()
+
+
+def test_two_writers_at_once_store_each_article_once(engine: Engine) -> None:
+    texts = [f"{WAR} Laporan nomor {i} dari medan perang, hari ke-{i}." for i in range(40)]
+    db = engine.url.render_as_string()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_store_many, args=(db, texts)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert count(engine, Article) == 40
+    assert count(engine, ArticleUrl) == 40
