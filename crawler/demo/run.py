@@ -29,8 +29,20 @@ def site_max_age_days(now: datetime | None = None) -> int:
     return ((now or datetime.now(UTC)) - SITE_OLDEST_STORY).days + 1
 
 
-def demo_config(server: SiteServer, database: str = "demo.db") -> str:
+def demo_config(
+    server: SiteServer,
+    database: str = "demo.db",
+    *,
+    extra_pages: tuple[str, ...] = (),
+    timeout: str = "10s",
+    retries: int = 1,
+) -> str:
+    """The demo's config for ``server``; tests add their extra pages and tighter limits."""
     news, wire = server.base("news"), server.base("wire")
+    pages = ", ".join(
+        f'"{news}{path}"'
+        for path in ("/", "/internasional/", "/en/", "/ru/", "/berita-lain/", *extra_pages)
+    )
     return f"""\
 # Written by `presswatch demo` for the bundled site it served on {news} and {wire}.
 [storage]
@@ -39,15 +51,15 @@ url = "sqlite:///{database}"
 [crawl]
 user_agent = "presswatch-demo/0.1 (+https://example.org/presswatch)"
 max_article_age = "{site_max_age_days()}d"
-timeout = "10s"
-retries = 1
+timeout = "{timeout}"
+retries = {retries}
 concurrency_per_domain = 8
 
 [[sources]]
 name = "warta"
-feeds = ["{news}/feed/internasional.rss", "{news}/feed/world.atom"]
-sitemaps = ["{news}/sitemap.xml"]
-pages = ["{news}/", "{news}/internasional/", "{news}/en/", "{news}/ru/", "{news}/berita-lain/"]
+feeds = ["{news}/rss", "{news}/feed/world.atom", "{news}/feed/rusak.rss"]
+sitemaps = ["{news}/sitemap.xml", "{news}/sitemap-rusak.xml"]
+pages = [{pages}]
 article_pattern = "/read/\\\\d+/"
 language = "id"
 timezone = "Asia/Jakarta"

@@ -1,0 +1,102 @@
+"""The `presswatch` command as a user meets it: init, check, and every bad input -> exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import presswatch
+
+
+def test_init_writes_an_example_that_checks(tmp_path: Path) -> None:
+    created = presswatch("init", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    config = tmp_path / "presswatch.toml"
+    assert "[[sources]]" in config.read_text()
+    checked = presswatch("check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "sindonews" in checked.stdout and "OK" in checked.stdout
+    assert not (tmp_path / "presswatch.db").exists()  # checking writes nothing
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "presswatch.toml").write_text("# mine\n")
+    result = presswatch("init", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--force" in result.stderr
+    assert (tmp_path / "presswatch.toml").read_text() == "# mine\n"
+
+
+def test_check_json_and_env_var(tmp_path: Path) -> None:
+    presswatch("init", "--config", str(tmp_path / "pw.toml"), cwd=tmp_path)
+    result = presswatch("check", "--json", cwd=tmp_path,
+                        env={"PRESSWATCH_CONFIG": str(tmp_path / "pw.toml")})
+    assert result.returncode == 0, result.stderr
+    assert '"name": "sindonews"' in result.stdout
+
+
+GOOD_SOURCE = '[[sources]]\nname = "a"\nfeeds = ["https://a.example/rss"]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[crawl]\nmax_article_age = "7x"\n' + GOOD_SOURCE,
+         "crawl.max_article_age: '7x' is not a duration"),
+        (GOOD_SOURCE + 'every = "soon"\n', "sources[0] ('a').every: 'soon' is not a duration"),
+        (GOOD_SOURCE + 'timezone = "Mars/Base"\n', "sources[0] ('a').timezone: 'Mars/Base' is not a time zone"),
+        (GOOD_SOURCE + 'article_pattern = "(unclosed"\n', "article_pattern: '(unclosed' is not a regular expression"),
+        ('[[sources]]\nname = "a"\n', "sources[0] ('a'): Value error, needs at least one of feeds"),
+        ('[[sources]]\nname = "a"\nfeeds = ["ftp://x"]\n', "sources[0] ('a').feeds: 'ftp://x' is not an http(s) URL"),
+        (GOOD_SOURCE + GOOD_SOURCE, "source name 'a' is used twice"),
+        (GOOD_SOURCE + 'colour = "red"\n', "sources[0] ('a').colour: is not a known setting"),
+        ('[storage]\nurl = "not a url"\n', "storage.url: 'not a url' is not a database URL"),
+        ("[crawl\n", "is not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_sentence_exit_2_and_writes_nothing(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    config = tmp_path / "presswatch.toml"
+    config.write_text(text)
+    # Every command loads the config the same way; check them all on the first two cases.
+    commands = (["check"], ["crawl"], ["export"]) if "7x" in text or "soon" in text else (["check"],)
+    for command in commands:
+        result = presswatch(*command, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        message = result.stderr.strip()
+        assert message.count("\n") == 0, message
+        assert str(config) in message
+        assert expected.replace("Value error, ", "") in message
+        assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["presswatch.toml"]
+
+
+def test_missing_config_says_how_to_get_one(tmp_path: Path) -> None:
+    result = presswatch("crawl", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "presswatch init" in result.stderr
+
+
+def test_unknown_source_and_bad_since(tmp_path: Path) -> None:
+    (tmp_path / "presswatch.toml").write_text(GOOD_SOURCE)
+    result = presswatch("crawl", "nope", cwd=tmp_path)
+    assert result.returncode == 2 and "no source named 'nope' (configured: a)" in result.stderr
+    result = presswatch("export", "--since", "last week", cwd=tmp_path)
+    assert result.returncode == 2 and "--since: 'last week' is not a date" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["presswatch.toml"]
+
+
+def test_export_before_any_crawl_says_so(tmp_path: Path) -> None:
+    (tmp_path / "presswatch.toml").write_text(GOOD_SOURCE)
+    result = presswatch("export", cwd=tmp_path)
+    assert result.returncode == 2 and "run `presswatch crawl`" in result.stderr
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = presswatch("--help", cwd=tmp_path)
+    for command in ("init", "check", "crawl", "export", "demo", "db"):
+        assert command in result.stdout
+    export_help = presswatch("export", "--help", cwd=tmp_path).stdout
+    assert "--since" in export_help and "--format" in export_help and "story_id" in export_help
