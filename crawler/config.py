@@ -184,8 +184,8 @@ class SourceConfig(_Section):
 
 class Config(_Section):
     path: Path
-    storage: StorageConfig = StorageConfig()
-    crawl: CrawlConfig = CrawlConfig()
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     sources: list[SourceConfig] = []
 
     @model_validator(mode="after")
@@ -209,10 +209,14 @@ class Config(_Section):
         """The storage URL with a relative SQLite path made relative to the config file."""
         url = make_url(self.storage.url)
         database = url.database
-        relative_file = database and database != ":memory:" and not Path(database).is_absolute()
-        if url.get_backend_name() == "sqlite" and relative_file:
+        if url.get_backend_name() == "sqlite" and _relative_file(database):
+            assert database is not None
             url = url.set(database=str((self.path.parent / database).resolve()))
         return url.render_as_string(hide_password=False)
+
+
+def _relative_file(database: str | None) -> bool:
+    return bool(database) and database != ":memory:" and not Path(str(database)).is_absolute()
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:

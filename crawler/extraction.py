@@ -23,6 +23,7 @@ import py3langid
 import trafilatura
 from lxml import html as lxml_html
 from lxml.etree import ParserError, XMLSyntaxError
+from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
 logger = logging.getLogger(__name__)
@@ -330,7 +331,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         # Metadata and URL only: the extensive search turns "Copyright 2020" into a date.
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    if document is None or not document.text:
+    if not isinstance(document, Document) or not document.text:
         return None
     site_name = document.sitename or None
     title = clean_title(document.title, h1, site_name)

@@ -48,13 +48,13 @@ class NewsArgs(BaseModel):
 
 
 def _charset(response: Response) -> str | None:
-    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
     return match.group(1) if match else None
 
 
 def _is_html(response: Response) -> bool:
-    content_type = response.headers.get(b"Content-Type", b"").lower()
+    content_type = (response.headers.get(b"Content-Type") or b"").lower()
     if content_type:
         return content_type.split(b";")[0].strip() in _HTML_TYPES
     return discovery.sniff(response.body[:4096]) == "html"
