@@ -1,0 +1,1 @@
+"""Watchlists: the query language, the multilingual matcher, snippets. No Scrapy, no Twisted."""
