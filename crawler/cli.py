@@ -58,11 +58,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # The level sits on the handler too: Scrapy resets logger levels when a crawl starts.
+    handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    root.setLevel(level)
     progress = logging.getLogger("presswatch.progress")
     progress.propagate = False
     if not quiet:
@@ -171,13 +174,13 @@ def _format_errors(errors: dict[str, int]) -> str:
 def print_summaries(summaries: Sequence[Any], out: TextIO = sys.stdout) -> None:
     header = (
         f"{'source':<16} {'status':<9} {'pages':>6} {'new':>5} {'updated':>8} "
-        f"{'duplicate':>10} {'unchanged':>10} {'empty':>6} {'seconds':>8}  errors"
+        f"{'duplicate':>10} {'unchanged':>10} {'empty':>6} {'flagged':>8} {'seconds':>8}  errors"
     )
     print(header, file=out)
     for s in summaries:
         print(
             f"{s.source:<16} {s.status:<9} {s.pages_fetched:>6} {s.new:>5} {s.updated:>8} "
-            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.seconds:>8.1f}  "
+            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.flagged:>8} {s.seconds:>8.1f}  "
             f"{_format_errors(s.errors)}",
             file=out,
         )

@@ -11,7 +11,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -182,20 +182,68 @@ class SourceConfig(_Section):
         return sorted(h for h in hosts if h)
 
 
+class WatchlistConfig(_Section):
+    name: str
+    description: str = ""
+    query: str
+    priority: Literal["normal", "urgent"] = "normal"
+    languages: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a watchlist name: use letters, digits, '-', '_' or '.'"
+            )
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        from crawler.watch.matcher import compile_query
+        from crawler.watch.query import QueryError
+
+        try:
+            compile_query(value)
+        except QueryError as exc:
+            raise ValueError(f"invalid query at {exc}") from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _LANGUAGE.match(value):
+                raise ValueError(f"{value!r} is not a language code like 'id' or 'en'")
+        return values
+
+
 class Config(_Section):
     path: Path
     storage: StorageConfig = Field(default_factory=StorageConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     sources: list[SourceConfig] = []
+    watchlists: list[WatchlistConfig] = []
 
     @model_validator(mode="after")
-    def _unique_sources(self) -> Config:
-        seen: set[str] = set()
-        for source in self.sources:
-            if source.name in seen:
-                raise ValueError(f"source name {source.name!r} is used twice; names must be unique")
-            seen.add(source.name)
+    def _unique_names(self) -> Config:
+        for kind, items in (("source", self.sources), ("watchlist", self.watchlists)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(
+                        f"{kind} name {item.name!r} is used twice; names must be unique"
+                    )
+                seen.add(item.name)
         return self
+
+    def watchlist(self, name: str) -> WatchlistConfig:
+        for watchlist in self.watchlists:
+            if watchlist.name == name:
+                return watchlist
+        known = ", ".join(w.name for w in self.watchlists) or "none"
+        raise ConfigError(f"{self.path}: no watchlist named {name!r} (configured: {known})")
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -7,7 +7,7 @@ pipelines and extensions, one Scrapy crawler per source in one reactor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,16 @@ class RunSummary:
     run_id: int | None
     status: str
     finish_reason: str
-    pages_fetched: int
-    articles_fetched: int
-    new: int
-    updated: int
-    duplicate: int
-    unchanged: int
-    empty: int
-    errors: dict[str, int]
-    seconds: float
+    pages_fetched: int = 0
+    articles_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    flagged: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -59,9 +60,14 @@ def crawl_sources(
 ) -> list[RunSummary]:
     """Crawl ``names`` once each, concurrently, and return what each run recorded."""
     settings = scrapy_settings(
-        {"PRESSWATCH_PROGRESS_SECONDS": progress_seconds, **(overrides or {})}
+        {
+            "PRESSWATCH_PROGRESS_SECONDS": progress_seconds,
+            # The CLI configures logging; Scrapy must not add a root handler of its own.
+            "LOG_INSTALL_ROOT_HANDLER": False,
+            **(overrides or {}),
+        }
     )
-    process = CrawlerProcess(settings, install_root_handler=False)
+    process = CrawlerProcess(settings)
     crawlers = []
     for name in names:
         crawler = process.create_crawler(NewsSpider)
@@ -93,9 +99,7 @@ def read_summaries(
     for name, run_id in run_ids.items():
         run = rows.get(run_id) if run_id is not None else None
         if run is None:
-            summaries.append(
-                RunSummary(name, None, "failed", reasons[name], 0, 0, 0, 0, 0, 0, 0, {}, 0.0)
-            )
+            summaries.append(RunSummary(name, None, "failed", reasons[name]))
             continue
         seconds = ((run.finished_at or run.started_at) - run.started_at).total_seconds()
         summaries.append(
@@ -111,6 +115,7 @@ def read_summaries(
                 duplicate=run.duplicate,
                 unchanged=run.unchanged,
                 empty=run.empty,
+                flagged=run.flagged,
                 errors=dict(run.errors),
                 seconds=round(seconds, 2),
             )

@@ -39,6 +39,7 @@ def run_counts(stats: dict[str, object]) -> repository.RunCounts:
         duplicate=get("store/duplicate"),
         unchanged=get("store/unchanged"),
         empty=get("extract/empty"),
+        flagged=get("flag/articles"),
         errors=errors,
     )
 

@@ -16,8 +16,11 @@ from twisted.internet import defer, task, threads
 
 from crawler.extraction import ExtractionOptions, decode_html, extract_article
 from crawler.items import ArticleItem, PageItem
+from crawler.watch.flagging import Flagger, search_words
+from crawler.watch.matcher import WatchlistQuery
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
+from storage.models import Article
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ class StoragePipeline:
             raise NotConfigured("PRESSWATCH_DATABASE_URL is not set")
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
+        self.crawler = crawler
         self.database_url: str = url
         self.batch_size: int = crawler.settings.getint("PRESSWATCH_STORE_BATCH")
         self.flush_seconds: float = crawler.settings.getfloat("PRESSWATCH_STORE_FLUSH_SECONDS")
@@ -103,12 +107,18 @@ class StoragePipeline:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._timer: task.LoopingCall | None = None
+        self._flagger: Flagger | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        config = getattr(self.crawler.spider, "config", None)
+        watchlists = config.watchlists if config is not None else []
+        self._flagger = Flagger(
+            [WatchlistQuery(w.name, w.query, tuple(w.languages)) for w in watchlists]
+        )
         self._engine = make_engine(self.database_url)
         self._sessions = make_sessionmaker(self._engine)
         self._timer = task.LoopingCall(self._flush)
@@ -150,7 +160,7 @@ class StoragePipeline:
     def _count(self, outcomes: list[str]) -> None:
         # On the reactor thread, like every other stats update.
         for outcome in outcomes:
-            self.stats.inc_value("error/store" if outcome == "error" else f"store/{outcome}")
+            self.stats.inc_value(outcome)
 
     def _write(self, batch: list[ArticleItem]) -> list[str]:
         assert self._sessions is not None
@@ -159,11 +169,25 @@ class StoragePipeline:
             for item in batch:
                 try:
                     with session.begin_nested():
-                        result = repository.store_article(session, to_record(item))
+                        outcomes.extend(self._store(session, item))
                 except SQLAlchemyError:
                     logger.warning("Storing %s failed", item.article.url, exc_info=True)
-                    outcomes.append("error")
-                    continue
-                outcomes.append(result.outcome.value)
+                    outcomes.append("error/store")
         # Returned (and counted) only after the commit: a batch that rolled back stored nothing.
+        return outcomes
+
+    def _store(self, session: Session, item: ArticleItem) -> list[str]:
+        result = repository.store_article(session, to_record(item))
+        outcomes = [f"store/{result.outcome.value}"]
+        if result.outcome in (repository.Outcome.NEW, repository.Outcome.UPDATED):
+            article = session.get_one(Article, result.article_id)
+            repository.set_search_words(
+                session, article.id, search_words(article.title, article.text)
+            )
+            if self._flagger is not None and self._flagger.names:
+                flags = self._flagger.flag(session, article, item.fetched_at)
+                matched = [w for w, status in flags.items() if status != "removed"]
+                if matched:
+                    outcomes.append("flag/articles")
+                outcomes.extend(f"flag/{status}" for status in flags.values())
         return outcomes

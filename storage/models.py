@@ -26,6 +26,7 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[str]: JSON,
         dict[str, int]: JSON,
+        list[dict[str, Any]]: JSON,
     }
 
 
@@ -120,4 +121,40 @@ class CrawlRun(Base):
     duplicate: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     empty: Mapped[int] = mapped_column(default=0)
+    flagged: Mapped[int] = mapped_column(default=0)
     errors: Mapped[dict[str, int]] = mapped_column(default=dict)
+
+
+class WatchMatch(Base):
+    """An article that matches a watchlist: which terms, where, how strongly, and snippets."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("article_id", "watchlist"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    # [{"term": "rudal", "count": 1, "where": ["body"]}, ...]
+    terms: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    score: Mapped[float]
+    # [{"text": "...", "highlights": [[start, end], ...]}, ...]
+    snippets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # "new", or "updated" when a later revision of the article matched anew or matched new terms
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    article_revision: Mapped[int] = mapped_column(default=1)
+    matched_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class ArticleSearch(Base):
+    """PostgreSQL's search prefilter table (trigram GIN index). On SQLite ``article_search`` is
+    an FTS5 trigram table that the repository addresses in SQL, not through this model."""
+
+    __tablename__ = "article_search"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    words: Mapped[str] = mapped_column(Text)

@@ -12,12 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import fingerprints
-from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, StoryBand
+from storage.models import (
+    Article,
+    ArticleRevision,
+    ArticleSearch,
+    ArticleUrl,
+    CrawlRun,
+    StoryBand,
+    WatchMatch,
+)
 from storage.urlkeys import clean_url, same_site, url_key
 
 _CHUNK = 500
@@ -279,6 +287,7 @@ class RunCounts:
     duplicate: int = 0
     unchanged: int = 0
     empty: int = 0
+    flagged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -312,6 +321,7 @@ def finish_run(
             duplicate=counts.duplicate,
             unchanged=counts.unchanged,
             empty=counts.empty,
+            flagged=counts.flagged,
             errors=dict(counts.errors),
         )
     )
@@ -360,3 +370,165 @@ def iter_articles(
         for article in page:
             yield article, urls.get(article.id, [article.url])
         last_id = page[-1].id
+
+
+# -- watchlist matches ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    watchlist: str
+    terms: list[dict[str, Any]]
+    score: float
+    snippets: list[dict[str, Any]]
+
+
+def _term_names(terms: Sequence[dict[str, Any]]) -> set[str]:
+    return {str(t["term"]) for t in terms}
+
+
+def save_matches(
+    session: Session,
+    article: Article,
+    found: Sequence[MatchRecord],
+    scope: Iterable[str],
+    now: datetime,
+) -> dict[str, str]:
+    """Record the watchlists ``article`` matches among ``scope`` and forget those it no longer
+    matches. Idempotent. Returns watchlist -> "new", "updated", "kept" or "removed".
+
+    A match is "updated" when a later revision of the article newly matches the watchlist or
+    matches terms it did not before, so digests can say so.
+    """
+    scope = set(scope)
+    previous = {
+        m.watchlist: m
+        for m in session.scalars(select(WatchMatch).where(WatchMatch.article_id == article.id))
+        if m.watchlist in scope
+    }
+    outcome: dict[str, str] = {}
+    for match in found:
+        prev = previous.pop(match.watchlist, None)
+        if prev is None:
+            status = "updated" if article.revision > 1 else "new"
+            session.execute(
+                _insert(session)(WatchMatch)
+                .values(
+                    article_id=article.id,
+                    watchlist=match.watchlist,
+                    terms=match.terms,
+                    score=match.score,
+                    snippets=match.snippets,
+                    status=status,
+                    article_revision=article.revision,
+                    matched_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["article_id", "watchlist"])
+            )
+            outcome[match.watchlist] = status
+            continue
+        newer = article.revision > prev.article_revision
+        gained = _term_names(match.terms) - _term_names(prev.terms)
+        if newer and gained:
+            prev.status = "updated"
+            prev.updated_at = now
+            outcome[match.watchlist] = "updated"
+        else:
+            outcome[match.watchlist] = "kept"
+        if (prev.terms, prev.snippets, prev.score) != (match.terms, match.snippets, match.score):
+            prev.terms, prev.snippets, prev.score = match.terms, match.snippets, match.score
+        prev.article_revision = article.revision
+    for stale in previous.values():
+        session.delete(stale)
+        outcome[stale.watchlist] = "removed"
+    return outcome
+
+
+def matches_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[WatchMatch]]:
+    result: dict[int, list[WatchMatch]] = {}
+    for match in session.scalars(
+        select(WatchMatch)
+        .where(WatchMatch.article_id.in_(article_ids))
+        .order_by(WatchMatch.article_id, WatchMatch.score.desc())
+    ):
+        result.setdefault(match.article_id, []).append(match)
+    return result
+
+
+# -- search index ---------------------------------------------------------------------------
+
+# A prefilter is a tree of substrings every matching article's normalised words must contain:
+# a string, ("AND", [...]), ("OR", [...]), or None for "no constraint".
+Prefilter = str | tuple[str, list[Any]] | None
+
+
+def set_search_words(session: Session, article_id: int, words: str) -> None:
+    """Index an article's normalised words (built by the caller) for search prefiltering."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("DELETE FROM article_search WHERE rowid = :id"), {"id": article_id})
+        session.execute(
+            text("INSERT INTO article_search (rowid, words) VALUES (:id, :words)"),
+            {"id": article_id, "words": words},
+        )
+    else:
+        session.execute(
+            postgresql.insert(ArticleSearch)
+            .values(article_id=article_id, words=words)
+            .on_conflict_do_update(index_elements=["article_id"], set_={"words": words})
+        )
+
+
+def _fts5(node: Prefilter) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, str):
+        return '"' + node.replace('"', '""') + '"' if len(node) >= 3 else None
+    op, children = node
+    parts = [_fts5(c) for c in children]
+    if op == "AND":
+        kept = [p for p in parts if p]
+        return "(" + " AND ".join(kept) + ")" if kept else None
+    if any(p is None for p in parts):
+        return None
+    return "(" + " OR ".join(p for p in parts if p) + ")"
+
+
+def _like(node: Prefilter) -> Any:
+    if node is None:
+        return None
+    if isinstance(node, str):
+        escaped = node.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return ArticleSearch.words.like(f"%{escaped}%")
+    op, children = node
+    parts = [_like(c) for c in children]
+    if op == "AND":
+        kept = [p for p in parts if p is not None]
+        return and_(*kept) if kept else None
+    if any(p is None for p in parts):
+        return None
+    return or_(*parts)
+
+
+def search_candidates(
+    session: Session,
+    prefilter: Prefilter,
+    since: datetime | None = None,
+    source: str | None = None,
+) -> Select[Any]:
+    """A query for the articles that can match, newest first, before exact matching."""
+    query = (
+        articles_query(since, source)
+        .order_by(None)
+        .order_by(func.coalesce(Article.published_at, Article.fetched_at).desc(), Article.id.desc())
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        expression = _fts5(prefilter)
+        if expression:
+            ids = text("SELECT rowid FROM article_search WHERE article_search MATCH :q")
+            query = query.where(Article.id.in_(ids.bindparams(q=expression)))
+    else:
+        condition = _like(prefilter)
+        if condition is not None:
+            query = query.where(Article.id.in_(select(ArticleSearch.article_id).where(condition)))
+    return query

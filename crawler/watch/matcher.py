@@ -58,8 +58,9 @@ class Match:
     def as_dict(self) -> dict[str, object]:
         return {
             "watchlist": self.watchlist,
-            "terms": [{"term": t.term, "count": t.count, "where": list(t.where)}
-                      for t in self.terms],
+            "terms": [
+                {"term": t.term, "count": t.count, "where": list(t.where)} for t in self.terms
+            ],
             "score": self.score,
             "snippets": [s.as_dict() for s in self.snippets],
         }
@@ -83,8 +84,11 @@ def compile_query(query: str) -> Node:
     terms (it would flag nearly everything)."""
     node = parse_query(query)
     if not requires_a_term(node):
-        raise QueryError(1, "this query matches articles that mention none of its terms: "
-                            "pair each NOT with a term, as in `a AND NOT b`")
+        raise QueryError(
+            1,
+            "this query matches articles that mention none of its terms: "
+            "pair each NOT with a term, as in `a AND NOT b`",
+        )
     return node
 
 
@@ -106,10 +110,12 @@ class ArticleText:
 
     def distinct_words(self) -> set[str]:
         return {t.plain for name in FIELDS for t in self.tokens[name]} | {
-            t.exact for name in FIELDS for t in self.tokens[name]}
+            t.exact for name in FIELDS for t in self.tokens[name]
+        }
 
-    def _index(self, cache: dict[str, dict[str, list[int]]], name: str, key: str
-               ) -> dict[str, list[int]]:
+    def _index(
+        self, cache: dict[str, dict[str, list[int]]], name: str, key: str
+    ) -> dict[str, list[int]]:
         if name not in cache:
             index: dict[str, list[int]] = defaultdict(list)
             for i, token in enumerate(self.tokens[name]):
@@ -131,8 +137,11 @@ class ArticleText:
         return self._stem.stemWord(word) if self._stem is not None else None
 
     def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> set[int]:
-        found = set(self._index(self._exact if exact else self._plain, name,
-                                "exact" if exact else "plain").get(word, ()))
+        found = set(
+            self._index(
+                self._exact if exact else self._plain, name, "exact" if exact else "plain"
+            ).get(word, ())
+        )
         if not inflect:
             return found
         stem = self.stem(word)
@@ -146,8 +155,10 @@ class ArticleText:
 
     def prefix_positions(self, name: str, prefix: str) -> set[int]:
         return {
-            i for word, positions in self._index(self._plain, name, "plain").items()
-            if word.startswith(prefix) for i in positions
+            i
+            for word, positions in self._index(self._plain, name, "plain").items()
+            if word.startswith(prefix)
+            for i in positions
         }
 
     def term_hits(self, term: Term, name: str) -> list[Hit]:
@@ -165,7 +176,8 @@ class ArticleText:
             else:
                 rest.append(self.word_positions(name, word, exact=term.exact, inflect=inflect))
         return [
-            Hit(name, i, i + len(term.words)) for i in sorted(first)
+            Hit(name, i, i + len(term.words))
+            for i in sorted(first)
             if all(i + k + 1 in positions for k, positions in enumerate(rest))
         ]
 
@@ -233,16 +245,21 @@ class _Evaluator:
                     used_right.append(b)
         if not used_left:
             return _Result(False)
-        return _Result(True, _merge([_Result(True, {node.left: used_left}),
-                                     _Result(True, {node.right: used_right})]))
+        return _Result(
+            True,
+            _merge(
+                [_Result(True, {node.left: used_left}), _Result(True, {node.right: used_right})]
+            ),
+        )
 
 
 # -- results --------------------------------------------------------------------------------
 
 
 def _snippets(article: ArticleText, hits: Iterable[Hit]) -> tuple[Snippet, ...]:
-    by_field = {name: sorted({h for h in hits if h.field == name}, key=lambda h: h.start)
-                for name in FIELDS}
+    by_field = {
+        name: sorted({h for h in hits if h.field == name}, key=lambda h: h.start) for name in FIELDS
+    }
     name = "body" if by_field["body"] else "title"
     pending = by_field[name]
     tokens: list[Token] = article.tokens[name]

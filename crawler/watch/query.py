@@ -114,7 +114,7 @@ def _lex(query: str) -> list[_Tok]:
         while i < n and query[i] not in _STOP:
             i += 1
         word = query[start:i]
-        field, sep, rest = word.partition(":")
+        field, sep, _rest = word.partition(":")
         if sep and field.lower() in FIELDS:
             tokens.append(_Tok("FIELD", field.lower(), start + 1))
             i = start + len(field) + 1
@@ -142,8 +142,7 @@ def _term(tok: _Tok) -> Term:
             raise QueryError(tok.position, "this phrase has no words in it")
         exact = any(has_diacritics(w) for w in words)
         form = exact_form if exact else plain_form
-        return Term(raw.strip(), tuple(form(w) for w in words),
-                    quoted=True, exact=exact)
+        return Term(raw.strip(), tuple(form(w) for w in words), quoted=True, exact=exact)
     prefix = raw.endswith("*")
     body = raw.rstrip("*")
     words = tuple(m.group() for m in WORD.finditer(body))
@@ -237,8 +236,12 @@ class _Parser:
             raise QueryError(tok.position, "the query ends where a term was expected")
         if tok.kind == "RPAREN":
             raise QueryError(tok.position, "this ) has no matching (")
-        raise QueryError(tok.position, f"{tok.value} needs a term before and after it"
-                         if tok.kind in ("AND", "OR", "NEAR") else f"unexpected {tok.value!r}")
+        raise QueryError(
+            tok.position,
+            f"{tok.value} needs a term before and after it"
+            if tok.kind in ("AND", "OR", "NEAR")
+            else f"unexpected {tok.value!r}",
+        )
 
 
 def parse_query(query: str) -> Node:

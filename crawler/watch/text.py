@@ -61,6 +61,7 @@ def tokenize(text: str) -> list[Token]:
         word = match.group().replace("’", "'")
         # An apostrophe before a suffix (Turkish "Karabağ'da") ends the word for matching.
         head = word.split("'", 1)[0]
-        tokens.append(Token(exact_form(head), plain_form(head), match.start(),
-                            match.start() + len(head)))
+        tokens.append(
+            Token(exact_form(head), plain_form(head), match.start(), match.start() + len(head))
+        )
     return tokens

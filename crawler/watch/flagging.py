@@ -1,0 +1,112 @@
+"""Flagging stored articles with the watchlists they match, and the search prefilter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from crawler.watch.matcher import Match, Matcher, WatchlistQuery
+from crawler.watch.query import And, Field, Near, Node, Not, Or, Term
+from crawler.watch.stemming import stemmer
+from crawler.watch.text import tokenize
+from storage import repository
+from storage.models import Article
+
+MIN_CORE = 3
+
+
+def to_record(match: Match) -> repository.MatchRecord:
+    data = match.as_dict()
+    return repository.MatchRecord(
+        watchlist=match.watchlist,
+        terms=data["terms"],  # type: ignore[arg-type]
+        score=match.score,
+        snippets=data["snippets"],  # type: ignore[arg-type]
+    )
+
+
+class Flagger:
+    """Checks articles against every configured watchlist (compiled once)."""
+
+    def __init__(self, watchlists: Sequence[WatchlistQuery]) -> None:
+        self.matcher = Matcher(watchlists)
+        self.names = [w.name for w in watchlists]
+
+    def match(self, article: Article) -> list[Match]:
+        return self.matcher.match(article.title or "", article.text, article.language)
+
+    def flag(
+        self, session: Session, article: Article, now: datetime, scope: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        found = [m for m in self.match(article) if scope is None or m.watchlist in set(scope)]
+        return repository.save_matches(
+            session,
+            article,
+            [to_record(m) for m in found],
+            self.names if scope is None else scope,
+            now,
+        )
+
+
+def search_words(title: str | None, text: str) -> str:
+    """The normalised words the search prefilter indexes."""
+    return " ".join(t.plain for t in tokenize(f"{title or ''}\n{text}"))
+
+
+def _common_prefix(words: Iterable[str]) -> str:
+    words = list(words)
+    first = words[0]
+    for i, char in enumerate(first):
+        if any(len(w) <= i or w[i] != char for w in words[1:]):
+            return first[:i]
+    return first
+
+
+# Languages whose prefixes change a word's first letter (Indonesian meN-: serang -> menyerang).
+_ASSIMILATING = {"id", "ms"}
+
+
+def _core(word: str, languages: Iterable[str]) -> str | None:
+    """A substring of every form of ``word`` the matcher accepts in ``languages``: the common
+    prefix of the word and its stems, less the first letter where prefixes assimilate it."""
+    languages = set(languages)
+    stems = [word]
+    for language in languages:
+        stem = stemmer(language)
+        if stem is not None:
+            stems.append(stem.stemWord(word))
+    core = _common_prefix(stems)
+    if languages & _ASSIMILATING:
+        core = core[1:]
+    return core if len(core) >= MIN_CORE else None
+
+
+def prefilter(node: Node, languages: Iterable[str]) -> repository.Prefilter:
+    """Substrings an article's normalised words must contain for ``node`` to match it, given
+    the languages of the articles searched."""
+    languages = set(languages)
+    if isinstance(node, Term):
+        if term_is_literal(node):
+            return " ".join(node.words) if len(" ".join(node.words)) >= MIN_CORE else None
+        cores: list[repository.Prefilter] = [
+            (w if len(w) >= MIN_CORE else None)
+            if node.prefix and k == len(node.words) - 1
+            else _core(w, languages)
+            for k, w in enumerate(node.words)
+        ]
+        return ("AND", cores)
+    if isinstance(node, Field):
+        return prefilter(node.child, languages)
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Near):
+        return ("AND", [prefilter(node.left, languages), prefilter(node.right, languages)])
+    op = "AND" if isinstance(node, And) else "OR"
+    assert isinstance(node, And | Or)
+    return (op, [prefilter(c, languages) for c in node.children])
+
+
+def term_is_literal(term: Term) -> bool:
+    return term.quoted and not term.prefix
