@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from crawler import __version__
 from crawler.config import DEFAULT_NAME, Config, ConfigError, find_config, load_config
 from crawler.units import parse_since
+from storage.models import Article
 
 logger = logging.getLogger("presswatch")
 
@@ -39,6 +40,7 @@ EXPORT_FIELDS = [
     "description",
     "site_name",
     "tags",
+    "matches",
 ]
 
 
@@ -211,11 +213,15 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
 
     from storage import repository
 
-    since = parse_since(args.since) if args.since else None
+    since = _since(args.since)
     engine = _open_database(config, write=False)
     try:
         with Session(engine) as session:
-            for article, urls in repository.iter_articles(session, since, args.source):
+            views = repository.iter_articles(
+                session, since, args.source, flagged=args.flagged, watchlist=args.watchlist
+            )
+            for view in views:
+                article, urls = view.article, view.urls
                 yield {
                     "id": article.id,
                     "url": article.url,
@@ -234,9 +240,22 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
                     "description": article.description,
                     "site_name": article.site_name,
                     "tags": article.tags,
+                    "matches": [_match_record(m) for m in view.matches],
                 }
     finally:
         engine.dispose()
+
+
+def _match_record(match: Any) -> dict[str, Any]:
+    return {
+        "watchlist": match.watchlist,
+        "status": match.status,
+        "score": match.score,
+        "terms": match.terms,
+        "snippets": match.snippets,
+        "matched_at": _iso(match.matched_at),
+        "updated_at": _iso(match.updated_at),
+    }
 
 
 def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
@@ -253,6 +272,9 @@ def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
         flat["urls"] = " ".join(row["urls"])
         flat["authors"] = "; ".join(row["authors"])
         flat["tags"] = "; ".join(row["tags"])
+        flat["matches"] = "; ".join(
+            f"{m['watchlist']}: " + ", ".join(t["term"] for t in m["terms"]) for m in row["matches"]
+        )
         writer.writerow(flat)
         count += 1
     return count
@@ -260,13 +282,11 @@ def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     config = _load(args)
-    if args.since:
-        try:
-            parse_since(args.since)
-        except ValueError as exc:
-            raise UsageError(f"--since: {exc}") from None
+    _since(args.since)
     if args.source:
         config.source(args.source)
+    if args.watchlist:
+        config.watchlist(args.watchlist)
     rows = _export_rows(config, args)
     if not args.output or args.output == "-":
         count = _write_export(rows, args.format, sys.stdout)
@@ -284,6 +304,236 @@ def cmd_export(args: argparse.Namespace) -> int:
             Path(tmp).unlink(missing_ok=True)
             raise
     print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def _flagger(config: Config, only: str | None = None) -> Any:
+    from crawler.watch.flagging import Flagger
+    from crawler.watch.matcher import WatchlistQuery
+
+    chosen = [config.watchlist(only)] if only else config.watchlists
+    if not chosen:
+        raise UsageError(f"{config.path} has no [[watchlists]]: add one (see `presswatch init`)")
+    return Flagger([WatchlistQuery(w.name, w.query, tuple(w.languages)) for w in chosen])
+
+
+def cmd_flag(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from storage import repository
+
+    config = _load(args)
+    flagger = _flagger(config, args.watchlist)
+    since = _since(args.since)
+    engine = _open_database(config, write=True)
+    totals: dict[str, int] = {"new": 0, "updated": 0, "kept": 0, "removed": 0}
+    checked = 0
+    now = datetime.now(UTC)
+    try:
+        last_id = 0
+        while True:
+            # One short transaction per batch keeps the database open to the crawl meanwhile.
+            with Session(engine) as session, session.begin():
+                query = repository.articles_query(since)
+                page = list(session.scalars(query.where(Article.id > last_id).limit(200)))
+                for article in page:
+                    for status in flagger.flag(session, article, now).values():
+                        totals[status] += 1
+                    last_id = article.id
+            if not page:
+                break
+            checked += len(page)
+            if not args.quiet:
+                print(f"  checked {checked} articles", file=sys.stderr)
+    finally:
+        engine.dispose()
+    result = {"articles": checked, **totals}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"checked {checked} articles against {len(flagger.names)} watchlists: "
+            f"{totals['new']} new matches, {totals['updated']} updated, "
+            f"{totals['kept']} unchanged, {totals['removed']} removed"
+        )
+    return 0
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
+def _highlight(snippet: dict[str, Any], color: bool) -> str:
+    text = snippet["text"]
+    marks = sorted({(int(a), int(b)) for a, b in snippet["highlights"]})
+    out, pos = [], 0
+    for start, end in marks:
+        if start < pos:
+            continue
+        on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
+        out += [text[pos:start], on, text[start:end], off]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from crawler.watch.matcher import compile_query, match_query
+    from crawler.watch.query import QueryError
+
+    try:
+        compile_query(args.query)
+    except QueryError as exc:
+        raise UsageError(f"query {args.query!r}: {exc}") from None
+    title, text, language = _match_input(args)
+    found = match_query(args.query, title, text, language)
+    if args.json:
+        data = found.as_dict() if found else {"terms": [], "snippets": []}
+        print(
+            json.dumps(
+                {
+                    "matched": found is not None,
+                    "terms": data["terms"],
+                    "snippets": data["snippets"],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0 if found else 1
+    if found is None:
+        print("no match")
+        return 1
+    print("match: " + ", ".join(f"{t.term} ×{t.count} ({'+'.join(t.where)})" for t in found.terms))
+    color = sys.stdout.isatty()
+    for snippet in found.snippets:
+        print("  " + _highlight(snippet.as_dict(), color))
+    return 0
+
+
+def _match_input(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    if args.text is not None:
+        return "", args.text, args.lang
+    if args.file is not None:
+        try:
+            return "", Path(args.file).read_text(encoding="utf-8"), args.lang
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--file {args.file}: cannot be read as UTF-8 text ({exc})") from None
+    if args.url is not None:
+        return _fetch_and_extract(args.url, args)
+    from sqlalchemy.orm import Session
+
+    config = _load(args)
+    engine = _open_database(config, write=False)
+    try:
+        with Session(engine) as session:
+            article = session.get(Article, args.article)
+            if article is None:
+                raise UsageError(f"--article {args.article}: no stored article has this id")
+            return article.title or "", article.text, args.lang or article.language
+    finally:
+        engine.dispose()
+
+
+def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, str | None]:
+    import urllib.error
+    import urllib.request
+
+    from crawler.config import DEFAULT_USER_AGENT
+    from crawler.extraction import ExtractionOptions, decode_html, extract_article
+
+    try:
+        config: Config | None = _load(args)
+    except ConfigError:
+        config = None
+    agent = config.crawl.user_agent if config else DEFAULT_USER_AGENT
+    request = urllib.request.Request(url, headers={"User-Agent": agent})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read(20_000_000)
+            charset = response.headers.get_content_charset()
+    except (urllib.error.URLError, ValueError, OSError) as exc:
+        raise UsageError(f"--url {url}: cannot be fetched ({exc})") from None
+    article = extract_article(decode_html(body, charset), ExtractionOptions(url=url))
+    if article is None:
+        raise UsageError(f"--url {url}: the page has no article text to match")
+    return article.title or "", article.text, args.lang or article.language
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from crawler.watch.flagging import prefilter
+    from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
+    from crawler.watch.query import QueryError
+    from storage import repository
+
+    try:
+        node = compile_query(args.query)
+    except QueryError as exc:
+        raise UsageError(f"query {args.query!r}: {exc}") from None
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    config = _load(args)
+    if args.source:
+        config.source(args.source)
+    since = _since(args.since)
+    matcher = Matcher([WatchlistQuery("search", args.query)])
+    engine = _open_database(config, write=False)
+    results = []
+    try:
+        with Session(engine) as session:
+            languages = [
+                lang for lang in session.scalars(select(Article.language).distinct()) if lang
+            ]
+            query = repository.search_candidates(
+                session, prefilter(node, languages), since, args.source
+            )
+            for article in session.scalars(query.execution_options(yield_per=200)):
+                found = matcher.match(article.title or "", article.text, article.language)
+                if found:
+                    results.append((article, found[0]))
+                    if len(results) >= args.limit:
+                        break
+    finally:
+        engine.dispose()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "url": a.url,
+                        "source": a.source,
+                        "published_at": _iso(a.published_at),
+                        "language": a.language,
+                        **{
+                            k: v
+                            for k, v in m.as_dict().items()
+                            if k in ("terms", "score", "snippets")
+                        },
+                    }
+                    for a, m in results
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    color = sys.stdout.isatty()
+    for article, match in results:
+        when = article.published_at.strftime("%Y-%m-%d %H:%M") if article.published_at else "-"
+        print(f"{when}  {article.source}  #{article.id}  {article.title}\n  {article.url}")
+        for snippet in match.snippets[:2]:
+            print("    " + _highlight(snippet.as_dict(), color))
+    print(f"{len(results)} articles", file=sys.stderr)
     return 0
 
 
@@ -399,6 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)"
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--flagged", action="store_true", help="only articles that match a watchlist")
+    p.add_argument(
+        "--watchlist",
+        metavar="NAME",
+        help="only articles that match this watchlist (implies --flagged)",
+    )
 
     p = add(
         "demo",
@@ -413,6 +669,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to put the demo config and database (default: a new temporary folder)",
     )
     p.add_argument("--json", action="store_true", help="print the stored articles as JSON")
+
+    p = add(
+        "flag",
+        cmd_flag,
+        "re-check stored articles against the watchlists",
+        "Re-check stored articles against the watchlists (after you change them): add new "
+        "matches, refresh changed ones, remove those that no longer hold. Idempotent.",
+    )
+    p.add_argument(
+        "--rescan",
+        action="store_true",
+        help="re-check articles already checked (the default; accepted for clarity)",
+    )
+    p.add_argument("--watchlist", metavar="NAME", help="only this watchlist")
+    p.add_argument("--since", metavar="DATE", help="only articles published since DATE")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    p = add(
+        "match",
+        cmd_match,
+        "try a query on a text, a file, a web page or a stored article",
+        "Try a watchlist query before saving it: prints whether it matches, the terms and "
+        "snippets. Exit status 0 when it matches, 1 when not, 2 for a bad query.",
+    )
+    p.add_argument("query", metavar="QUERY", help="the query (see README, Watchlists)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", metavar="TEXT", help="match this text")
+    source.add_argument("--file", metavar="FILE", help="match this UTF-8 text file")
+    source.add_argument(
+        "--url", metavar="URL", help="fetch this page and extract it as the crawl does"
+    )
+    source.add_argument("--article", metavar="ID", type=int, help="a stored article")
+    p.add_argument("--lang", metavar="L", help="the text's language, for inflected forms")
+    p.add_argument(
+        "--json", action="store_true", help='print {"matched", "terms", "snippets"} as JSON'
+    )
+
+    p = add(
+        "search",
+        cmd_search,
+        "search stored articles with the query language",
+        "Search stored articles, newest first, with snippets. A full-text index narrows the "
+        "candidates first; each is then matched exactly.",
+    )
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--since", metavar="DATE", help="only articles published since DATE")
+    p.add_argument("--source", metavar="NAME", help="only this source")
+    p.add_argument("--limit", metavar="N", type=int, default=20, help="at most N (default 20)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
 
     p = add("db", cmd_db, "database schema: upgrade or show the revision")
     p.add_argument("db_command", choices=["upgrade", "current"], help="what to do")
@@ -436,6 +741,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("presswatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`presswatch export | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -334,12 +334,23 @@ def get_runs(session: Session, run_ids: Sequence[int]) -> list[CrawlRun]:
 # -- reading articles -----------------------------------------------------------------------
 
 
-def articles_query(since: datetime | None = None, source: str | None = None) -> Select[Any]:
+def articles_query(
+    since: datetime | None = None,
+    source: str | None = None,
+    *,
+    flagged: bool = False,
+    watchlist: str | None = None,
+) -> Select[Any]:
     query = select(Article).order_by(Article.id)
     if since is not None:
         query = query.where(func.coalesce(Article.published_at, Article.fetched_at) >= since)
     if source is not None:
         query = query.where(Article.source == source)
+    if flagged or watchlist is not None:
+        matched = select(WatchMatch.article_id)
+        if watchlist is not None:
+            matched = matched.where(WatchMatch.watchlist == watchlist)
+        query = query.where(Article.id.in_(matched))
     return query
 
 
@@ -355,20 +366,37 @@ def urls_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """An article with every URL it was seen at and its watchlist matches."""
+
+    article: Article
+    urls: list[str]
+    matches: list[WatchMatch]
+
+
 def iter_articles(
-    session: Session, since: datetime | None = None, source: str | None = None, batch: int = 500
-) -> Iterator[tuple[Article, list[str]]]:
-    """Stored articles in id order, each with every URL it was seen at, read in batches."""
+    session: Session,
+    since: datetime | None = None,
+    source: str | None = None,
+    *,
+    flagged: bool = False,
+    watchlist: str | None = None,
+    batch: int = 500,
+) -> Iterator[ArticleView]:
+    """Stored articles in id order, read in batches (keyset pagination)."""
     last_id = 0
+    base = articles_query(since, source, flagged=flagged, watchlist=watchlist)
     while True:
-        page = list(
-            session.scalars(articles_query(since, source).where(Article.id > last_id).limit(batch))
-        )
+        page = list(session.scalars(base.where(Article.id > last_id).limit(batch)))
         if not page:
             return
-        urls = urls_of(session, [a.id for a in page])
+        ids = [a.id for a in page]
+        urls = urls_of(session, ids)
+        matches = matches_of(session, ids)
         for article in page:
-            yield article, urls.get(article.id, [article.url])
+            yield ArticleView(article, urls.get(article.id, [article.url]),
+                              matches.get(article.id, []))
         last_id = page[-1].id
 
 
