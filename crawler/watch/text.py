@@ -17,7 +17,10 @@ from functools import lru_cache
 
 # Letters joined by these inside a word are still one word for Unicode (\w excludes them), so
 # "Nagorno-Karabakh", "Nagorno–Karabakh" and "Nagorno Karabakh" all become two tokens.
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Combining marks are not \w, but belong to the word they sit on (i + dot above, Arabic harakat).
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+_LETTERS = rf"[^\W_][^\W_{_MARKS}]*(?:[{_MARKS}]+[^\W_]*)*"
+WORD = re.compile(rf"{_LETTERS}(?:['’]{_LETTERS})*", re.UNICODE)
 _STRIPPABLE_SCRIPTS = ("LATIN", "GREEK", "ARABIC")
 _SPECIAL = {"ـ": ""}  # Arabic tatweel, a stretching stroke
 

@@ -1,0 +1,197 @@
+"""The query language and the matcher: every rule, positive and negative, in five languages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query, match_query
+from crawler.watch.query import QueryError, parse_query
+
+# (query, language, text, matches?)
+CASES = [
+    # words, word boundaries, wildcards
+    ("war", "en", "The war in the Caucasus resumed.", True),
+    ("war", "en", "She received an award for reporting.", False),
+    ("Armenia", "en", "Armenians gathered in Yerevan.", False),
+    ("Armenia*", "en", "Armenians gathered in Yerevan.", True),
+    ("missile*", "en", "Missiles struck the town overnight.", True),
+    ("missile*", "en", "A dismissile claim.", False),
+    # case, NFKC and dashes
+    ('"Nagorno-Karabakh"', "en", "Fighting in NAGORNO-KARABAKH continued.", True),
+    ('"Nagorno-Karabakh"', "en", "Fighting in Nagorno Karabakh continued.", True),
+    ('"Nagorno-Karabakh"', "en", "Fighting in Nagorno–Karabakh continued.", True),
+    ('"Nagorno-Karabakh"', "en", "Fighting in Nagorno—Karabakh continued.", True),
+    ('"Nagorno-Karabakh"', "en", "Nagorno is far from Karabakh.", False),
+    ("Nagorno-Karabakh", "en", "Fighting in Nagorno Karabakh continued.", True),
+    ("ﬁghting", "en", "Fighting continued.", True),  # NFKC: the ﬁ ligature
+    # phrases: words in order, as written
+    ('"peace talks"', "en", "The peace talks failed.", True),
+    ('"peace talks"', "en", "Talks on peace failed.", False),
+    ('"kill"', "en", "Two soldiers were killed.", False),
+    ("kill", "en", "Two soldiers were killed.", True),
+    # boolean operators and precedence
+    ("Karabakh AND war", "en", "Karabakh war", True),
+    ("Karabakh war", "en", "Karabakh is calm.", False),
+    ("Karabakh OR Artsakh", "en", "Artsakh officials said.", True),
+    ("Karabakh -football", "en", "Karabakh football club won.", False),
+    ("Karabakh NOT football", "en", "Karabakh shelling resumed.", True),
+    ("Karabakh OR Artsakh AND war", "en", "Karabakh is calm.", True),  # OR binds loosest
+    ("(Karabakh OR Artsakh) AND war", "en", "Karabakh is calm.", False),
+    ("NOT football AND Karabakh", "en", "Karabakh shelling.", True),
+    # NEAR
+    ("Aliyev NEAR/3 Karabakh", "en", "Aliyev spoke about Karabakh.", True),
+    ("Karabakh NEAR/3 Aliyev", "en", "Aliyev spoke about Karabakh.", True),
+    ("Aliyev NEAR/2 Karabakh", "en", "Aliyev spoke at length about Karabakh.", False),
+    ('"Ilham Aliyev" NEAR/4 ceasefire', "en", "Ilham Aliyev rejected the ceasefire.", True),
+    # fields
+    ("title:Karabakh", "en", "Karabakh in the body only.", False),
+    ("title:(Karabakh OR Artsakh) AND war", "en", "war", False),
+    # Indonesian inflection
+    ("serang", "id", "Desa itu diserang pada malam hari.", True),
+    ("serang", "id", "Pasukan menyerang posisi musuh.", True),
+    ("serang", "id", "Serangan terjadi pagi ini.", True),
+    ("perang", "id", "Azerbaijan akan berperang sampai akhir.", True),
+    ("perang", "id", "Peperangan itu berlangsung lama.", True),
+    ("perang", "id", "Perangkat lunak baru dirilis.", False),
+    ("tempur", "id", "Pertempuran meletus di perbatasan.", True),
+    ('"serang"', "id", "Desa itu diserang.", False),
+    # Russian: stems and the prefix rule
+    ("Азербайджан", "ru", "Президент Азербайджана заявил.", True),
+    ("Азербайджан", "ru", "Переговоры с Азербайджаном идут.", True),
+    ("Карабах", "ru", "Ситуация в Нагорном Карабахе.", True),
+    ('"Нагорный Карабах"', "ru", "Нагорный Карабах объявил.", True),
+    ('"Нагорный Карабах"', "ru", "Нагорного Карабаха нет.", False),
+    ("Азербайджан", "ru", "Армения заявила.", False),
+    ("ёлка", "ru", "Елка стояла.", True),
+    # Turkish / Azerbaijani: dotted and dotless i, diacritics
+    ("İlham", "az", "ILHAM ƏLİYEV danışdı.", True),
+    ("ilham", "tr", "İlham Aliyev konuştu.", True),
+    ("Dağlıq", "az", "Dagliq Qarabag", True),
+    ('"Dağlıq Qarabağ"', "az", "Dağlıq Qarabağ bölgəsi.", True),
+    ('"Dağlıq Qarabağ"', "az", "Dagliq Qarabag bolgesi.", False),  # quoted with diacritics
+    ("Karabağ", "tr", "Karabağ'da çatışmalar sürüyor.", True),
+    ("savaş", "tr", "Savaşın bedeli ağır.", True),
+    # Armenian
+    ("Ղարաբաղ", "hy", "Լեռնային Ղարաբաղում մարտեր են ընթանում։", True),
+    ('"Լեռնային Ղարաբաղ"', "hy", "ԼԵՌՆԱՅԻՆ ՂԱՐԱԲԱՂ", True),
+    ("պատերազմ", "hy", "Հայաստանը խաղաղություն է ուզում։", False),
+    # Arabic diacritics
+    ("حرب", "ar", "الحَرْب مستمرة", True),
+]
+
+
+@pytest.mark.parametrize(("query", "language", "text", "expected"), CASES)
+def test_matching_rules(query: str, language: str, text: str, expected: bool) -> None:
+    found = match_query(query, "", text, language)
+    assert (found is not None) is expected
+
+
+def test_title_field_and_where_terms_occurred() -> None:
+    found = match_query("title:Karabakh AND war", "Karabakh: the war resumes", "The war.", "en")
+    assert found is not None
+    terms = {t.term: t for t in found.terms}
+    assert terms["Karabakh"].where == ("title",)
+    assert terms["war"].where == ("title", "body") and terms["war"].count == 2
+
+
+def test_snippets_are_about_thirty_words_with_exact_highlights() -> None:
+    filler = " ".join(f"kata{i}" for i in range(60))
+    body = f"{filler} Pasukan Azerbaijan menembakkan rudal ke Stepanakert. {filler}"
+    found = match_query("rudal", "", body, "id")
+    assert found is not None
+    (snippet,) = found.snippets
+    assert len(snippet.text.split()) <= 32
+    ((start, end),) = snippet.highlights
+    assert snippet.text[start:end] == "rudal"
+    assert snippet.text.startswith("…") and snippet.text.endswith("…")
+
+
+def test_languages_restrict_a_watchlist() -> None:
+    matcher = Matcher(
+        [WatchlistQuery("ru-only", "Карабах", ("ru",)), WatchlistQuery("any", "Карабах")]
+    )
+    names = [m.watchlist for m in matcher.match("", "Карабах", "bg")]
+    assert names == ["any"]
+
+
+def test_many_watchlists_evaluate_only_candidates() -> None:
+    watchlists = [WatchlistQuery(f"w{i}", f"term{i} AND other{i}") for i in range(1000)]
+    watchlists.append(WatchlistQuery("karabakh", "Karabakh AND war"))
+    matcher = Matcher(watchlists)
+    from crawler.watch.matcher import ArticleText
+
+    article = ArticleText("", "The war over Karabakh and term5.", "en")
+    assert matcher.candidates(article) == {5, 1000}
+    assert [m.watchlist for m in matcher.match("", "The war over Karabakh and term5.", "en")] == [
+        "karabakh"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "problem"),
+    [
+        ("", 1, "empty"),
+        ("(Karabakh OR war", 1, "never closed"),
+        ("Karabakh) OR war", 9, "no matching ("),
+        ('"Nagorno-Karabakh OR war', 1, "quote is never closed"),
+        ("Aliyev NEAR Karabakh", 8, "NEAR needs a distance"),
+        ("Aliyev NEAR/x Karabakh", 8, "NEAR needs a distance"),
+        ("Karabakh AND", 13, "ends where a term"),
+        ("AND Karabakh", 1, "needs a term"),
+        ("()", 1, "empty"),
+        ("missile* *", 10, "wildcard needs letters"),
+        ("NOT football", 1, "none of its terms"),
+        ("Karabakh OR -football", 1, "none of its terms"),
+    ],
+)
+def test_invalid_queries_name_the_position(query: str, position: int, problem: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        compile_query(query)
+    assert caught.value.position == position
+    assert problem in str(caught.value)
+    assert str(caught.value).startswith(f"position {position}: ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('ab "()-*:/NEARORTitle \u0131\u0130ç')), max_size=40))
+def test_parser_never_crashes(query: str) -> None:
+    try:
+        parse_query(query)
+    except QueryError:
+        pass
+
+
+WORDS = st.sampled_from(
+    [
+        "Karabakh",
+        "Nagorno",
+        "perang",
+        "rudal",
+        "Азербайджан",
+        "Dağlıq",
+        "war",
+        "İlham",
+        "Ղարաբաղ",
+        "missile",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(WORDS, min_size=1, max_size=6),
+    st.integers(0, 2**16),
+    st.sampled_from(["-", "–", "—", " "]),
+)
+def test_matching_is_invariant_to_case_and_dashes(words: list[str], seed: int, dash: str) -> None:
+    query = '"' + " ".join(words) + '"'
+    flipped = "".join(
+        c.swapcase() if (seed >> (i % 16)) & 1 else c for i, c in enumerate(dash.join(words))
+    )
+    text = f"Before. {flipped} after."
+    plain = match_query(query, "", f"Before. {' '.join(words)} after.", "en")
+    varied = match_query(query, "", text, "en")
+    assert plain is not None
+    assert varied is not None
