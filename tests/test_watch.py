@@ -125,7 +125,8 @@ def test_many_watchlists_evaluate_only_candidates() -> None:
     from crawler.watch.matcher import ArticleText
 
     article = ArticleText("", "The war over Karabakh and term5.", "en")
-    assert matcher.candidates(article) == {5, 1000}
+    candidates = matcher.candidates(article)
+    assert 1000 in candidates and candidates <= {5, 1000}
     assert [m.watchlist for m in matcher.match("", "The war over Karabakh and term5.", "en")] == [
         "karabakh"
     ]

@@ -10,15 +10,16 @@ such as Aho-Corasick would have to check after the fact.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from crawler.watch.query import And, Field, Near, Node, Not, Or, QueryError, Term, parse_query
-from crawler.watch.query import terms_of as query_terms
 from crawler.watch.stemming import MIN_PREFIX_RULE_LENGTH, PREFIX_SLACK, stemmer, suffixing
-from crawler.watch.text import Token, tokenize
+from crawler.watch.text import WORD, exact_form, plain_form
 
 FIELDS = ("title", "body")
 SNIPPET_WORDS = 30
@@ -95,198 +96,269 @@ def compile_query(query: str) -> Node:
 # -- one article ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=500_000)
+def _forms(word: str) -> tuple[str, str]:
+    return exact_form(word), plain_form(word)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(language: str | None, word: str) -> str | None:
+    stem = stemmer(language)
+    return stem.stemWord(word) if stem is not None else None
+
+
+def _words(text: str) -> list[str]:
+    # An apostrophe before a suffix (Turkish "Karabağ'da") ends the word for matching.
+    return [w.split("'", 1)[0] for w in WORD.findall(text.replace("’", "'"))]
+
+
 class ArticleText:
-    """An article's title and body, tokenised once, with lazily built word indexes."""
+    """An article's title and body, tokenised once. Presence checks use word sets; positions
+    and character offsets are built only for the watchlists that match."""
 
     def __init__(self, title: str, body: str, language: str | None) -> None:
         self.text = {"title": title or "", "body": body or ""}
-        self.tokens = {name: tokenize(self.text[name]) for name in FIELDS}
         self.language = (language or "").lower() or None
-        self._plain: dict[str, dict[str, list[int]]] = {}
-        self._exact: dict[str, dict[str, list[int]]] = {}
-        self._stems: dict[str, dict[str, list[int]]] = {}
-        self._stem = stemmer(self.language)
-        self._suffixing = suffixing(self.language)
-
-    def distinct_words(self) -> set[str]:
-        return {t.plain for name in FIELDS for t in self.tokens[name]} | {
-            t.exact for name in FIELDS for t in self.tokens[name]
+        self.suffixing = suffixing(self.language)
+        self.exact: dict[str, list[str]] = {}
+        self.plain: dict[str, list[str]] = {}
+        self.raw: dict[str, list[str]] = {}
+        for name in FIELDS:
+            self.raw[name] = _words(self.text[name])
+            forms = [_forms(w) for w in self.raw[name]]
+            self.exact[name] = [f[0] for f in forms]
+            self.plain[name] = [f[1] for f in forms]
+        self.plain_set = {name: set(self.plain[name]) for name in FIELDS}
+        self.exact_set = {name: set(self.exact[name]) for name in FIELDS}
+        self.distinct_plain = self.plain_set["title"] | self.plain_set["body"]
+        self.distinct_exact = self.exact_set["title"] | self.exact_set["body"]
+        stem = stemmer(self.language)
+        words = list(self.distinct_plain)
+        self.stem_of: dict[str, str] = (
+            dict(zip(words, stem.stemWords(words), strict=True)) if (stem is not None) else {}
+        )
+        self.stem_set = {
+            name: {self.stem_of[w] for w in self.plain_set[name]} if self.stem_of else set()
+            for name in FIELDS
         }
+        self._sorted: dict[str, list[str]] = {}
+        self._positions: dict[tuple[str, str, str], dict[str, list[int]]] = {}
+        self._offsets: dict[str, list[tuple[int, int]]] = {}
 
-    def _index(
-        self, cache: dict[str, dict[str, list[int]]], name: str, key: str
-    ) -> dict[str, list[int]]:
-        if name not in cache:
+    # presence (fast) --------------------------------------------------------------------------
+
+    def _starting(self, name: str, prefix: str) -> Iterator[str]:
+        if name not in self._sorted:
+            self._sorted[name] = sorted(self.plain_set[name])
+        words = self._sorted[name]
+        i = bisect.bisect_left(words, prefix)
+        while i < len(words) and words[i].startswith(prefix):
+            yield words[i]
+            i += 1
+
+    def has_word(self, name: str, word: str, *, exact: bool, inflect: bool) -> bool:
+        if word in (self.exact_set if exact else self.plain_set)[name]:
+            return True
+        if not inflect:
+            return False
+        stem = _stem(self.language, word)
+        if stem is not None and stem in self.stem_set[name]:
+            return True
+        if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
+            return any(len(o) - len(word) <= PREFIX_SLACK for o in self._starting(name, word))
+        return False
+
+    def has_prefix(self, name: str, prefix: str) -> bool:
+        return next(self._starting(name, prefix), None) is not None
+
+    # positions (for matches) ----------------------------------------------------------------
+
+    def _index(self, name: str, kind: str) -> dict[str, list[int]]:
+        key = (name, kind, "")
+        if key not in self._positions:
+            if kind == "stem":
+                values = [self.stem_of.get(w, w) for w in self.plain[name]]
+            else:
+                values = self.exact[name] if kind == "exact" else self.plain[name]
             index: dict[str, list[int]] = defaultdict(list)
-            for i, token in enumerate(self.tokens[name]):
-                index[getattr(token, key)].append(i)
-            cache[name] = dict(index)
-        return cache[name]
-
-    def _stem_index(self, name: str) -> dict[str, list[int]]:
-        if name not in self._stems:
-            index: dict[str, list[int]] = defaultdict(list)
-            if self._stem is not None:
-                words = [t.plain for t in self.tokens[name]]
-                for i, stem in enumerate(self._stem.stemWords(words)):
-                    index[stem].append(i)
-            self._stems[name] = dict(index)
-        return self._stems[name]
-
-    def stem(self, word: str) -> str | None:
-        return self._stem.stemWord(word) if self._stem is not None else None
+            for i, value in enumerate(values):
+                index[value].append(i)
+            self._positions[key] = dict(index)
+        return self._positions[key]
 
     def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> set[int]:
-        found = set(
-            self._index(
-                self._exact if exact else self._plain, name, "exact" if exact else "plain"
-            ).get(word, ())
-        )
+        found = set(self._index(name, "exact" if exact else "plain").get(word, ()))
         if not inflect:
             return found
-        stem = self.stem(word)
-        if stem:
-            found.update(self._stem_index(name).get(stem, ()))
-        if self._suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
-            for other, positions in self._index(self._plain, name, "plain").items():
-                if other.startswith(word) and len(other) - len(word) <= PREFIX_SLACK:
-                    found.update(positions)
+        stem = _stem(self.language, word)
+        if stem is not None and self.stem_of:
+            found.update(self._index(name, "stem").get(stem, ()))
+        if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
+            plain = self._index(name, "plain")
+            for other in self._starting(name, word):
+                if len(other) - len(word) <= PREFIX_SLACK:
+                    found.update(plain[other])
         return found
 
     def prefix_positions(self, name: str, prefix: str) -> set[int]:
-        return {
-            i
-            for word, positions in self._index(self._plain, name, "plain").items()
-            if word.startswith(prefix)
-            for i in positions
-        }
+        plain = self._index(name, "plain")
+        return {i for word in self._starting(name, prefix) for i in plain[word]}
+
+    def offsets(self, name: str) -> list[tuple[int, int]]:
+        """Character offsets of each word, in the order of ``plain[name]``."""
+        if name not in self._offsets:
+            # The words occur in order: find each after the previous one (a fast C scan).
+            text = self.text[name].replace("’", "'")
+            spans = []
+            position = 0
+            for word in self.raw[name]:
+                start = text.find(word, position)
+                position = start + len(word)
+                spans.append((start, position))
+            self._offsets[name] = spans
+        return self._offsets[name]
 
     def term_hits(self, term: Term, name: str) -> list[Hit]:
         inflect = not term.quoted and not term.prefix
-        if term.prefix and len(term.words) == 1:
-            return [Hit(name, i, i + 1) for i in sorted(self.prefix_positions(name, term.words[0]))]
-        first = self.word_positions(name, term.words[0], exact=term.exact, inflect=inflect)
-        if len(term.words) == 1:
-            return [Hit(name, i, i + 1) for i in sorted(first)]
-        rest = []
-        for k, word in enumerate(term.words[1:], start=1):
-            last = k == len(term.words) - 1
-            if term.prefix and last:
-                rest.append(self.prefix_positions(name, word))
+        last = len(term.words) - 1
+        positions = []
+        for k, word in enumerate(term.words):
+            if term.prefix and k == last:
+                positions.append(self.prefix_positions(name, word))
             else:
-                rest.append(self.word_positions(name, word, exact=term.exact, inflect=inflect))
+                positions.append(self.word_positions(name, word, exact=term.exact, inflect=inflect))
+        first, rest = positions[0], positions[1:]
         return [
             Hit(name, i, i + len(term.words))
             for i in sorted(first)
-            if all(i + k + 1 in positions for k, positions in enumerate(rest))
+            if all(i + k + 1 in p for k, p in enumerate(rest))
         ]
 
 
 # -- evaluation -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Result:
-    matched: bool
-    hits: dict[Term, list[Hit]] = field(default_factory=dict)
-
-
-def _merge(results: Iterable[_Result]) -> dict[Term, list[Hit]]:
-    merged: dict[Term, list[Hit]] = {}
-    for result in results:
-        for term, hits in result.hits.items():
-            merged.setdefault(term, [])
-            merged[term].extend(h for h in hits if h not in merged[term])
-    return merged
-
-
 class _Evaluator:
+    """Decides matches with presence checks first; positions only for what matched."""
+
     def __init__(self, article: ArticleText) -> None:
         self.article = article
-        self.memo: dict[tuple[Term, str], list[Hit]] = {}
+        # Keyed by id(): the matcher interns equal terms into one object.
+        self._present: dict[tuple[int, str], bool] = {}
+        self._hits: dict[tuple[int, str], list[Hit]] = {}
 
     def hits(self, term: Term, fields: Sequence[str]) -> list[Hit]:
         out: list[Hit] = []
         for name in fields:
-            key = (term, name)
-            if key not in self.memo:
-                self.memo[key] = self.article.term_hits(term, name)
-            out.extend(self.memo[key])
+            key = (id(term), name)
+            if key not in self._hits:
+                self._hits[key] = self.article.term_hits(term, name)
+            out.extend(self._hits[key])
         return out
 
-    def evaluate(self, node: Node, fields: Sequence[str] = FIELDS) -> _Result:
-        if isinstance(node, Term):
-            hits = self.hits(node, fields)
-            return _Result(bool(hits), {node: hits} if hits else {})
-        if isinstance(node, Field):
-            return self.evaluate(node.child, (node.name,))
-        if isinstance(node, Not):
-            return _Result(not self.evaluate(node.child, fields).matched)
-        if isinstance(node, And):
-            results = []
-            for child in node.children:
-                result = self.evaluate(child, fields)
-                if not result.matched:
-                    return _Result(False)
-                results.append(result)
-            return _Result(True, _merge(results))
-        if isinstance(node, Or):
-            results = [r for r in (self.evaluate(c, fields) for c in node.children) if r.matched]
-            return _Result(bool(results), _merge(results))
-        assert isinstance(node, Near)
-        left, right = self.hits(node.left, fields), self.hits(node.right, fields)
-        used_left, used_right = [], []
-        for a in left:
-            for b in right:
+    def _term_present(self, term: Term, name: str) -> bool:
+        key = (id(term), name)
+        if key not in self._present:
+            a = self.article
+            inflect = not term.quoted and not term.prefix
+            last = len(term.words) - 1
+            present = all(
+                a.has_prefix(name, w)
+                if term.prefix and k == last
+                else a.has_word(name, w, exact=term.exact, inflect=inflect)
+                for k, w in enumerate(term.words)
+            )
+            if present and len(term.words) > 1:
+                present = bool(self.hits(term, (name,)))
+            self._present[key] = present
+        return self._present[key]
+
+    def _near_hits(self, node: Near, fields: Sequence[str]) -> tuple[list[Hit], list[Hit]]:
+        used_left: list[Hit] = []
+        used_right: list[Hit] = []
+        for a in self.hits(node.left, fields):
+            for b in self.hits(node.right, fields):
                 # Distance in words between the two terms' nearest words: 1 when adjacent.
                 distance = b.start - a.end + 1 if b.start >= a.end else a.start - b.end + 1
                 if a.field == b.field and distance <= node.distance:
-                    used_left.append(a)
-                    used_right.append(b)
-        if not used_left:
-            return _Result(False)
-        return _Result(
-            True,
-            _merge(
-                [_Result(True, {node.left: used_left}), _Result(True, {node.right: used_right})]
-            ),
-        )
+                    if a not in used_left:
+                        used_left.append(a)
+                    if b not in used_right:
+                        used_right.append(b)
+        return used_left, used_right
+
+    def matches(self, node: Node, fields: Sequence[str] = FIELDS) -> bool:
+        if isinstance(node, Term):
+            return any(self._term_present(node, name) for name in fields)
+        if isinstance(node, Field):
+            return self.matches(node.child, (node.name,))
+        if isinstance(node, Not):
+            return not self.matches(node.child, fields)
+        if isinstance(node, And):
+            return all(self.matches(c, fields) for c in node.children)
+        if isinstance(node, Or):
+            return any(self.matches(c, fields) for c in node.children)
+        if not (self.matches(node.left, fields) and self.matches(node.right, fields)):
+            return False
+        return bool(self._near_hits(node, fields)[0])
+
+    def collect(
+        self, node: Node, out: dict[Term, list[Hit]], fields: Sequence[str] = FIELDS
+    ) -> None:
+        """The hits of the terms that make a matching ``node`` match."""
+        if isinstance(node, Term):
+            for hit in self.hits(node, fields):
+                if hit not in out.setdefault(node, []):
+                    out[node].append(hit)
+        elif isinstance(node, Field):
+            self.collect(node.child, out, (node.name,))
+        elif isinstance(node, And | Or):
+            for child in node.children:
+                if not isinstance(child, Not) and self.matches(child, fields):
+                    self.collect(child, out, fields)
+        elif isinstance(node, Near):
+            left, right = self._near_hits(node, fields)
+            for term, hits in ((node.left, left), (node.right, right)):
+                for hit in hits:
+                    if hit not in out.setdefault(term, []):
+                        out[term].append(hit)
 
 
 # -- results --------------------------------------------------------------------------------
 
 
 def _snippets(article: ArticleText, hits: Iterable[Hit]) -> tuple[Snippet, ...]:
-    by_field = {
-        name: sorted({h for h in hits if h.field == name}, key=lambda h: h.start) for name in FIELDS
-    }
-    name = "body" if by_field["body"] else "title"
-    pending = by_field[name]
-    tokens: list[Token] = article.tokens[name]
-    text = article.text[name]
+    chosen = "body" if any(h.field == "body" for h in hits) else "title"
+    pending = sorted({h for h in hits if h.field == chosen}, key=lambda h: (h.start, h.end))
+    offsets = article.offsets(chosen)
+    text = article.text[chosen]
     snippets: list[Snippet] = []
     while pending and len(snippets) < MAX_SNIPPETS:
+        starts = [h.start for h in pending]
         best_start, best_cover = 0, -1
         for hit in pending:
             start = max(0, hit.start - SNIPPET_WORDS // 3)
-            cover = sum(1 for h in pending if h.start >= start and h.end <= start + SNIPPET_WORDS)
+            cover = bisect.bisect_left(starts, start + SNIPPET_WORDS) - bisect.bisect_left(
+                starts, start
+            )
             if cover > best_cover:
                 best_start, best_cover = start, cover
-        end = min(len(tokens), best_start + SNIPPET_WORDS)
+        end = min(len(offsets), best_start + SNIPPET_WORDS)
         inside = [h for h in pending if h.start >= best_start and h.end <= end]
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
             best_start, end = inside[0].start, inside[0].end
-        lo, hi = tokens[best_start].start, tokens[end - 1].end
+        lo, hi = offsets[best_start][0], offsets[end - 1][1]
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
         body = text[lo:hi].replace("\n", " ")  # same length: offsets stay true
         highlights = tuple(
-            (len(prefix) + tokens[h.start].start - lo, len(prefix) + tokens[h.end - 1].end - lo)
+            (len(prefix) + offsets[h.start][0] - lo, len(prefix) + offsets[h.end - 1][1] - lo)
             for h in inside
         )
         snippets.append(Snippet(prefix + body + suffix, highlights))
-        pending = [h for h in pending if h not in inside]
+        taken = set(inside)
+        pending = [h for h in pending if h not in taken]
     return tuple(snippets)
 
 
@@ -309,55 +381,112 @@ class WatchlistQuery:
     languages: tuple[str, ...] = ()
 
 
+def triggers(node: Node) -> list[Term] | None:
+    """Terms one of which every article the query matches must contain: for AND, those of its
+    most selective part. None when no such list exists (a bare NOT)."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Near):
+        return [min((node.left, node.right), key=lambda t: -max(len(w) for w in t.words))]
+    if isinstance(node, Field):
+        return triggers(node.child)
+    if isinstance(node, Not):
+        return None
+    options = [triggers(c) for c in node.children]
+    if isinstance(node, Or):
+        if any(o is None for o in options):
+            return None
+        return [t for o in options if o is not None for t in o]
+    usable = [o for o in options if o]
+    if not usable:
+        return None
+    # Fewest terms first; then the longest words, which are the rarest.
+    return min(usable, key=lambda o: (len(o), -min(max(len(w) for w in t.words) for t in o)))
+
+
+def _intern(node: Node, table: dict[Term, Term]) -> Node:
+    """The same tree with equal terms replaced by one shared object."""
+    if isinstance(node, Term):
+        return table.setdefault(node, node)
+    if isinstance(node, Near):
+        left, right = _intern(node.left, table), _intern(node.right, table)
+        assert isinstance(left, Term) and isinstance(right, Term)
+        return Near(left, right, node.distance)
+    if isinstance(node, Field):
+        return Field(node.name, _intern(node.child, table))
+    if isinstance(node, Not):
+        return Not(_intern(node.child, table))
+    children = tuple(_intern(c, table) for c in node.children)
+    return And(children) if isinstance(node, And) else Or(children)
+
+
 class Matcher:
     """Every watchlist compiled once; ``match`` returns the watchlists an article matches."""
 
     def __init__(self, watchlists: Sequence[WatchlistQuery]) -> None:
         self.watchlists = list(watchlists)
-        self.nodes = [compile_query(w.query) for w in self.watchlists]
-        self._by_word: dict[str, set[int]] = defaultdict(set)
+        interned: dict[Term, Term] = {}
+        self.nodes = [_intern(compile_query(w.query), interned) for w in self.watchlists]
+        self._by_plain: dict[str, set[int]] = defaultdict(set)
+        self._by_exact: dict[str, set[int]] = defaultdict(set)
         self._by_prefix: dict[str, set[int]] = defaultdict(set)
-        self._inflected: dict[str, set[int]] = defaultdict(set)  # unquoted words
+        self._inflected: dict[str, set[int]] = defaultdict(set)
         for index, node in enumerate(self.nodes):
-            for term in query_terms(node):
-                for k, word in enumerate(term.words):
-                    if term.prefix and k == len(term.words) - 1:
-                        self._by_prefix[word].add(index)
-                    else:
-                        self._by_word[word].add(index)
-                        if not term.quoted:
-                            self._inflected[word].add(index)
+            for term in triggers(node) or []:
+                if term.prefix and len(term.words) == 1:
+                    self._by_prefix[term.words[0]].add(index)
+                    continue
+                words = term.words[:-1] if term.prefix else term.words
+                key = max(words, key=len)
+                (self._by_exact if term.exact else self._by_plain)[key].add(index)
+                if not term.quoted and not term.prefix:
+                    self._inflected[key].add(index)
+        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
         self._by_stem: dict[str, dict[str, set[int]]] = {}
 
     def _stems(self, language: str | None) -> dict[str, set[int]]:
         key = language or ""
         if key not in self._by_stem:
             table: dict[str, set[int]] = defaultdict(set)
-            stem = stemmer(language)
-            if stem is not None:
-                for word, indexes in self._inflected.items():
-                    table[stem.stemWord(word)] |= indexes
+            for word, indexes in self._inflected.items():
+                stem = _stem(language, word)
+                if stem is not None:
+                    table[stem] |= indexes
             self._by_stem[key] = dict(table)
         return self._by_stem[key]
 
     def candidates(self, article: ArticleText) -> set[int]:
-        words = article.distinct_words()
         found: set[int] = set()
-        for word in words:
-            found |= self._by_word.get(word, set())
-        if self._by_prefix or (self._inflected and suffixing(article.language)):
-            for word in words:
-                for cut in range(1, len(word) + 1):
-                    head = word[:cut]
-                    found |= self._by_prefix.get(head, set())
-                    if len(word) - cut <= PREFIX_SLACK and cut >= MIN_PREFIX_RULE_LENGTH:
-                        found |= self._inflected.get(head, set())
-        stems = self._stems(article.language)
-        if stems:
-            stem = stemmer(article.language)
-            assert stem is not None
-            for word in stem.stemWords(list(words)):
-                found |= stems.get(word, set())
+        by_plain, by_exact = self._by_plain, self._by_exact
+        for word in article.distinct_plain:
+            if word in by_plain:
+                found |= by_plain[word]
+        if by_exact:
+            for word in article.distinct_exact:
+                if word in by_exact:
+                    found |= by_exact[word]
+        if self._by_prefix:
+            for word in article.distinct_plain:
+                for length in self._prefix_lengths:
+                    if length > len(word):
+                        break
+                    hit = self._by_prefix.get(word[:length])
+                    if hit:
+                        found |= hit
+        if self._inflected:
+            stems = self._stems(article.language)
+            if stems:
+                for stem in set(article.stem_of.values()):
+                    if stem in stems:
+                        found |= stems[stem]
+            if article.suffixing:
+                for word in article.distinct_plain:
+                    for length in range(
+                        max(MIN_PREFIX_RULE_LENGTH, len(word) - PREFIX_SLACK), len(word)
+                    ):
+                        hit = self._inflected.get(word[:length])
+                        if hit:
+                            found |= hit
         return found
 
     def match(self, title: str, body: str, language: str | None) -> list[Match]:
@@ -368,9 +497,12 @@ class Matcher:
             watchlist = self.watchlists[index]
             if watchlist.languages and (language or "") not in watchlist.languages:
                 continue
-            result = evaluator.evaluate(self.nodes[index])
-            if result.matched and result.hits:
-                matches.append(_result(watchlist.name, article, result.hits))
+            node = self.nodes[index]
+            if evaluator.matches(node):
+                hits: dict[Term, list[Hit]] = {}
+                evaluator.collect(node, hits)
+                if hits:
+                    matches.append(_result(watchlist.name, article, hits))
         return matches
 
 
