@@ -269,7 +269,7 @@ def make_article(rng: random.Random) -> tuple[str, str, str]:
 def make_watchlist(rng: random.Random, i: int) -> WatchlistQuery:
     """About ten terms: four aliases of a place (one of them a real conflict zone for one
     watchlist in fifty), AND six topic words of which one is a wildcard."""
-    places = rng.sample(PLACES, 3) + [rng.choice(NAMES) if i % 50 == 0 else f"place{i}"]
+    places = [*rng.sample(PLACES, 3), rng.choice(NAMES) if i % 50 == 0 else f"place{i}"]
     topics = rng.sample(VOCABULARY["en"][20:], 3) + rng.sample(VOCABULARY["id"][15:], 2)
     topics.append(f"topic{i}*")
     query = (
@@ -281,10 +281,8 @@ def make_watchlist(rng: random.Random, i: int) -> WatchlistQuery:
 
 def extraction_ms(rng: random.Random, pages: int = 50) -> float:
     nav = "".join(f'<li><a href="/s/{i}">Section {i}</a></li>' for i in range(40))
-    related = "".join(
-        f'<li><a href="/read/{i}/x">{" ".join(rng.choice(VOCABULARY["en"]) for _ in range(9))}</a></li>'
-        for i in range(30)
-    )
+    headline = lambda: " ".join(rng.choice(VOCABULARY["en"]) for _ in range(9))  # noqa: E731
+    related = "".join(f'<li><a href="/read/{i}/x">{headline()}</a></li>' for i in range(30))
     times = []
     for _ in range(pages):
         title, body, language = make_article(rng)
