@@ -65,6 +65,14 @@ language = "id"
 timezone = "Asia/Jakarta"
 every = "15m"
 
+[[watchlists]]
+name = "karabakh"
+description = "Nagorno-Karabakh conflict"
+query = '''("Nagorno-Karabakh" OR Karabakh OR Artsakh OR "Dağlıq Qarabağ" OR "Нагорный Карабах"
+          OR Карабах OR "Լեռնային Ղարաբաղ")
+         AND (war OR perang OR rudal OR missile* OR tewas OR killed OR serang OR tempur OR
+              война OR погиб* OR savaş OR müharibə OR պատերազմ)'''
+
 [[sources]]
 name = "wire"
 feeds = ["{wire}/feed.rss"]

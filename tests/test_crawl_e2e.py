@@ -1,0 +1,349 @@
+"""End to end: the real `presswatch crawl` and `scrapy crawl` against the local news site,
+into a real SQLite file. Expectations about the pages come from tests/site/expected.toml."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
+from storage.urlkeys import url_key
+from tests.conftest import Crawled, Site, presswatch, scrapy_crawl
+
+SEED_PATH_PART = "azerbaijan-bersumpah"
+
+
+def _articles(site: Site) -> list[Article]:
+    with Session(site.engine()) as session:
+        return list(session.scalars(select(Article)))
+
+
+def _article_at(site: Site, url: str) -> Article | None:
+    with Session(site.engine()) as session:
+        row = session.scalar(select(ArticleUrl).where(ArticleUrl.url_key == url_key(url)))
+        return session.get(Article, row.article_id) if row else None
+
+
+def _urls(site: Site, article_id: int) -> set[str]:
+    with Session(site.engine()) as session:
+        return set(
+            session.scalars(select(ArticleUrl.url).where(ArticleUrl.article_id == article_id))
+        )
+
+
+def _runs(site: Site) -> list[CrawlRun]:
+    with Session(site.engine()) as session:
+        return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+
+
+def _article_pages(expected: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(expected["articles"])
+
+
+def test_crawl_finishes_with_a_summary_per_source(crawled: Crawled) -> None:
+    assert crawled.result.returncode == 0, crawled.result.stderr
+    summaries = {s["source"]: s for s in json.loads(crawled.result.stdout)}
+    assert set(summaries) == {"warta", "wire"}
+    for summary in summaries.values():
+        assert summary["status"] == "finished"
+        assert summary["pages_fetched"] > 0 and summary["new"] > 0
+    assert "warta:" in crawled.result.stderr  # progress lines while it ran
+
+
+def test_every_article_is_stored_once_with_its_metadata(
+    crawled: Crawled, expected: dict[str, Any]
+) -> None:
+    site = crawled.site
+    for page in _article_pages(expected):
+        url = site.url(page["host"], page["path"])
+        article = _article_at(site, url)
+        assert article is not None, f"not stored: {page['path']}"
+        assert article.title == page["title"], page["path"]
+        assert article.language == page["language"], page["path"]
+        published = datetime.fromisoformat(page["published_at"].replace("Z", "+00:00"))
+        assert article.published_at == published.astimezone(UTC), page["path"]
+        for sentence in page["must_contain"]:
+            assert sentence in article.text, (page["path"], sentence)
+        for boilerplate in page["must_not_contain"]:
+            assert boilerplate not in article.text, (page["path"], boilerplate)
+
+
+def test_seed_article_is_exactly_the_article(crawled: Crawled, expected: dict[str, Any]) -> None:
+    (seed,) = [p for p in _article_pages(expected) if SEED_PATH_PART in p["path"]]
+    article = _article_at(crawled.site, crawled.site.url("news", seed["path"]))
+    assert article is not None
+    assert article.published_at == datetime(2020, 11, 2, 2, 6, tzinfo=UTC)
+    paragraphs = article.text.split("\n")
+    assert paragraphs == [p.strip() for p in seed["must_contain"]]
+    assert "Baca" not in article.text
+
+
+def test_copies_are_one_article_and_near_copies_one_story(
+    crawled: Crawled, expected: dict[str, Any]
+) -> None:
+    site = crawled.site
+    kinds = expected["relations"]
+    for amp, main in kinds["amp_of"].items():
+        a, b = _article_at(site, site.url("news", amp)), _article_at(site, site.url("news", main))
+        assert a is not None and b is not None and a.id == b.id
+    for copy, original in kinds["syndicated_of"].items():
+        a = _article_at(site, site.url("wire", copy))
+        b = _article_at(site, site.url("news", original))
+        assert a is not None and b is not None and a.id == b.id
+        assert {site.url("wire", copy), site.url("news", original)} <= _urls(site, a.id)
+    for near, original in kinds["near_copy_of"].items():
+        a = _article_at(site, site.url("wire", near))
+        b = _article_at(site, site.url("news", original))
+        assert a is not None and b is not None and a.id != b.id
+        assert a.story_id == b.story_id
+    with Session(site.engine()) as session:
+        keys = list(session.scalars(select(ArticleUrl.url_key)))
+    assert all("utm_" not in k and "fbclid" not in k for k in keys)
+
+
+def test_bad_inputs_are_counted_and_the_crawl_goes_on(crawled: Crawled) -> None:
+    runs = {r.source: r for r in _runs(crawled.site)}
+    errors = runs["warta"].errors
+    for kind in (
+        "http_404",
+        "http_500",
+        "redirect_loop",
+        "not_html",
+        "too_large",
+        "timeout",
+        "robots",
+        "bad_feed",
+        "bad_sitemap",
+    ):
+        assert errors.get(kind, 0) >= 1, (kind, errors)
+    assert runs["warta"].finish_reason == "finished"
+
+
+def test_robots_and_age_limits_are_obeyed(crawled: Crawled, expected: dict[str, Any]) -> None:
+    server = crawled.site.server
+    assert not [r for r in server.requested("news") if r.path.startswith("/private/")]
+    assert not server.requested("news", "/sitemap-2015-01.xml")
+    for path in expected["relations"]["old_sitemap_urls"]:
+        assert not server.requested("news", path)
+    agents = {r.headers.get("user-agent") for r in server.requested()}
+    assert agents == {"presswatch-demo/0.1 (+https://example.org/presswatch)"}
+
+
+def test_second_crawl_downloads_no_article_again(site: Site, expected: dict[str, Any]) -> None:
+    first = presswatch("--config", str(site.config), "crawl", "--json", "-q", cwd=site.workdir)
+    assert first.returncode == 0, first.stderr
+    stored = len(_articles(site))
+    site.server.reset_log()
+    second = presswatch("--config", str(site.config), "crawl", "--json", "-q", cwd=site.workdir)
+    assert second.returncode == 0, second.stderr
+    article_paths = {p["path"] for p in _article_pages(expected)}
+    refetched = [r.path for r in site.server.requested() if r.path.split("?")[0] in article_paths]
+    assert refetched == []
+    assert len(_articles(site)) == stored
+    for summary in json.loads(second.stdout):
+        assert summary["new"] == 0 and summary["updated"] == 0
+
+
+def test_changed_article_is_updated_and_its_revision_kept(
+    site: Site, expected: dict[str, Any]
+) -> None:
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    page = next(
+        p
+        for p in _article_pages(expected)
+        if p["host"] == "news" and SEED_PATH_PART not in p["path"] and p["language"] == "id"
+    )
+    file = site.root / "news" / page["path"].lstrip("/")
+    sentence = page["must_contain"][0]
+    file.write_text(
+        file.read_text(encoding="utf-8").replace(
+            sentence, sentence + " Pembaruan: gencatan senjata diumumkan pada Selasa malam."
+        ),
+        encoding="utf-8",
+    )
+    sitemap = site.root / "news" / "sitemap-2020-11.xml.gz.src"
+    text = sitemap.read_text(encoding="utf-8")
+    entry = re.search(
+        rf"<loc>[^<]*{re.escape(page['path'])}</loc>\s*<lastmod>[^<]+</lastmod>", text
+    )
+    assert entry is not None
+    sitemap.write_text(
+        text.replace(
+            entry.group(0),
+            re.sub(
+                r"<lastmod>[^<]+</lastmod>",
+                f"<lastmod>{datetime.now(UTC).isoformat()}</lastmod>",
+                entry.group(0),
+            ),
+        ),
+        encoding="utf-8",
+    )
+
+    result = presswatch(
+        "--config", str(site.config), "crawl", "--json", "-q", "warta", cwd=site.workdir
+    )
+    assert result.returncode == 0, result.stderr
+    (summary,) = json.loads(result.stdout)
+    assert summary["updated"] == 1 and summary["new"] == 0
+    article = _article_at(site, site.url("news", page["path"]))
+    assert article is not None and article.revision == 2
+    assert "gencatan senjata diumumkan" in article.text
+    with Session(site.engine()) as session:
+        (old,) = session.scalars(
+            select(ArticleRevision).where(ArticleRevision.article_id == article.id)
+        )
+    assert "gencatan senjata diumumkan" not in old.text and sentence in old.text
+
+
+def test_two_crawls_at_once_store_no_duplicate(site: Site) -> None:
+    commands = [
+        subprocess.Popen(
+            [*_scrapy(), "crawl", "news", "-a", "source=warta", "-a", f"config={site.config}"],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in commands:
+        process.communicate(timeout=180)
+        assert process.returncode == 0
+    with Session(site.engine()) as session:
+        articles = session.scalar(select(func.count()).select_from(Article))
+        hashes = session.scalar(select(func.count(func.distinct(Article.content_hash))))
+        urls = session.scalar(select(func.count()).select_from(ArticleUrl))
+        keys = session.scalar(select(func.count(func.distinct(ArticleUrl.url_key))))
+    assert articles == hashes and urls == keys and articles and articles > 5
+    assert len(_runs(site)) == 2
+
+
+def _scrapy() -> list[str]:
+    import sys
+
+    scrapy = Path(sys.executable).parent / "scrapy"
+    return [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
+
+
+def test_scrapy_crawl_runs_the_same_path(site: Site) -> None:
+    result = scrapy_crawl(site.config, "wire")
+    assert result.returncode == 0, result.stderr
+    runs = _runs(site)
+    assert [r.source for r in runs] == ["wire"] and runs[0].status == "finished"
+    assert runs[0].new >= 3
+
+
+def test_scrapy_crawl_with_a_bad_argument_closes_with_a_reason(site: Site) -> None:
+    result = scrapy_crawl(site.config, "nope")
+    assert "no source named 'nope'" in result.stderr
+    assert "'finish_reason': 'config_error'" in result.stderr
+    assert not (site.workdir / "crawl.db").exists()
+
+
+def test_export_jsonl_csv_and_filters(crawled: Crawled) -> None:
+    site = crawled.site
+    out = presswatch("--config", str(site.config), "export", cwd=site.workdir)
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(records) == len(_articles(site))
+    for field in (
+        "id",
+        "url",
+        "canonical_url",
+        "urls",
+        "source",
+        "title",
+        "authors",
+        "published_at",
+        "language",
+        "text",
+        "fetched_at",
+        "story_id",
+        "matches",
+    ):
+        assert all(field in r for r in records), field
+    assert all(r["published_at"] is None or r["published_at"].endswith("Z") for r in records)
+    wire = presswatch("--config", str(site.config), "export", "--source", "wire", cwd=site.workdir)
+    assert {json.loads(line)["source"] for line in wire.stdout.splitlines()} == {"wire"}
+    recent = presswatch(
+        "--config", str(site.config), "export", "--since", "2020-11-02", cwd=site.workdir
+    )
+    dates = [json.loads(line)["published_at"] for line in recent.stdout.splitlines()]
+    assert dates and all(d >= "2020-11-02" for d in dates) and len(dates) < len(records)
+    target = site.workdir / "out.csv"
+    csv_run = presswatch(
+        "--config",
+        str(site.config),
+        "export",
+        "--format",
+        "csv",
+        "-o",
+        str(target),
+        cwd=site.workdir,
+    )
+    assert csv_run.returncode == 0 and f"exported {len(records)} articles" in csv_run.stderr
+    assert target.read_text(encoding="utf-8").startswith("id,url,canonical_url,urls,")
+
+
+def test_demo_runs_with_no_setup(tmp_path: Path) -> None:
+    result = presswatch("demo", "--dir", str(tmp_path / "demo"), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    articles = json.loads(result.stdout)
+    assert any(SEED_PATH_PART in a["url"] for a in articles)
+    assert {a["source"] for a in articles} == {"warta", "wire"}
+
+
+def test_seed_article_is_flagged_from_its_body(crawled: Crawled, expected: dict[str, Any]) -> None:
+    (seed,) = [p for p in _article_pages(expected) if SEED_PATH_PART in p["path"]]
+    article = _article_at(crawled.site, crawled.site.url("news", seed["path"]))
+    assert article is not None
+    with Session(crawled.site.engine()) as session:
+        (match,) = session.scalars(select(WatchMatch).where(WatchMatch.article_id == article.id))
+    terms = {t["term"]: t for t in match.terms}
+    assert match.watchlist == "karabakh" and match.status == "new"
+    assert {"Nagorno-Karabakh", "rudal", "tewas"} <= set(terms)
+    # "rudal" is in the body once; the "(Baca: … Rudal Armenia)" line is not article text.
+    assert terms["rudal"]["count"] == 1 and terms["rudal"]["where"] == ["body"]
+    assert terms["tewas"]["where"] == ["body"]
+    texts = " ".join(s["text"] for s in match.snippets)
+    assert "serangan rudal pada Sabtu malam" in texts
+    for snippet in match.snippets:
+        for start, end in snippet["highlights"]:
+            assert snippet["text"][start:end].lower() in {
+                "nagorno-karabakh",
+                "karabakh",
+                "rudal",
+                "tewas",
+                "berperang",
+                "perang",
+            }
+
+
+def test_flag_rescan_is_idempotent(crawled: Crawled) -> None:
+    site = crawled.site
+    first = presswatch("--config", str(site.config), "flag", "--rescan", "--json", cwd=site.workdir)
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)
+    assert counts["new"] == 0 and counts["removed"] == 0 and counts["kept"] >= 1
+    flagged = presswatch("--config", str(site.config), "export", "--flagged", cwd=site.workdir)
+    records = [json.loads(line) for line in flagged.stdout.splitlines()]
+    assert records and all(r["matches"][0]["watchlist"] == "karabakh" for r in records)
+    assert len(records) == counts["kept"]
+
+
+def test_search_finds_articles_with_snippets(crawled: Crawled) -> None:
+    site = crawled.site
+    result = presswatch(
+        "--config", str(site.config), "search", "Azerbaijan AND rudal", "--json", cwd=site.workdir
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert any(SEED_PATH_PART in r["url"] for r in found)
+    dates = [r["published_at"] for r in found]
+    assert dates == sorted(dates, reverse=True)
