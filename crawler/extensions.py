@@ -121,6 +121,15 @@ class ProgressReporter:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
+        source = getattr(spider, "source", None)
+        if source is not None:
+            progress_logger.info(
+                "%s: started (%d feeds, %d sitemaps, %d pages)",
+                source.name,
+                len(source.feeds),
+                len(source.sitemaps),
+                len(source.pages),
+            )
         self._loop.start(self.interval, now=False)
 
     def spider_closed(self, spider: Spider) -> None:

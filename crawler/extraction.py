@@ -80,6 +80,8 @@ _INLINE_READ_ALSO = re.compile(
 _LINE_READ_ALSO = re.compile(rf"^\s*(?:{_LABEL_ALT})\s*:.{{0,300}}$", re.IGNORECASE)
 # Editor's or reporter's initials closing an article, as Indonesian portals print them: "(min)".
 _CREDIT_LINE = re.compile(r"^\(\s*[a-z]{2,5}(?:\s*/\s*[a-z]{2,5})*\s*\)$")
+# Copyright and licence notices are the publisher's, never the article's.
+_NOTICE_LINE = re.compile(r"^(?:©|\(c\)\s|copyright\b|hak cipta\b)", re.IGNORECASE)
 
 _TITLE_SEPARATORS = re.compile(r"\s+([|\-–—:·»])\s+")
 # A title part after one of these is the site's name whenever it is short.
@@ -105,6 +107,19 @@ _DATE_META_NAMES = (
     "cxenseparse:recs:publishtime",
 )
 _MIN_DETECT_CHARS = 40
+_LATIN_SINGLE_BYTE = {
+    "cp1250",
+    "cp1252",
+    "latin_1",
+    "iso8859_2",
+    "iso8859_15",
+    "iso8859_9",
+    "cp1254",
+    "mac_roman",
+    "iso8859_16",
+    "cp1257",
+    "iso8859_13",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +164,14 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     best = charset_normalizer.from_bytes(body).best()
-    if best is not None:
+    if best is not None and best.encoding not in _LATIN_SINGLE_BYTE:
         return str(best)
-    return body.decode("windows-1252", errors="replace")
+    # Detectors cannot tell the Latin single-byte code pages apart on a little text (ñ in
+    # windows-1252 is ń in windows-1250); the web's usual one, as HTML5 assumes, is 1252.
+    try:
+        return body.decode("windows-1252")
+    except UnicodeDecodeError:
+        return str(best) if best is not None else body.decode("windows-1252", errors="replace")
 
 
 def strip_read_also(text: str) -> str:
@@ -159,7 +179,12 @@ def strip_read_also(text: str) -> str:
     lines = []
     for line in text.split("\n"):
         line = _INLINE_READ_ALSO.sub("", line).strip()
-        if not line or _LINE_READ_ALSO.match(line) or _CREDIT_LINE.match(line):
+        if (
+            not line
+            or _LINE_READ_ALSO.match(line)
+            or _CREDIT_LINE.match(line)
+            or _NOTICE_LINE.match(line)
+        ):
             continue
         lines.append(line)
     return "\n".join(lines)
@@ -328,6 +353,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         include_tables=True,
         with_metadata=True,
         deduplicate=False,
+        favor_precision=True,
         # Metadata and URL only: the extensive search turns "Copyright 2020" into a date.
         date_extraction_params={"extensive_search": False, "original_date": True},
     )

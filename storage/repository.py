@@ -163,7 +163,10 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
         _add_urls(session, article.id, record, keys)
         if article.content_hash == digest:
             article.checked_at = record.fetched_at
-            return StoreResult(Outcome.UNCHANGED, article.id, article.story_id or article.id)
+            # A URL seen before is a re-check; a new one is another copy of the article.
+            known = url_key(record.url) in by_url
+            outcome = Outcome.UNCHANGED if known else Outcome.DUPLICATE
+            return StoreResult(outcome, article.id, article.story_id or article.id)
         if not is_canonical_page or primary != _own_key(article):
             # An AMP/print/syndicated copy of a known article: the article's own page is the
             # authority on its text, so the copy adds a URL and nothing else.
@@ -223,7 +226,23 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
 
     article = session.get_one(Article, same_text)
     _add_urls(session, article.id, record, keys)
+    if _published_earlier(record, article):
+        # Syndicated copies come after the original: the earliest copy is the article's own
+        # page, whichever the crawl met first.
+        article.source = record.source
+        article.url = clean_url(record.url)
+        article.canonical_url = record.canonical_url
+        article.published_at = record.published_at
+        article.site_name = record.site_name
     return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+
+
+def _published_earlier(record: ArticleRecord, article: Article) -> bool:
+    return (
+        record.published_at is not None
+        and article.published_at is not None
+        and record.published_at < article.published_at
+    )
 
 
 def _text_taken(session: Session, article: Article, digest: str) -> bool:
@@ -395,8 +414,9 @@ def iter_articles(
         urls = urls_of(session, ids)
         matches = matches_of(session, ids)
         for article in page:
-            yield ArticleView(article, urls.get(article.id, [article.url]),
-                              matches.get(article.id, []))
+            yield ArticleView(
+                article, urls.get(article.id, [article.url]), matches.get(article.id, [])
+            )
         last_id = page[-1].id
 
 

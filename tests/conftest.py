@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +21,8 @@ from crawler.demo.server import SiteServer
 from storage.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
-OVERLAY = REPO / "tests" / "site"
+OVERLAY = REPO / "tests" / "pages"
 TEST_PAGES = ("/uji/",)
-
-
-@pytest.fixture(scope="session")
-def expected() -> dict[str, Any]:
-    """What the site's pages hold, written down with the site (tests/site/expected.toml)."""
-    return tomllib.loads((OVERLAY / "expected.toml").read_text(encoding="utf-8"))
 
 
 def _presswatch_command() -> list[str]:
@@ -37,10 +30,15 @@ def _presswatch_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli"]
 
 
-def run(args: list[str], cwd: Path, timeout: float = 180, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -52,8 +50,9 @@ def presswatch(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[
 def scrapy_crawl(config: Path, source: str) -> subprocess.CompletedProcess[str]:
     scrapy = Path(sys.executable).parent / "scrapy"
     command = [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
-    return run([*command, "crawl", "news", "-a", f"source={source}", "-a", f"config={config}"],
-               cwd=REPO)
+    return run(
+        [*command, "crawl", "news", "-a", f"source={source}", "-a", f"config={config}"], cwd=REPO
+    )
 
 
 @dataclass

@@ -30,8 +30,9 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 def test_check_json_and_env_var(tmp_path: Path) -> None:
     presswatch("init", "--config", str(tmp_path / "pw.toml"), cwd=tmp_path)
-    result = presswatch("check", "--json", cwd=tmp_path,
-                        env={"PRESSWATCH_CONFIG": str(tmp_path / "pw.toml")})
+    result = presswatch(
+        "check", "--json", cwd=tmp_path, env={"PRESSWATCH_CONFIG": str(tmp_path / "pw.toml")}
+    )
     assert result.returncode == 0, result.stderr
     assert '"name": "sindonews"' in result.stdout
 
@@ -42,13 +43,24 @@ GOOD_SOURCE = '[[sources]]\nname = "a"\nfeeds = ["https://a.example/rss"]\n'
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[crawl]\nmax_article_age = "7x"\n' + GOOD_SOURCE,
-         "crawl.max_article_age: '7x' is not a duration"),
+        (
+            '[crawl]\nmax_article_age = "7x"\n' + GOOD_SOURCE,
+            "crawl.max_article_age: '7x' is not a duration",
+        ),
         (GOOD_SOURCE + 'every = "soon"\n', "sources[0] ('a').every: 'soon' is not a duration"),
-        (GOOD_SOURCE + 'timezone = "Mars/Base"\n', "sources[0] ('a').timezone: 'Mars/Base' is not a time zone"),
-        (GOOD_SOURCE + 'article_pattern = "(unclosed"\n', "article_pattern: '(unclosed' is not a regular expression"),
+        (
+            GOOD_SOURCE + 'timezone = "Mars/Base"\n',
+            "sources[0] ('a').timezone: 'Mars/Base' is not a time zone",
+        ),
+        (
+            GOOD_SOURCE + 'article_pattern = "(unclosed"\n',
+            "article_pattern: '(unclosed' is not a regular expression",
+        ),
         ('[[sources]]\nname = "a"\n', "sources[0] ('a'): Value error, needs at least one of feeds"),
-        ('[[sources]]\nname = "a"\nfeeds = ["ftp://x"]\n', "sources[0] ('a').feeds: 'ftp://x' is not an http(s) URL"),
+        (
+            '[[sources]]\nname = "a"\nfeeds = ["ftp://x"]\n',
+            "sources[0] ('a').feeds: 'ftp://x' is not an http(s) URL",
+        ),
         (GOOD_SOURCE + GOOD_SOURCE, "source name 'a' is used twice"),
         (GOOD_SOURCE + 'colour = "red"\n', "sources[0] ('a').colour: is not a known setting"),
         ('[storage]\nurl = "not a url"\n', "storage.url: 'not a url' is not a database URL"),
@@ -61,7 +73,9 @@ def test_bad_config_is_one_sentence_exit_2_and_writes_nothing(
     config = tmp_path / "presswatch.toml"
     config.write_text(text)
     # Every command loads the config the same way; check them all on the first two cases.
-    commands = (["check"], ["crawl"], ["export"]) if "7x" in text or "soon" in text else (["check"],)
+    commands = (
+        (["check"], ["crawl"], ["export"]) if "7x" in text or "soon" in text else (["check"],)
+    )
     for command in commands:
         result = presswatch(*command, cwd=tmp_path)
         assert result.returncode == 2, (command, result.stderr)

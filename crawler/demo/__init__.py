@@ -2,4 +2,4 @@
 
 from pathlib import Path
 
-SITE = Path(__file__).parent / "site"
+SITE = Path(__file__).parent / "pages"

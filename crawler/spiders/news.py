@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
 
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a > b)
+
+
 class NewsArgs(BaseModel):
     """The spider's ``-a`` arguments."""
 
@@ -120,9 +124,14 @@ class NewsSpider(Spider):
             re.compile(self.source.article_pattern) if self.source.article_pattern else None
         )
         self._age_cutoff = datetime.now(UTC) - crawl.max_article_age
-        self._seen: set[str] = set()
+        self._listings: set[str] = set()  # URL keys of section pages requested
+        self._requested: set[str] = set()  # URL keys of articles requested
+        # URL key -> when its article was last fetched (None: not stored), per listed URL.
+        self._known: dict[str, datetime | None] = {}
         self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
-        self._links = LinkExtractor(allow_domains=self.allowed_domains, unique=True)
+        # Domains are checked by _allowed (on the host name): the extractor's own allow_domains
+        # compares against host:port and drops every link on a site served on a port.
+        self._links = LinkExtractor(unique=True)
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -205,8 +214,8 @@ class NewsSpider(Spider):
                 articles.append(Entry(url=link.url))
             elif depth < self.config.crawl.page_depth and self._allowed(link.url):
                 key = url_key(link.url)
-                if key not in self._seen:
-                    self._seen.add(key)
+                if key not in self._listings:
+                    self._listings.add(key)
                     yield self._listing(link.url, self.parse_page, depth=depth + 1)
         self._count("discover/page_links", len(articles))
         yield from self._articles(articles)
@@ -226,8 +235,8 @@ class NewsSpider(Spider):
         return entry.dated is not None and entry.dated < self._age_cutoff
 
     def _articles(self, entries: Iterable[Entry]) -> Iterator[Request]:
-        """Requests for the entries worth fetching: allowed, recent, not seen in this crawl, and
-        not stored already (or stored before their listing says they changed)."""
+        """Requests for the entries worth fetching: allowed, recent, not requested yet in this
+        crawl, and not stored already (or stored before their listing says they changed)."""
         fresh: dict[str, Entry] = {}
         for entry in entries:
             if not self._allowed(entry.url):
@@ -240,25 +249,31 @@ class NewsSpider(Spider):
                 self._count("discover/too_old")
                 continue
             key = url_key(entry.url)
-            if key in self._seen or key in fresh:
+            if key in self._requested:
                 continue
-            fresh[key] = entry
+            previous = fresh.get(key)
+            if previous is None or _newer(entry.changed, previous.changed):
+                fresh[key] = entry
         if not fresh:
             return
-        try:
-            with self._reader() as session:
-                known = repository.known_urls(session, fresh)
-        except SQLAlchemyError:
-            logger.warning("Known-URL check failed; fetching all listed URLs", exc_info=True)
-            known = {}
+        unknown = [key for key in fresh if key not in self._known]
+        if unknown:
+            try:
+                with self._reader() as session:
+                    found = repository.known_urls(session, unknown)
+            except SQLAlchemyError:
+                logger.warning("Known-URL check failed; fetching the listed URLs", exc_info=True)
+                found = {}
+            for key in unknown:
+                self._known[key] = found.get(key)
         for key, entry in fresh.items():
-            self._seen.add(key)
-            checked = known.get(key)
+            checked = self._known[key]
             if checked is not None and (entry.changed is None or entry.changed <= checked):
                 self._count("discover/known")
                 continue
             if checked is not None:
                 self._count("discover/changed")
+            self._requested.add(key)
             yield Request(
                 entry.url,
                 callback=self.parse_article,
