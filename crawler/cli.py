@@ -65,6 +65,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     # The level sits on the handler too: Scrapy resets logger levels when a crawl starts.
     handler.setLevel(level)
+    if not verbose:
+        # Scrapy logs each failed request; the crawl summary counts them by kind instead.
+        handler.addFilter(lambda record: not record.name.startswith("scrapy."))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

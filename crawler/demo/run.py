@@ -8,6 +8,7 @@ import tempfile
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from crawler.config import load_config
 from crawler.crawl import crawl_sources
 from crawler.demo import SITE
 from crawler.demo.server import SiteServer
+from storage import repository
 from storage.engine import make_engine
 from storage.models import Article
 
@@ -68,10 +70,10 @@ every = "15m"
 [[watchlists]]
 name = "karabakh"
 description = "Nagorno-Karabakh conflict"
-query = '''("Nagorno-Karabakh" OR Karabakh OR Artsakh OR "Dağlıq Qarabağ" OR "Нагорный Карабах"
-          OR Карабах OR "Լեռնային Ղարաբաղ")
+query = '''("Nagorno-Karabakh" OR Karabakh OR Artsakh OR "Dağlıq Qarabağ" OR Qarabağ
+          OR "Нагорный Карабах" OR Карабах OR "Լեռնային Ղարաբաղ" OR Ղարաբաղ)
          AND (war OR perang OR rudal OR missile* OR tewas OR killed OR serang OR tempur OR
-              война OR погиб* OR savaş OR müharibə OR պատերազմ)'''
+              война OR погиб* OR savaş OR müharibə OR պատերազմ OR մարտ*)'''
 
 [[sources]]
 name = "wire"
@@ -82,6 +84,13 @@ language = "en"
 timezone = "UTC"
 every = "30m"
 """
+
+
+def _marked(snippet: dict[str, Any]) -> str:
+    text = snippet["text"]
+    for start, end in sorted(snippet["highlights"], reverse=True):
+        text = text[:start] + "[" + text[start:end] + "]" + text[end:]
+    return text
 
 
 def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = False) -> int:
@@ -102,6 +111,7 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
     engine = make_engine(config.database_url, write=False)
     with Session(engine) as session:
         articles = list(session.scalars(select(Article).order_by(Article.published_at)))
+        matches = repository.matches_of(session, [a.id for a in articles])
     engine.dispose()
 
     if as_json:
@@ -142,6 +152,14 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
             f"{a.id:>3} {a.source:<6} {a.language or '-':<4} {published:<17} "
             f"{a.story_id or a.id:>5}  {title}"
         )
+    if matches:
+        print("\nFlagged by the 'karabakh' watchlist (terms that matched, and the best snippet):")
+        for a in articles:
+            for m in matches.get(a.id, []):
+                terms = ", ".join(f"{t['term']} ×{t['count']}" for t in m.terms)
+                print(f"  #{a.id} {(a.title or '')[:60]}\n      {terms}")
+                if m.snippets:
+                    print("      " + textwrap.shorten(_marked(m.snippets[0]), 160))
     seed = next((a for a in articles if "Nagorno-Karabakh" in (a.title or "")), None)
     if seed is not None:
         print(f"\nThe text extracted from {seed.url}:\n")

@@ -352,10 +352,18 @@ def _snippets(article: ArticleText, hits: Iterable[Hit]) -> tuple[Snippet, ...]:
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
         body = text[lo:hi].replace("\n", " ")  # same length: offsets stay true
-        highlights = tuple(
+        spans = sorted(
             (len(prefix) + offsets[h.start][0] - lo, len(prefix) + offsets[h.end - 1][1] - lo)
             for h in inside
         )
+        # Overlapping hits ("Nagorno-Karabakh" and "Karabakh") become one highlight.
+        merged: list[tuple[int, int]] = []
+        for start, stop in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+            else:
+                merged.append((start, stop))
+        highlights = tuple(merged)
         snippets.append(Snippet(prefix + body + suffix, highlights))
         taken = set(inside)
         pending = [h for h in pending if h not in taken]
