@@ -1,0 +1,113 @@
+"""Generate a large local news site for benchmarks: ``python bench/sitegen.py DIR BASE_URL``.
+
+Articles use the demo site's page layout (menus, related lists, promo, footer) padded with the
+inline scripts real portals carry, ~60-90 KB a page; text is generated sentence by sentence
+from word lists in three languages, so no two articles are near-copies. Dates fall in the last
+three days, so `max_article_age = "7d"` admits every article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crawler.demo.articles import Story  # noqa: E402
+from crawler.demo.build_site import news_article  # noqa: E402
+
+WORDS = {
+    "en": "the of and to in a is that for on with as was by at from army troops shelling "
+    "ceasefire talks president minister border village city region killed wounded missile "
+    "drone attack strike forces government officials said reported week people civilians "
+    "humanitarian aid refugees negotiations peace agreement parliament election market "
+    "prices economy oil harvest school hospital water power road bridge river winter "
+    "summer council mayor police court judge law budget tax bank trade exports".split(),
+    "id": "yang dan di ke dari pada untuk dengan dalam ini itu akan telah pasukan serangan "
+    "perang rudal tewas warga desa kota wilayah perbatasan presiden menteri pemerintah "
+    "mengatakan kementerian pertahanan bantuan pengungsi perundingan damai pasar harga "
+    "ekonomi sekolah rumah sakit air listrik jalan jembatan sungai musim hujan dewan "
+    "polisi pengadilan hakim anggaran pajak bank ekspor petani nelayan".split(),
+    "ru": "и в не на с что по как из за от для президент войска обстрел перемирие "
+    "переговоры граница город регион погибли ранены ракета удар армия правительство "
+    "заявил сообщили мирные жители помощь беженцы соглашение парламент выборы рынок "
+    "цены экономика нефть урожай школа больница вода дорога мост река зима".split(),
+}
+PLACES = ["Karabakh", "Stepanakert", "Donbas", "Kharkiv", "Gaza", "Darfur", "Tigray", "Idlib",
+          "Sanaa", "Goma", "Rakhine", "Jakarta", "Surabaya", "Medan", "Bandung", "Makassar"]
+SCRIPT = "window.__ads=" + ",".join(f'{{"slot":"ad-{i}","size":[300,250]}}' for i in range(1600))
+
+
+def _sentence(rng: random.Random, words: list[str]) -> str:
+    chosen = [rng.choice(words) for _ in range(rng.randint(9, 22))]
+    if rng.random() < 0.3:
+        chosen.insert(rng.randrange(len(chosen)), rng.choice(PLACES))
+    return " ".join(chosen).capitalize() + "."
+
+
+def generate(out: Path, base: str, count: int, seed: int = 20201102) -> list[str]:
+    """Write ``count`` articles, feeds and sitemaps under ``out``; return the article URLs."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    urls: list[tuple[str, datetime]] = []
+    for i in range(count):
+        language = rng.choice(("en", "en", "id", "ru"))
+        words = WORDS[language]
+        published = now - timedelta(minutes=rng.randint(5, 3 * 24 * 60))
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(6, 11))).capitalize()
+        paragraphs = tuple(
+            " ".join(_sentence(rng, words) for _ in range(rng.randint(2, 5)))
+            for _ in range(rng.randint(6, 14))
+        )
+        path = f"/news/{published:%Y/%m/%d}/{'-'.join(title.lower().split()[:6])}-{i}.html"
+        story = Story(host="news", path=path, title=title, language=language,
+                      published=published.isoformat(), published_utc="", paragraphs=paragraphs,
+                      author=f"Reporter {i % 40}", section="World")
+        page = news_article(story).replace("{{news}}", base)
+        page = page.replace("</head>", f"<script>{SCRIPT}</script></head>", 1)
+        file = out / path.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(page, encoding="utf-8")
+        urls.append((base + path, published))
+    urls.sort(key=lambda u: u[1], reverse=True)
+
+    items = "".join(
+        f"<item><title>Story</title><link>{u}</link><pubDate>{d:%a, %d %b %Y %H:%M:%S} +0000"
+        "</pubDate></item>"
+        for u, d in urls[:100]
+    )
+    (out / "rss.xml").write_text('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0">'
+                                 f"<channel><title>Bench</title>{items}</channel></rss>")
+    index = []
+    for n, start in enumerate(range(0, len(urls), 1000)):
+        chunk = urls[start:start + 1000]
+        entries = "".join(f"<url><loc>{u}</loc><lastmod>{d.isoformat()}</lastmod></url>"
+                          for u, d in chunk)
+        (out / f"sitemap-{n}.xml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
+            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
+        index.append(f"<sitemap><loc>{base}/sitemap-{n}.xml</loc>"
+                     f"<lastmod>{chunk[0][1].isoformat()}</lastmod></sitemap>")
+    (out / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns='
+        f'"http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(index)}</sitemapindex>')
+    (out / "robots.txt").write_text("User-agent: *\nAllow: /\n")
+    return [u for u, _ in urls]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("base", help="the site's base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--articles", type=int, default=2000)
+    args = parser.parse_args()
+    urls = generate(args.out, args.base.rstrip("/"), args.articles)
+    print(f"{len(urls)} articles in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
