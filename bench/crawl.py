@@ -43,9 +43,9 @@ http {{
   keepalive_requests 100000;
   client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
   fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-  types {{ text/html html; application/xml xml; application/rss+xml rss; text/plain txt; }}
+  types {{ text/html html; application/xml xml; text/plain txt; }}
   charset utf-8;
-  charset_types text/html application/xml application/rss+xml text/plain;
+  charset_types application/xml text/plain;
   server {{ listen 127.0.0.1:{port}; root {root}; }}
 }}
 """
@@ -88,14 +88,16 @@ def start_nginx(root: Path, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     sys.exit(f"bench: nginx did not start; see {tmp}/error.log")
 
 
-def measure(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], float,
-                                                      float, float]:
+def measure(
+    command: list[str], cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
     """Run ``command``; return it with wall seconds, CPU seconds and peak RSS (MB) of its
     process tree, sampled every 50 ms."""
     start = time.perf_counter()
     before = os.times()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     parent = psutil.Process(process.pid)
     while process.poll() is None:
@@ -109,18 +111,27 @@ def measure(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[
     wall = time.perf_counter() - start
     after = os.times()
     cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system)
+        after.children_system - before.children_system
+    )
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     return result, wall, cpu, peak / 1e6
 
 
 def crawl_row(design: str, config: Path, workdir: Path) -> Row:
-    command = [str(Path(sys.executable).parent / "presswatch"), "--config", str(config),
-               "crawl", "-q", "--json"]
+    command = [
+        str(Path(sys.executable).parent / "presswatch"),
+        "--config",
+        str(config),
+        "crawl",
+        "-q",
+        "--json",
+    ]
     result, wall, cpu, peak = measure(command, workdir)
     if result.returncode != 0:
         sys.exit(f"bench: presswatch crawl failed:\n{result.stderr[-3000:]}")
     (summary,) = json.loads(result.stdout)
+    if summary["errors"]:
+        print(f"bench: {design}: errors {summary['errors']}", file=sys.stderr)
     return Row(design, summary["new"], summary["pages_fetched"], wall, cpu, peak)
 
 
@@ -128,11 +139,21 @@ def machine() -> dict[str, str]:
     import scrapy
     import trafilatura
 
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-            "scrapy": scrapy.__version__, "trafilatura": trafilatura.__version__}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "scrapy": scrapy.__version__,
+        "trafilatura": trafilatura.__version__,
+    }
 
 
 def main() -> int:
@@ -142,6 +163,7 @@ def main() -> int:
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="presswatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    work.chmod(0o755)  # nginx's workers run as another user and must read the site
     site = work / "site"
     if site.exists():
         shutil.rmtree(site)
@@ -173,30 +195,43 @@ sitemaps = ["{base}/sitemap.xml"]
 article_pattern = "/news/"
 {watchlists}""")
     try:
-        rows = [crawl_row("presswatch crawl (first)", config, work),
-                crawl_row("presswatch crawl (incremental)", config, work)]
+        rows = [
+            crawl_row("presswatch crawl (first)", config, work),
+            crawl_row("presswatch crawl (incremental)", config, work),
+        ]
     finally:
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(10)
     info = machine()
-    print(f"\nmachine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, "
-          f"Scrapy {info['scrapy']}, trafilatura {info['trafilatura']}")
+    print(
+        f"\nmachine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, "
+        f"Scrapy {info['scrapy']}, trafilatura {info['trafilatura']}"
+    )
     print(f"site: {args.articles} generated articles served by nginx on 127.0.0.1\n")
-    print("| design | articles stored | pages fetched | seconds | articles/s | CPU s | "
-          "cores used | peak MB |")
+    print(
+        "| design | articles stored | pages fetched | seconds | articles/s | CPU s | "
+        "cores used | peak MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row.design} | {row.articles} | {row.pages} | {row.seconds:.1f} | "
-              f"{row.per_second:.1f} | {row.cpu_seconds:.1f} | "
-              f"{row.cpu_seconds / row.seconds:.2f} | {row.peak_mb:.0f} |")
+        print(
+            f"| {row.design} | {row.articles} | {row.pages} | {row.seconds:.1f} | "
+            f"{row.per_second:.1f} | {row.cpu_seconds:.1f} | "
+            f"{row.cpu_seconds / row.seconds:.2f} | {row.peak_mb:.0f} |"
+        )
     first, second = rows
-    print(f"\nincremental crawl: {first.seconds / second.seconds:.1f}x faster than the first, "
-          f"{second.articles} articles stored, {second.pages} pages fetched")
+    print(
+        f"\nincremental crawl: {first.seconds / second.seconds:.1f}x faster than the first, "
+        f"{second.articles} articles stored, {second.pages} pages fetched"
+    )
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / "crawl.json").write_text(json.dumps(
-        {"machine": info, "articles": args.articles, "rows": [asdict(r) for r in rows]},
-        indent=2))
+    (results / "crawl.json").write_text(
+        json.dumps(
+            {"machine": info, "articles": args.articles, "rows": [asdict(r) for r in rows]},
+            indent=2,
+        )
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.demo.articles import Story  # noqa: E402
-from crawler.demo.build_site import news_article  # noqa: E402
+from crawler.demo.articles import Story
+from crawler.demo.build_site import news_article
 
 WORDS = {
     "en": "the of and to in a is that for on with as was by at from army troops shelling "
@@ -36,8 +36,24 @@ WORDS = {
     "заявил сообщили мирные жители помощь беженцы соглашение парламент выборы рынок "
     "цены экономика нефть урожай школа больница вода дорога мост река зима".split(),
 }
-PLACES = ["Karabakh", "Stepanakert", "Donbas", "Kharkiv", "Gaza", "Darfur", "Tigray", "Idlib",
-          "Sanaa", "Goma", "Rakhine", "Jakarta", "Surabaya", "Medan", "Bandung", "Makassar"]
+PLACES = [
+    "Karabakh",
+    "Stepanakert",
+    "Donbas",
+    "Kharkiv",
+    "Gaza",
+    "Darfur",
+    "Tigray",
+    "Idlib",
+    "Sanaa",
+    "Goma",
+    "Rakhine",
+    "Jakarta",
+    "Surabaya",
+    "Medan",
+    "Bandung",
+    "Makassar",
+]
 SCRIPT = "window.__ads=" + ",".join(f'{{"slot":"ad-{i}","size":[300,250]}}' for i in range(1600))
 
 
@@ -63,9 +79,17 @@ def generate(out: Path, base: str, count: int, seed: int = 20201102) -> list[str
             for _ in range(rng.randint(6, 14))
         )
         path = f"/news/{published:%Y/%m/%d}/{'-'.join(title.lower().split()[:6])}-{i}.html"
-        story = Story(host="news", path=path, title=title, language=language,
-                      published=published.isoformat(), published_utc="", paragraphs=paragraphs,
-                      author=f"Reporter {i % 40}", section="World")
+        story = Story(
+            host="news",
+            path=path,
+            title=title,
+            language=language,
+            published=published.isoformat(),
+            published_utc="",
+            paragraphs=paragraphs,
+            author=f"Reporter {i % 40}",
+            section="World",
+        )
         page = news_article(story).replace("{{news}}", base)
         page = page.replace("</head>", f"<script>{SCRIPT}</script></head>", 1)
         file = out / path.lstrip("/")
@@ -79,21 +103,28 @@ def generate(out: Path, base: str, count: int, seed: int = 20201102) -> list[str
         "</pubDate></item>"
         for u, d in urls[:100]
     )
-    (out / "rss.xml").write_text('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0">'
-                                 f"<channel><title>Bench</title>{items}</channel></rss>")
+    (out / "rss.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0">'
+        f"<channel><title>Bench</title>{items}</channel></rss>"
+    )
     index = []
     for n, start in enumerate(range(0, len(urls), 1000)):
-        chunk = urls[start:start + 1000]
-        entries = "".join(f"<url><loc>{u}</loc><lastmod>{d.isoformat()}</lastmod></url>"
-                          for u, d in chunk)
+        chunk = urls[start : start + 1000]
+        entries = "".join(
+            f"<url><loc>{u}</loc><lastmod>{d.isoformat()}</lastmod></url>" for u, d in chunk
+        )
         (out / f"sitemap-{n}.xml").write_text(
             '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
-            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
-        index.append(f"<sitemap><loc>{base}/sitemap-{n}.xml</loc>"
-                     f"<lastmod>{chunk[0][1].isoformat()}</lastmod></sitemap>")
+            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+        )
+        index.append(
+            f"<sitemap><loc>{base}/sitemap-{n}.xml</loc>"
+            f"<lastmod>{chunk[0][1].isoformat()}</lastmod></sitemap>"
+        )
     (out / "sitemap.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns='
-        f'"http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(index)}</sitemapindex>')
+        f'"http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(index)}</sitemapindex>'
+    )
     (out / "robots.txt").write_text("User-agent: *\nAllow: /\n")
     return [u for u, _ in urls]
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, current_revision, ensure_schema, head_revision
-from storage.models import Article, ArticleRevision, ArticleUrl
+from storage.models import Article, ArticleRevision, ArticleUrl, WatchMatch
 from storage.repository import ArticleRecord, Outcome
 
 T0 = datetime(2020, 11, 2, 3, 0, tzinfo=UTC)
@@ -190,3 +190,30 @@ def test_two_writers_at_once_store_each_article_once(engine: Engine) -> None:
         assert worker.exitcode == 0
     assert count(engine, Article) == 40
     assert count(engine, ArticleUrl) == 40
+
+
+def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine: Engine) -> None:
+    from crawler.watch.flagging import Flagger
+    from crawler.watch.matcher import WatchlistQuery
+
+    flagger = Flagger([WatchlistQuery("karabakh", "Karabakh AND (perang OR gencatan*)"),
+                       WatchlistQuery("turki", "Turki AND Azerbaijan")])
+    sessions = make_sessionmaker(engine)
+    first = store(engine, record("http://n.example/read/1/a", title="Perang di Karabakh"))
+    with sessions.begin() as session:
+        article = session.get_one(Article, first.article_id)
+        assert flagger.flag(session, article, T0) == {"karabakh": "new", "turki": "new"}
+        # Idempotent: the same article again changes nothing.
+        assert flagger.flag(session, article, T0) == {"karabakh": "kept", "turki": "kept"}
+    changed = WAR.replace("Konflik telah menjadi fokus tajam pada peningkatan pengaruh Turki.",
+                          "Gencatan senjata diumumkan.")
+    store(engine, record("http://n.example/read/1/a", text=changed, title="Perang di Karabakh",
+                         at=T0 + timedelta(hours=1)))
+    with sessions.begin() as session:
+        article = session.get_one(Article, first.article_id)
+        outcome = flagger.flag(session, article, T0 + timedelta(hours=1))
+        # New terms in the new revision: updated; no longer about Turkey: removed.
+        assert outcome == {"karabakh": "updated", "turki": "removed"}
+        (match,) = session.scalars(select(WatchMatch))
+        assert match.status == "updated" and match.article_revision == 2
+        assert {t["term"] for t in match.terms} >= {"Karabakh", "gencatan*"}

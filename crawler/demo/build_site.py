@@ -366,6 +366,7 @@ def build() -> None:
                     '<li><a href="/read/1900/41/server-sedang-bermasalah-1604300100">Galat</a></li>',
                     '<li><a href="/read/1910/41/artikel-dipindahkan-1604300110">Dipindahkan</a></li>',
                     '<li><a href="/read/1920/41/tautan-berputar-1604300130">Berputar</a></li>',
+                    '<li><a href="/read/1940/41/video-detik-detik-serangan-1604300170">Video</a></li>',
                     '<li><a href="/read/1932/41/infografis-peta-konflik-1604300160">Infografis</a></li>',
                     '<li><a href="/read/1800/41/berita-yang-sudah-dihapus-1604300000">Dihapus</a></li>',
                 ]
@@ -373,6 +374,15 @@ def build() -> None:
         ),
     )
     write(news, "/about", section_page("Tentang Kami", ""))
+    # A video page: a headline and a player, no article text (counted as empty, not stored).
+    write(
+        news,
+        "/read/1940/41/video-detik-detik-serangan-1604300170",
+        section_page(
+            "Video: Detik-detik Serangan",
+            '<li><div class="player"><video src="/v/1.mp4"></video></div></li>',
+        ),
+    )
     write(
         news, "/robots.txt", "User-agent: *\nDisallow: /private/\n\nSitemap: {{news}}/sitemap.xml\n"
     )

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from crawler.watch.query import And, Field, Near, Node, Not, Or, QueryError, Term, parse_query
 from crawler.watch.stemming import MIN_PREFIX_RULE_LENGTH, PREFIX_SLACK, stemmer, suffixing
@@ -26,8 +27,9 @@ SNIPPET_WORDS = 30
 MAX_SNIPPETS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
+    """A term's occurrence (a tuple: cheap to make, hash and compare by the thousand)."""
+
     field: str
     start: int  # token index, inclusive
     end: int  # token index, exclusive
@@ -274,18 +276,16 @@ class _Evaluator:
         return self._present[key]
 
     def _near_hits(self, node: Near, fields: Sequence[str]) -> tuple[list[Hit], list[Hit]]:
-        used_left: list[Hit] = []
-        used_right: list[Hit] = []
+        used_left: dict[Hit, None] = {}
+        used_right: dict[Hit, None] = {}
         for a in self.hits(node.left, fields):
             for b in self.hits(node.right, fields):
                 # Distance in words between the two terms' nearest words: 1 when adjacent.
                 distance = b.start - a.end + 1 if b.start >= a.end else a.start - b.end + 1
                 if a.field == b.field and distance <= node.distance:
-                    if a not in used_left:
-                        used_left.append(a)
-                    if b not in used_right:
-                        used_right.append(b)
-        return used_left, used_right
+                    used_left[a] = None
+                    used_right[b] = None
+        return list(used_left), list(used_right)
 
     def matches(self, node: Node, fields: Sequence[str] = FIELDS) -> bool:
         if isinstance(node, Term):
@@ -303,13 +303,11 @@ class _Evaluator:
         return bool(self._near_hits(node, fields)[0])
 
     def collect(
-        self, node: Node, out: dict[Term, list[Hit]], fields: Sequence[str] = FIELDS
+        self, node: Node, out: dict[Term, dict[Hit, None]], fields: Sequence[str] = FIELDS
     ) -> None:
-        """The hits of the terms that make a matching ``node`` match."""
+        """The hits of the terms that make a matching ``node`` match (dicts as ordered sets)."""
         if isinstance(node, Term):
-            for hit in self.hits(node, fields):
-                if hit not in out.setdefault(node, []):
-                    out[node].append(hit)
+            out.setdefault(node, {}).update(dict.fromkeys(self.hits(node, fields)))
         elif isinstance(node, Field):
             self.collect(node.child, out, (node.name,))
         elif isinstance(node, And | Or):
@@ -318,10 +316,8 @@ class _Evaluator:
                     self.collect(child, out, fields)
         elif isinstance(node, Near):
             left, right = self._near_hits(node, fields)
-            for term, hits in ((node.left, left), (node.right, right)):
-                for hit in hits:
-                    if hit not in out.setdefault(term, []):
-                        out[term].append(hit)
+            out.setdefault(node.left, {}).update(dict.fromkeys(left))
+            out.setdefault(node.right, {}).update(dict.fromkeys(right))
 
 
 # -- results --------------------------------------------------------------------------------
@@ -507,8 +503,9 @@ class Matcher:
                 continue
             node = self.nodes[index]
             if evaluator.matches(node):
-                hits: dict[Term, list[Hit]] = {}
-                evaluator.collect(node, hits)
+                found: dict[Term, dict[Hit, None]] = {}
+                evaluator.collect(node, found)
+                hits = {term: list(term_hits) for term, term_hits in found.items() if term_hits}
                 if hits:
                     matches.append(_result(watchlist.name, article, hits))
         return matches
