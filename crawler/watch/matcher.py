@@ -144,8 +144,10 @@ class ArticleText:
             for name in FIELDS
         }
         self._sorted: dict[str, list[str]] = {}
-        self._positions: dict[tuple[str, str, str], dict[str, list[int]]] = {}
+        self._positions: dict[tuple[str, str, str], list[int]] = {}
+        self._by_stem: dict[str, list[str]] = {}
         self._offsets: dict[str, list[tuple[int, int]]] = {}
+        self._folded: dict[str, str] = {}
 
     # presence (fast) --------------------------------------------------------------------------
 
@@ -175,50 +177,64 @@ class ArticleText:
 
     # positions (for matches) ----------------------------------------------------------------
 
-    def _index(self, name: str, kind: str) -> dict[str, list[int]]:
-        key = (name, kind, "")
-        if key not in self._positions:
-            if kind == "stem":
-                values = [self.stem_of.get(w, w) for w in self.plain[name]]
-            else:
-                values = self.exact[name] if kind == "exact" else self.plain[name]
-            index: dict[str, list[int]] = defaultdict(list)
-            for i, value in enumerate(values):
-                index[value].append(i)
-            self._positions[key] = dict(index)
-        return self._positions[key]
+    def _where(self, name: str, kind: str, word: str) -> list[int]:
+        """Token indexes of ``word`` among the ``kind`` forms of a field: a scan at C speed
+        with ``list.index``, cheaper than indexing every word of an article that matches."""
+        key = (name, kind, word)
+        found = self._positions.get(key)
+        if found is None:
+            values = self.exact[name] if kind == "exact" else self.plain[name]
+            found = []
+            i = -1
+            try:
+                while True:
+                    i = values.index(word, i + 1)
+                    found.append(i)
+            except ValueError:
+                pass
+            self._positions[key] = found
+        return found
+
+    def _stemmed(self, name: str, stem: str) -> Iterator[str]:
+        """The distinct plain words of a field whose stem is ``stem``."""
+        if not self._by_stem:
+            for word, word_stem in self.stem_of.items():
+                self._by_stem.setdefault(word_stem, []).append(word)
+        return (w for w in self._by_stem.get(stem, ()) if w in self.plain_set[name])
 
     def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> set[int]:
-        found = set(self._index(name, "exact" if exact else "plain").get(word, ()))
+        found = set(self._where(name, "exact" if exact else "plain", word))
         if not inflect:
             return found
         stem = _stem(self.language, word)
         if stem is not None and self.stem_of:
-            found.update(self._index(name, "stem").get(stem, ()))
+            for other in self._stemmed(name, stem):
+                found.update(self._where(name, "plain", other))
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
-            plain = self._index(name, "plain")
             for other in self._starting(name, word):
                 if len(other) - len(word) <= PREFIX_SLACK:
-                    found.update(plain[other])
+                    found.update(self._where(name, "plain", other))
         return found
 
     def prefix_positions(self, name: str, prefix: str) -> set[int]:
-        plain = self._index(name, "plain")
-        return {i for word in self._starting(name, prefix) for i in plain[word]}
+        return {i for word in self._starting(name, prefix) for i in self._where(name, "plain", word)}
 
-    def offsets(self, name: str) -> list[tuple[int, int]]:
-        """Character offsets of each word, in the order of ``plain[name]``."""
-        if name not in self._offsets:
-            # The words occur in order: find each after the previous one (a fast C scan).
-            text = self.text[name].replace("’", "'")
-            spans = []
-            position = 0
-            for word in self.raw[name]:
+    def offsets(self, name: str, index: int) -> list[tuple[int, int]]:
+        """Character offsets of the words of a field, at least up to word ``index``, found
+        lazily: the words occur in order, so each is searched after the previous one (a fast C
+        scan), only as far as the snippets need."""
+        spans = self._offsets.setdefault(name, [])
+        if index >= len(spans):
+            text = self._folded.get(name)
+            if text is None:
+                text = self._folded[name] = self.text[name].replace("’", "'")
+            raw = self.raw[name]
+            position = spans[-1][1] if spans else 0
+            for word in raw[len(spans) : index + 1]:
                 start = text.find(word, position)
                 position = start + len(word)
                 spans.append((start, position))
-            self._offsets[name] = spans
-        return self._offsets[name]
+        return spans
 
     def term_hits(self, term: Term, name: str) -> list[Hit]:
         inflect = not term.quoted and not term.prefix
@@ -326,24 +342,29 @@ class _Evaluator:
 def _snippets(article: ArticleText, hits: Iterable[Hit]) -> tuple[Snippet, ...]:
     chosen = "body" if any(h.field == "body" for h in hits) else "title"
     pending = sorted({h for h in hits if h.field == chosen}, key=lambda h: (h.start, h.end))
-    offsets = article.offsets(chosen)
+    count = len(article.raw[chosen])
     text = article.text[chosen]
     snippets: list[Snippet] = []
     while pending and len(snippets) < MAX_SNIPPETS:
         starts = [h.start for h in pending]
+        # The window (anchored a third of its width before a hit) that covers most hits:
+        # window starts only grow along ``pending``, so two cursors find each count.
         best_start, best_cover = 0, -1
+        first = last = 0
         for hit in pending:
             start = max(0, hit.start - SNIPPET_WORDS // 3)
-            cover = bisect.bisect_left(starts, start + SNIPPET_WORDS) - bisect.bisect_left(
-                starts, start
-            )
-            if cover > best_cover:
-                best_start, best_cover = start, cover
-        end = min(len(offsets), best_start + SNIPPET_WORDS)
+            while starts[first] < start:
+                first += 1
+            while last < len(starts) and starts[last] < start + SNIPPET_WORDS:
+                last += 1
+            if last - first > best_cover:
+                best_start, best_cover = start, last - first
+        end = min(count, best_start + SNIPPET_WORDS)
         inside = [h for h in pending if h.start >= best_start and h.end <= end]
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
             best_start, end = inside[0].start, inside[0].end
+        offsets = article.offsets(chosen, end - 1)
         lo, hi = offsets[best_start][0], offsets[end - 1][1]
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
