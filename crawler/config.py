@@ -86,6 +86,8 @@ class CrawlConfig(_Section):
     retries: int = Field(2, ge=0, le=10)
     max_page_size: Size = 10_000_000
     page_depth: int = Field(1, ge=1, le=5)
+    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
+    extract_timeout: Duration = timedelta(seconds=60)
 
 
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

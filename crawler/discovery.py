@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from lxml import etree
 
-from crawler.extraction import parse_datetime
+from crawler.units import parse_datetime
 
 MAX_DECOMPRESSED = 50_000_000
 

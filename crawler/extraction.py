@@ -12,9 +12,8 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,6 +24,9 @@ from lxml import html as lxml_html
 from lxml.etree import ParserError, XMLSyntaxError
 from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
+
+from crawler.items import ExtractedArticle
+from crawler.units import parse_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -133,20 +135,6 @@ class ExtractionOptions:
     min_text_chars: int = 100
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractedArticle:
-    url: str
-    text: str
-    title: str | None = None
-    canonical_url: str | None = None
-    authors: tuple[str, ...] = ()
-    published_at: datetime | None = None
-    language: str | None = None
-    description: str | None = None
-    site_name: str | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode a page: the declared charset (HTTP header, then the page's own meta) when the
     bytes really are in it, else UTF-8, else what charset detection finds.
@@ -214,27 +202,6 @@ def _json_ld_dates(tree: Any) -> Iterator[str]:
                 if isinstance(value, str):
                     yield value
                 stack.extend(v for v in node.values() if isinstance(v, dict | list))
-
-
-def parse_datetime(value: str, zone: tzinfo) -> datetime | None:
-    """An aware UTC datetime from ISO 8601 or RFC 822 text; a value without a zone is read in
-    ``zone``; a bare date is midnight in ``zone``."""
-    value = value.strip()
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            try:
-                day = date.fromisoformat(value[:10])
-            except ValueError:
-                return None
-            parsed = datetime(day.year, day.month, day.day)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
 
 
 def _published_candidates(tree: Any) -> Iterator[str]:

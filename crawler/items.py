@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from crawler.extraction import ExtractedArticle
+if TYPE_CHECKING:
+    from storage.repository import MatchRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedArticle:
+    url: str
+    text: str
+    title: str | None = None
+    canonical_url: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(slots=True)
@@ -29,3 +45,7 @@ class ArticleItem:
     article: ExtractedArticle
     fetched_at: datetime
     requested_url: str | None = None
+    content_hash: str | None = None
+    signature: bytes | None = None
+    search_words: str = ""
+    matches: tuple[MatchRecord, ...] = ()

@@ -1,8 +1,17 @@
-"""Item pipelines: extract each page, then store articles in short batched transactions."""
+"""Item pipelines: pages go to extraction workers, articles are stored in short batches.
+
+``ExtractionPipeline`` hands each page to a pool of worker processes (``crawler.workers``) and
+returns at once: the reactor keeps downloading while pages are extracted on the other cores.
+At most ``PRESSWATCH_PAGES_IN_FLIGHT`` pages are with the workers; the others wait, holding
+their responses in Scrapy's scraper slot, whose size limit then pauses new downloads.
+``StoragePipeline`` writes what the workers return in batches, from one writer thread.
+"""
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -12,12 +21,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, reactor, task, threads
+from twisted.python.failure import Failure
 
-from crawler.extraction import ExtractionOptions, decode_html, extract_article
 from crawler.items import ArticleItem, PageItem
-from crawler.watch.flagging import Flagger, search_words
 from crawler.watch.matcher import WatchlistQuery
+from crawler.workers import PagePool, PageTask, Processed, worker_count
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Article
@@ -25,45 +34,115 @@ from storage.models import Article
 logger = logging.getLogger(__name__)
 
 
+def _watchlists(crawler: Crawler) -> list[WatchlistQuery]:
+    config = getattr(crawler.spider, "config", None)
+    if config is None:
+        return []
+    return [WatchlistQuery(w.name, w.query, tuple(w.languages)) for w in config.watchlists]
+
+
 class ExtractionPipeline:
-    """``PageItem`` -> ``ArticleItem``; pages without article text are counted and dropped."""
+    """``PageItem`` -> ``ArticleItem`` in the worker pool; pages without article text, pages
+    that break the extractor, run past the time limit or crash a worker are counted and
+    dropped, and the crawl goes on."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
+        self.workers = worker_count(crawler.settings.get("PRESSWATCH_WORKERS", "auto"))
+        timeout = crawler.settings.getfloat("PRESSWATCH_EXTRACT_TIMEOUT")
+        self.timeout = timeout if timeout > 0 else None
+        in_flight = crawler.settings.getint("PRESSWATCH_PAGES_IN_FLIGHT")
+        self.in_flight = in_flight if in_flight > 0 else 4 * max(1, self.workers)
+        self._pool: PagePool | None = None
+        self._slots = defer.DeferredSemaphore(self.in_flight)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    def _started_pool(self) -> PagePool:
+        # Started with the first page, so a crawl that finds nothing new starts no workers.
+        if self._pool is None:
+            self._pool = PagePool(self.workers, _watchlists(self.crawler), timeout=self.timeout)
+        return self._pool
+
+    async def close_spider(self) -> None:
+        # Scrapy calls this once every page in flight has come back, so nothing is waiting.
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await maybe_deferred_to_future(threads.deferToThread(pool.close, 30.0))
+
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             return item
+        return self._slots.run(self._submit, item)
+
+    def _submit(self, item: PageItem) -> defer.Deferred[ArticleItem]:
+        pool = self._started_pool()
         source = self.crawler.spider.source  # type: ignore[union-attr]
-        options = ExtractionOptions(
+        page = PageTask(
             url=item.url,
-            timezone=source.zone,
+            body=item.body,
+            encoding=item.encoding,
+            timezone=source.timezone,
             language_hint=source.language,
             listed_published=item.listed_published,
         )
+        result: defer.Deferred[ArticleItem] = defer.Deferred()
+        future = pool.submit(page)
+        if pool.workers == 0:
+            self._finish(result, item, future)
+        else:
+            future.add_done_callback(
+                lambda f: reactor.callFromThread(self._finish, result, item, f)  # type: ignore[attr-defined]
+            )
+        return result
+
+    def _finish(
+        self, result: defer.Deferred[ArticleItem], item: PageItem, future: Future[Any]
+    ) -> None:
+        from pebble import ProcessExpired
+
         try:
-            article = extract_article(decode_html(item.body, item.encoding), options)
+            processed: Processed | None = future.result()
+        except FutureTimeout:
+            self._drop(result, "extract_timeout", item, "extraction ran past the time limit")
+            return
+        except ProcessExpired as exc:
+            self._drop(result, "worker_crash", item, f"the worker died ({exc})")
+            return
         except Exception:
             # A page that breaks the extractor is one lost page, not a lost crawl.
             logger.warning("Extraction failed for %s", item.url, exc_info=True)
-            self.stats.inc_value("error/extract")
-            raise DropItem(f"extraction failed: {item.url}", log_level="DEBUG") from None
-        if article is None:
+            self._drop(result, "extract", item, "extraction failed")
+            return
+        if processed is None:
             self.stats.inc_value("extract/empty")
-            raise DropItem(f"no article text: {item.url}", log_level="DEBUG")
+            result.errback(Failure(DropItem(f"no article text: {item.url}", log_level="DEBUG")))
+            return
         self.stats.inc_value("extract/ok")
-        return ArticleItem(
-            source=item.source,
-            article=article,
-            fetched_at=item.fetched_at,
-            requested_url=item.requested_url,
+        result.callback(
+            ArticleItem(
+                source=item.source,
+                article=processed.article,
+                fetched_at=item.fetched_at,
+                requested_url=item.requested_url,
+                content_hash=processed.content_hash,
+                signature=processed.signature,
+                search_words=processed.search_words,
+                matches=processed.matches,
+            )
         )
+
+    def _drop(
+        self, result: defer.Deferred[ArticleItem], kind: str, item: PageItem, why: str
+    ) -> None:
+        if kind != "extract":
+            logger.warning("%s: %s; the page is counted as error/%s", item.url, why, kind)
+        self.stats.inc_value(f"error/{kind}")
+        result.errback(Failure(DropItem(f"{why}: {item.url}", log_level="DEBUG")))
 
 
 def to_record(item: ArticleItem) -> repository.ArticleRecord:
@@ -82,6 +161,8 @@ def to_record(item: ArticleItem) -> repository.ArticleRecord:
         description=a.description,
         site_name=a.site_name,
         tags=a.tags,
+        content_hash=item.content_hash,
+        signature=item.signature,
     )
 
 
@@ -107,18 +188,14 @@ class StoragePipeline:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._timer: task.LoopingCall | None = None
-        self._flagger: Flagger | None = None
+        self._watchlists: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        config = getattr(self.crawler.spider, "config", None)
-        watchlists = config.watchlists if config is not None else []
-        self._flagger = Flagger(
-            [WatchlistQuery(w.name, w.query, tuple(w.languages)) for w in watchlists]
-        )
+        self._watchlists = [w.name for w in _watchlists(self.crawler)]
         self._engine = make_engine(self.database_url)
         self._sessions = make_sessionmaker(self._engine)
         self._timer = task.LoopingCall(self._flush)
@@ -180,12 +257,12 @@ class StoragePipeline:
         result = repository.store_article(session, to_record(item))
         outcomes = [f"store/{result.outcome.value}"]
         if result.outcome in (repository.Outcome.NEW, repository.Outcome.UPDATED):
-            article = session.get_one(Article, result.article_id)
-            repository.set_search_words(
-                session, article.id, search_words(article.title, article.text)
-            )
-            if self._flagger is not None and self._flagger.names:
-                flags = self._flagger.flag(session, article, item.fetched_at)
+            repository.set_search_words(session, result.article_id, item.search_words)
+            if self._watchlists:
+                article = session.get_one(Article, result.article_id)
+                flags = repository.save_matches(
+                    session, article, item.matches, self._watchlists, item.fetched_at
+                )
                 matched = [w for w, status in flags.items() if status != "removed"]
                 if matched:
                     outcomes.append("flag/articles")

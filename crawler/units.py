@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -57,4 +58,25 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         parsed = datetime(day.year, day.month, day.day)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_datetime(value: str, zone: tzinfo) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 or RFC 822 text; a value without a zone is read in
+    ``zone``; a bare date is midnight in ``zone``."""
+    value = value.strip()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            try:
+                day = date.fromisoformat(value[:10])
+            except ValueError:
+                return None
+            parsed = datetime(day.year, day.month, day.day)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)

@@ -6,9 +6,8 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-
-import numpy as np
-from datasketch import LeanMinHash, MinHash
+from functools import cache
+from typing import Any
 
 NUM_PERM = 64
 # 16 bands of 4 rows: pairs whose shingle Jaccard similarity is above ~0.5 share a band with
@@ -22,7 +21,16 @@ _SEED = 20201102
 _WORD = re.compile(r"\w+", re.UNICODE)
 # The scheme is pinned: stored signatures must stay comparable across datasketch releases.
 _SCHEME = "affine32"
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+
+
+@cache
+def _datasketch() -> tuple[Any, Any, Any]:
+    """datasketch and its permutations, imported on first use: it brings SciPy (~80 MB), which
+    only the processes that compute signatures (the extraction workers) need to hold."""
+    from datasketch import LeanMinHash, MinHash
+
+    permutations = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+    return MinHash, LeanMinHash, permutations
 
 
 def normalise_text(text: str) -> str:
@@ -46,17 +54,18 @@ def _shingles(text: str) -> Iterable[bytes]:
 
 def minhash_signature(text: str) -> bytes:
     """The MinHash of the text's 3-word shingles, as bytes to store (4 bytes per permutation)."""
-    mh = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    minhash, lean_minhash, permutations = _datasketch()
+    mh = minhash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=_SCHEME)
     mh.update_batch(list(_shingles(text)))
-    return LeanMinHash(mh).hashvalues.astype("<u4").tobytes()
+    return lean_minhash(mh).hashvalues.astype("<u4").tobytes()
 
 
 def band_keys(signature: bytes) -> list[int]:
     """One signed 64-bit key per band (the band index is part of the key)."""
-    values = np.frombuffer(signature, dtype="<u4")
+    width = ROWS * 4  # bytes per band: ROWS little-endian 32-bit values
     keys = []
     for band in range(BANDS):
-        chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
+        chunk = signature[band * width : (band + 1) * width]
         digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
@@ -64,8 +73,8 @@ def band_keys(signature: bytes) -> list[int]:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two signatures."""
-    va = np.frombuffer(a, dtype="<u4")
-    vb = np.frombuffer(b, dtype="<u4")
-    if len(va) != len(vb) or len(va) == 0:
+    if len(a) != len(b) or not a or len(a) % 4:
         return 0.0
-    return float(np.count_nonzero(va == vb)) / len(va)
+    # Equal 4-byte values are equal byte strings, whatever the byte order.
+    count = len(a) // 4
+    return sum(a[i : i + 4] == b[i : i + 4] for i in range(0, len(a), 4)) / count

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _SCRIPTS = Path(__file__).parent / "migrations"
+# The newest migration's revision (a test checks it against Alembic's own head). Every crawl
+# checks the schema; comparing with this constant spares each crawl process importing Alembic.
+HEAD = "0002"
 
 
 class SchemaError(Exception):
@@ -18,18 +22,24 @@ class SchemaError(Exception):
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -37,6 +47,8 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, target: str = "head") -> None:
     """Bring the schema to ``target``. Safe to run while another process does the same: on
     SQLite the migration holds the write lock for its whole transaction."""
+    from alembic import command
+
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -45,6 +57,12 @@ def upgrade(engine: Engine, target: str = "head") -> None:
 
 def ensure_schema(engine: Engine) -> None:
     """Create the schema in an empty database; refuse a database that needs an upgrade."""
+    try:
+        with engine.connect() as connection:
+            if connection.scalar(text("SELECT version_num FROM alembic_version")) == HEAD:
+                return
+    except (OperationalError, ProgrammingError):
+        pass  # no version table: an empty database, or not ours; decided below
     current = current_revision(engine)
     head = head_revision()
     if current == head:

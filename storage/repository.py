@@ -55,6 +55,15 @@ class ArticleRecord:
     description: str | None = None
     site_name: str | None = None
     tags: Sequence[str] = ()
+    # Fingerprints computed already (by an extraction worker); taken from ``text`` if absent.
+    content_hash: str | None = None
+    signature: bytes | None = None
+
+    def digest(self) -> str:
+        return self.content_hash or fingerprints.content_hash(self.text)
+
+    def minhash(self) -> bytes:
+        return self.signature or fingerprints.minhash_signature(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +159,7 @@ def _find_story(session: Session, article_id: int, signature: bytes, bands: list
 def store_article(session: Session, record: ArticleRecord) -> StoreResult:
     """Store one extracted article: new, an update of a known one, or a copy of a known one."""
     primary, keys, is_canonical_page = _page_keys(record)
-    digest = fingerprints.content_hash(record.text)
+    digest = record.digest()
 
     by_url = dict(
         session.execute(
@@ -185,7 +194,7 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
 
     same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))
     if same_text is None:
-        signature = fingerprints.minhash_signature(record.text)
+        signature = record.minhash()
         values = {
             "source": record.source,
             "url": clean_url(record.url),
@@ -270,7 +279,7 @@ def _update(session: Session, article: Article, record: ArticleRecord, digest: s
 
 
 def _replace_text(session: Session, article: Article, record: ArticleRecord, digest: str) -> None:
-    signature = fingerprints.minhash_signature(record.text)
+    signature = record.minhash()
     article.text = record.text
     article.title = record.title
     article.content_hash = digest

@@ -160,8 +160,13 @@ def test_bad_inputs_are_counted_and_the_crawl_goes_on(crawled: Crawled) -> None:
     assert runs["warta"].finish_reason == "finished"
     # The video page has no article text: counted, not stored.
     assert runs["warta"].empty == 1
-    assert _article_at(crawled.site, crawled.site.url(
-        "news", "/read/1940/41/video-detik-detik-serangan-1604300170")) is None
+    assert (
+        _article_at(
+            crawled.site,
+            crawled.site.url("news", "/read/1940/41/video-detik-detik-serangan-1604300170"),
+        )
+        is None
+    )
 
 
 def test_robots_and_age_limits_are_obeyed(crawled: Crawled) -> None:
@@ -375,22 +380,26 @@ def test_search_finds_articles_with_snippets(crawled: Crawled) -> None:
 def test_match_command_on_text_url_and_stored_article(crawled: Crawled, tmp_path: Path) -> None:
     site = crawled.site
     query = '"Nagorno-Karabakh" AND (rudal OR tewas)'
-    result = presswatch("match", query, "--url", site.url("news", SEED_STORY.path), "--json",
-                        cwd=tmp_path)
+    result = presswatch(
+        "match", query, "--url", site.url("news", SEED_STORY.path), "--json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["matched"] is True
     assert {t["term"] for t in data["terms"]} == {"Nagorno-Karabakh", "rudal", "tewas"}
     assert all({"text", "highlights"} <= set(s) for s in data["snippets"])
     stored = _stored(site, SEED_STORY)
-    by_id = presswatch("--config", str(site.config), "match", query, "--article", str(stored.id),
-                       cwd=site.workdir)
+    by_id = presswatch(
+        "--config", str(site.config), "match", query, "--article", str(stored.id), cwd=site.workdir
+    )
     assert by_id.returncode == 0 and by_id.stdout.startswith("match: ")
-    text = presswatch("match", "perang", "--text", "Mereka berperang.", "--lang", "id",
-                      cwd=tmp_path)
+    text = presswatch(
+        "match", "perang", "--text", "Mereka berperang.", "--lang", "id", cwd=tmp_path
+    )
     assert text.returncode == 0 and "perang ×1" in text.stdout
-    miss = presswatch("match", "perang", "--text", "Perangkat baru.", "--lang", "id", "--json",
-                      cwd=tmp_path)
+    miss = presswatch(
+        "match", "perang", "--text", "Perangkat baru.", "--lang", "id", "--json", cwd=tmp_path
+    )
     assert miss.returncode == 1 and json.loads(miss.stdout)["matched"] is False
     bad = presswatch("match", "(perang", "--text", "x", cwd=tmp_path)
     assert bad.returncode == 2 and "position 1" in bad.stderr and "never closed" in bad.stderr

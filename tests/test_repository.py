@@ -196,8 +196,12 @@ def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine
     from crawler.watch.flagging import Flagger
     from crawler.watch.matcher import WatchlistQuery
 
-    flagger = Flagger([WatchlistQuery("karabakh", "Karabakh AND (perang OR gencatan*)"),
-                       WatchlistQuery("turki", "Turki AND Azerbaijan")])
+    flagger = Flagger(
+        [
+            WatchlistQuery("karabakh", "Karabakh AND (perang OR gencatan*)"),
+            WatchlistQuery("turki", "Turki AND Azerbaijan"),
+        ]
+    )
     sessions = make_sessionmaker(engine)
     first = store(engine, record("http://n.example/read/1/a", title="Perang di Karabakh"))
     with sessions.begin() as session:
@@ -205,10 +209,19 @@ def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine
         assert flagger.flag(session, article, T0) == {"karabakh": "new", "turki": "new"}
         # Idempotent: the same article again changes nothing.
         assert flagger.flag(session, article, T0) == {"karabakh": "kept", "turki": "kept"}
-    changed = WAR.replace("Konflik telah menjadi fokus tajam pada peningkatan pengaruh Turki.",
-                          "Gencatan senjata diumumkan.")
-    store(engine, record("http://n.example/read/1/a", text=changed, title="Perang di Karabakh",
-                         at=T0 + timedelta(hours=1)))
+    changed = WAR.replace(
+        "Konflik telah menjadi fokus tajam pada peningkatan pengaruh Turki.",
+        "Gencatan senjata diumumkan.",
+    )
+    store(
+        engine,
+        record(
+            "http://n.example/read/1/a",
+            text=changed,
+            title="Perang di Karabakh",
+            at=T0 + timedelta(hours=1),
+        ),
+    )
     with sessions.begin() as session:
         article = session.get_one(Article, first.article_id)
         outcome = flagger.flag(session, article, T0 + timedelta(hours=1))
@@ -217,3 +230,10 @@ def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine
         (match,) = session.scalars(select(WatchMatch))
         assert match.status == "updated" and match.article_revision == 2
         assert {t["term"] for t in match.terms} >= {"Karabakh", "gencatan*"}
+
+
+def test_schema_head_constant_is_alembics_head() -> None:
+    # ensure_schema compares against HEAD without importing Alembic; a new migration must move it.
+    from storage.migrate import HEAD
+
+    assert head_revision() == HEAD

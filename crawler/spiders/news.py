@@ -118,6 +118,8 @@ class NewsSpider(Spider):
             "RETRY_TIMES": crawl.retries,
             "DOWNLOAD_MAXSIZE": crawl.max_page_size,
             "PRESSWATCH_DATABASE_URL": self.config.database_url,
+            "PRESSWATCH_WORKERS": crawl.workers,
+            "PRESSWATCH_EXTRACT_TIMEOUT": crawl.extract_timeout.total_seconds(),
         }.items():
             settings.set(key, value, priority="spider")
         self._article_pattern = (

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from crawler.watch.matcher import Match, Matcher, WatchlistQuery
+from crawler.watch.matcher import ArticleText, Match, Matcher, WatchlistQuery, split_words
 from crawler.watch.query import And, Field, Near, Node, Not, Or, Term
 from crawler.watch.stemming import stemmer
-from crawler.watch.text import tokenize
+from crawler.watch.text import plain_form
 from storage import repository
 from storage.models import Article
 
@@ -52,7 +52,17 @@ class Flagger:
 
 def search_words(title: str | None, text: str) -> str:
     """The normalised words the search prefilter indexes."""
-    return " ".join(t.plain for t in tokenize(f"{title or ''}\n{text}"))
+    return " ".join(plain_form(w) for w in split_words(f"{title or ''}\n{text}"))
+
+
+def analyse(
+    matcher: Matcher | None, title: str | None, text: str, language: str | None
+) -> tuple[list[repository.MatchRecord], str]:
+    """An article's watchlist matches and its search words, from one tokenisation."""
+    article = ArticleText(title or "", text, language)
+    words = " ".join(article.plain["title"] + article.plain["body"])
+    matches = matcher.match_article(article) if matcher is not None else []
+    return [to_record(m) for m in matches], words
 
 
 def _common_prefix(words: Iterable[str]) -> str:

@@ -109,7 +109,7 @@ def _stem(language: str | None, word: str) -> str | None:
     return stem.stemWord(word) if stem is not None else None
 
 
-def _words(text: str) -> list[str]:
+def split_words(text: str) -> list[str]:
     # An apostrophe before a suffix (Turkish "Karabağ'da") ends the word for matching.
     return [w.split("'", 1)[0] for w in WORD.findall(text.replace("’", "'"))]
 
@@ -126,7 +126,7 @@ class ArticleText:
         self.plain: dict[str, list[str]] = {}
         self.raw: dict[str, list[str]] = {}
         for name in FIELDS:
-            self.raw[name] = _words(self.text[name])
+            self.raw[name] = split_words(self.text[name])
             forms = [_forms(w) for w in self.raw[name]]
             self.exact[name] = [f[0] for f in forms]
             self.plain[name] = [f[1] for f in forms]
@@ -217,7 +217,9 @@ class ArticleText:
         return found
 
     def prefix_positions(self, name: str, prefix: str) -> set[int]:
-        return {i for word in self._starting(name, prefix) for i in self._where(name, "plain", word)}
+        return {
+            i for word in self._starting(name, prefix) for i in self._where(name, "plain", word)
+        }
 
     def offsets(self, name: str, index: int) -> list[tuple[int, int]]:
         """Character offsets of the words of a field, at least up to word ``index``, found
@@ -515,7 +517,10 @@ class Matcher:
         return found
 
     def match(self, title: str, body: str, language: str | None) -> list[Match]:
-        article = ArticleText(title, body, language)
+        return self.match_article(ArticleText(title, body, language))
+
+    def match_article(self, article: ArticleText) -> list[Match]:
+        language = article.language
         evaluator = _Evaluator(article)
         matches = []
         for index in sorted(self.candidates(article)):
