@@ -1,11 +1,23 @@
-"""Benchmark `presswatch crawl` end to end against a generated local news site served by nginx.
+"""Benchmark `presswatch crawl` end to end, side by side with the obvious design and the ceiling.
 
-    python bench/crawl.py [--articles 2000] [--keep DIR]
+    python bench/crawl.py [--articles 2000] [--large 10000] [--keep DIR]
 
-Generates the site (bench/sitegen.py), serves it with nginx on 127.0.0.1, crawls it twice
-into a fresh SQLite database with the example watchlists (the second crawl is the incremental
-one of the unchanged site) and prints articles/s, CPU and peak memory of the process tree.
-Needs nginx (`apt-get install nginx`) and psutil (`pip install -e ".[bench]"`).
+Generates a site (bench/sitegen.py), serves it with nginx on 127.0.0.1 and, in one run so the
+ratios hold on a noisy machine, measures:
+
+1. `presswatch crawl` into a fresh SQLite database with the example watchlists;
+2. the same crawl again: the incremental crawl of the unchanged site;
+3. the obvious design (bench/obvious.py: a SitemapSpider with trafilatura.extract inline,
+   writing JSON lines);
+4. the ceiling (bench/ceiling.py: trafilatura.extract over the same files, one process per
+   core, no fetching);
+5. `presswatch crawl` of a `--large` site, for memory (0 skips it).
+
+For each: articles/s, CPU seconds and cores used, and the peak memory of the whole process tree
+as PSS (each shared page counted once, split between the processes sharing it; the sum of RSS,
+which counts the pages the fork server shares with the workers once per process, is in
+bench/results/crawl.json). Needs nginx (`apt-get install nginx`) and psutil
+(`pip install -e ".[bench]"`).
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from dataclasses import asdict, dataclass
@@ -58,7 +71,8 @@ class Row:
     pages: int
     seconds: float
     cpu_seconds: float
-    peak_mb: float
+    peak_mb: float  # PSS of the process tree
+    peak_rss_mb: float = 0.0  # sum of RSS of the process tree
 
     @property
     def per_second(self) -> float:
@@ -71,11 +85,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_nginx(root: Path, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+def start_nginx(root: Path, port: int, tmp: Path, name: str = "nginx") -> subprocess.Popen[bytes]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("bench: nginx is not installed: run `apt-get install nginx` (Debian/Ubuntu)")
-    conf = tmp / "nginx.conf"
+    conf = tmp / f"{name}.conf"
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=root))
     process = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])
     for _ in range(100):
@@ -88,33 +102,60 @@ def start_nginx(root: Path, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     sys.exit(f"bench: nginx did not start; see {tmp}/error.log")
 
 
+@dataclass
+class Usage:
+    seconds: float
+    cpu_seconds: float
+    peak_pss_mb: float
+    peak_rss_mb: float
+
+
 def measure(
-    command: list[str], cwd: Path
-) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
-    """Run ``command``; return it with wall seconds, CPU seconds and peak RSS (MB) of its
-    process tree, sampled every 50 ms."""
+    command: list[str], cwd: Path, interval: float = 0.1
+) -> tuple[subprocess.CompletedProcess[str], Usage]:
+    """Run ``command`` and sample its process tree every ``interval`` seconds: peak PSS and
+    RSS summed over the tree, and CPU seconds summed over every process seen (each process's
+    last sample: a process's final < ``interval`` seconds may be missed)."""
     start = time.perf_counter()
-    before = os.times()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    peak = 0
-    parent = psutil.Process(process.pid)
+    root = psutil.Process(process.pid)
+    cpu: dict[tuple[int, float], float] = {}
+    peak_pss = peak_rss = 0
+    # Read the pipes in threads: a child that fills a pipe while we sample would stall.
+    out: dict[str, str] = {}
+    readers = [
+        threading.Thread(target=lambda n=n, f=f: out.__setitem__(n, f.read()))
+        for n, f in (("stdout", process.stdout), ("stderr", process.stderr))
+    ]
+    for reader in readers:
+        reader.start()
     while process.poll() is None:
+        pss = rss = 0
         try:
-            tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            tree = [root, *root.children(recursive=True)]
         except psutil.Error:
-            pass
-        time.sleep(0.05)
-    stdout, stderr = process.communicate()
+            tree = []
+        for proc in tree:
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    memory = proc.memory_full_info()
+                cpu[(proc.pid, proc.create_time())] = times.user + times.system
+                pss += memory.pss
+                rss += memory.rss
+            except psutil.Error:
+                continue
+        peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        time.sleep(interval)
+    for reader in readers:
+        reader.join()
     wall = time.perf_counter() - start
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
+    result = subprocess.CompletedProcess(
+        command, process.returncode, out.get("stdout", ""), out.get("stderr", "")
     )
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    return result, wall, cpu, peak / 1e6
+    return result, Usage(wall, sum(cpu.values()), peak_pss / 1e6, peak_rss / 1e6)
 
 
 def crawl_row(design: str, config: Path, workdir: Path) -> Row:
@@ -126,13 +167,118 @@ def crawl_row(design: str, config: Path, workdir: Path) -> Row:
         "-q",
         "--json",
     ]
-    result, wall, cpu, peak = measure(command, workdir)
+    result, usage = measure(command, workdir)
     if result.returncode != 0:
         sys.exit(f"bench: presswatch crawl failed:\n{result.stderr[-3000:]}")
     (summary,) = json.loads(result.stdout)
     if summary["errors"]:
         print(f"bench: {design}: errors {summary['errors']}", file=sys.stderr)
-    return Row(design, summary["new"], summary["pages_fetched"], wall, cpu, peak)
+    return Row(
+        design,
+        summary["new"],
+        summary["pages_fetched"],
+        usage.seconds,
+        usage.cpu_seconds,
+        usage.peak_pss_mb,
+        usage.peak_rss_mb,
+    )
+
+
+def obvious_row(base: str, workdir: Path) -> Row:
+    output = workdir / "obvious.jsonl"
+    output.unlink(missing_ok=True)
+    command = [
+        str(Path(sys.executable).parent / "scrapy"),
+        "runspider",
+        str(ROOT / "bench" / "obvious.py"),
+        "-a",
+        f"sitemap={base}/sitemap.xml",
+        "-o",
+        str(output),
+    ]
+    # From a folder without scrapy.cfg, so presswatch's project settings do not apply.
+    result, usage = measure(command, workdir)
+    if result.returncode != 0:
+        sys.exit(f"bench: the obvious design failed:\n{result.stderr[-3000:]}")
+    articles = sum(1 for _ in output.open(encoding="utf-8"))
+    pages = next(
+        (
+            int(line.split(":")[-1].strip().rstrip(","))
+            for line in result.stderr.splitlines()
+            if "'downloader/response_count'" in line
+        ),
+        0,
+    )
+    return Row(
+        "obvious design (Scrapy + trafilatura.extract inline)",
+        articles,
+        pages,
+        usage.seconds,
+        usage.cpu_seconds,
+        usage.peak_pss_mb,
+        usage.peak_rss_mb,
+    )
+
+
+def ceiling_row(site: Path, workdir: Path) -> Row:
+    processes = len(os.sched_getaffinity(0))
+    command = [sys.executable, str(ROOT / "bench" / "ceiling.py"), str(site)]
+    result, usage = measure(command, workdir)
+    if result.returncode != 0:
+        sys.exit(f"bench: the ceiling run failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout)
+    # Extraction time alone (the run's own clock), not the interpreter's start: the strictest
+    # ceiling to compare with.
+    return Row(
+        f"ceiling: trafilatura.extract, {processes} processes, no fetch",
+        figures["articles"],
+        figures["pages"],
+        figures["seconds"],
+        usage.cpu_seconds,
+        usage.peak_pss_mb,
+        usage.peak_rss_mb,
+    )
+
+
+def write_config(work: Path, base: str, name: str) -> Path:
+    example = tomllib.loads((ROOT / "crawler" / "example.toml").read_text(encoding="utf-8"))
+    watchlists = "".join(
+        f"\n[[watchlists]]\nname = {json.dumps(w['name'])}\nquery = {json.dumps(w['query'])}\n"
+        for w in example["watchlists"]
+    )
+    config = work / f"{name}.toml"
+    (work / f"{name}.db").unlink(missing_ok=True)
+    config.write_text(f"""
+[storage]
+url = "sqlite:///{name}.db"
+[crawl]
+autothrottle = false
+concurrency = 32
+concurrency_per_domain = 32
+max_article_age = "7d"
+timeout = "30s"
+[[sources]]
+name = "bench"
+feeds = ["{base}/rss.xml"]
+sitemaps = ["{base}/sitemap.xml"]
+article_pattern = "/news/"
+{watchlists}""")
+    return config
+
+
+def serve(site: Path, work: Path, count: int) -> tuple[str, subprocess.Popen[bytes]]:
+    if site.exists():
+        shutil.rmtree(site)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    print(f"generating {count} articles in {site} ...", file=sys.stderr)
+    generate(site, base, count)
+    return base, start_nginx(site, port, work, name=site.name)
+
+
+def stop(nginx: subprocess.Popen[bytes]) -> None:
+    nginx.send_signal(signal.SIGQUIT)
+    nginx.wait(10)
 
 
 def machine() -> dict[str, str]:
@@ -159,49 +305,40 @@ def machine() -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--keep", type=Path, help="keep the site, config and database here")
+    parser.add_argument("--large", type=int, default=10_000, help="articles of the memory run")
+    parser.add_argument("--keep", type=Path, help="keep the sites, configs and databases here")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="presswatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)  # nginx's workers run as another user and must read the site
+
     site = work / "site"
-    if site.exists():
-        shutil.rmtree(site)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    print(f"generating {args.articles} articles in {site} ...", file=sys.stderr)
-    generate(site, base, args.articles)
-    nginx = start_nginx(site, port, work)
-    example = tomllib.loads((ROOT / "crawler" / "example.toml").read_text(encoding="utf-8"))
-    watchlists = "".join(
-        f"\n[[watchlists]]\nname = {json.dumps(w['name'])}\nquery = {json.dumps(w['query'])}\n"
-        for w in example["watchlists"]
-    )
-    config = work / "presswatch.toml"
-    (work / "bench.db").unlink(missing_ok=True)
-    config.write_text(f"""
-[storage]
-url = "sqlite:///bench.db"
-[crawl]
-autothrottle = false
-concurrency = 32
-concurrency_per_domain = 32
-max_article_age = "7d"
-timeout = "30s"
-[[sources]]
-name = "bench"
-feeds = ["{base}/rss.xml"]
-sitemaps = ["{base}/sitemap.xml"]
-article_pattern = "/news/"
-{watchlists}""")
+    base, nginx = serve(site, work, args.articles)
+    config = write_config(work, base, "bench")
     try:
-        rows = [
-            crawl_row("presswatch crawl (first)", config, work),
-            crawl_row("presswatch crawl (incremental)", config, work),
-        ]
+        print("crawling ...", file=sys.stderr)
+        first = crawl_row("presswatch crawl (first)", config, work)
+        second = crawl_row("presswatch crawl (incremental)", config, work)
+        obvious = obvious_row(base, work)
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        nginx.wait(10)
+        stop(nginx)
+    ceiling = ceiling_row(site, work)
+    rows = [first, second, obvious, ceiling]
+    large = None
+    if args.large:
+        shutil.rmtree(site)  # room on the disk for the large site
+        big_site = work / "site-large"
+        big_base, nginx = serve(big_site, work, args.large)
+        try:
+            large = crawl_row(
+                f"presswatch crawl (first), {args.large} articles",
+                write_config(work, big_base, "large"),
+                work,
+            )
+        finally:
+            stop(nginx)
+        rows.append(large)
+
     info = machine()
     print(
         f"\nmachine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, "
@@ -209,8 +346,8 @@ article_pattern = "/news/"
     )
     print(f"site: {args.articles} generated articles served by nginx on 127.0.0.1\n")
     print(
-        "| design | articles stored | pages fetched | seconds | articles/s | CPU s | "
-        "cores used | peak MB |"
+        "| design | articles | pages fetched | seconds | articles/s | CPU s | cores used | "
+        "peak MB (PSS) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
@@ -219,11 +356,45 @@ article_pattern = "/news/"
             f"{row.per_second:.1f} | {row.cpu_seconds:.1f} | "
             f"{row.cpu_seconds / row.seconds:.2f} | {row.peak_mb:.0f} |"
         )
-    first, second = rows
-    print(
-        f"\nincremental crawl: {first.seconds / second.seconds:.1f}x faster than the first, "
-        f"{second.articles} articles stored, {second.pages} pages fetched"
-    )
+    checks = [
+        (
+            "presswatch / obvious design",
+            first.per_second / obvious.per_second,
+            ">= 2.0x",
+            first.per_second >= 2.0 * obvious.per_second,
+        ),
+        (
+            "presswatch / extraction ceiling",
+            first.per_second / ceiling.per_second,
+            ">= 0.70x",
+            first.per_second >= 0.70 * ceiling.per_second,
+        ),
+        (
+            "incremental crawl speed-up",
+            first.seconds / second.seconds,
+            ">= 20x, no article fetched",
+            first.seconds >= 20 * second.seconds and second.articles == 0,
+        ),
+        (
+            f"peak memory, {args.articles} articles (MB)",
+            first.peak_mb,
+            "<= 350",
+            first.peak_mb <= 350,
+        ),
+    ]
+    if large is not None:
+        checks.append(
+            (
+                f"peak memory, {args.large} articles (MB)",
+                large.peak_mb,
+                "<= 400",
+                large.peak_mb <= 400,
+            )
+        )
+    print("\n| target | measured | wanted | met |\n|---|---:|---|---|")
+    for name, value, wanted, met in checks:
+        print(f"| {name} | {value:.2f} | {wanted} | {'yes' if met else 'NO'} |")
+
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "crawl.json").write_text(

@@ -243,7 +243,18 @@ class StoragePipeline:
         assert self._sessions is not None
         outcomes: list[str] = []
         with self._sessions.begin() as session:
-            for item in batch:
+            # Plainly new articles (most of a first crawl) in a few statements for the batch;
+            # the rest (copies, updates, re-checks) one by one, each in its own savepoint.
+            records = [to_record(item) for item in batch]
+            try:
+                fresh = repository.store_new_articles(session, records)
+            except SQLAlchemyError:
+                logger.warning("Storing a batch in bulk failed; storing one by one", exc_info=True)
+                fresh = {}
+            outcomes.extend(self._index_new(session, [(batch[i], r) for i, r in fresh.items()]))
+            for i, item in enumerate(batch):
+                if i in fresh:
+                    continue
                 try:
                     with session.begin_nested():
                         outcomes.extend(self._store(session, item))
@@ -251,6 +262,25 @@ class StoragePipeline:
                     logger.warning("Storing %s failed", item.article.url, exc_info=True)
                     outcomes.append("error/store")
         # Returned (and counted) only after the commit: a batch that rolled back stored nothing.
+        return outcomes
+
+    def _index_new(
+        self, session: Session, stored: list[tuple[ArticleItem, repository.StoreResult]]
+    ) -> list[str]:
+        repository.add_search_words(session, [(r.article_id, i.search_words) for i, r in stored])
+        outcomes = ["store/new"] * len(stored)
+        if not self._watchlists:
+            return outcomes
+        matches = [
+            (r.article_id, m, i.fetched_at)
+            for i, r in stored
+            for m in i.matches
+            if m.watchlist in self._watchlists
+        ]
+        repository.add_new_matches(session, matches)
+        flagged = {a for a, _, _ in matches}
+        outcomes.extend(["flag/articles"] * len(flagged))
+        outcomes.extend(["flag/new"] * len(matches))
         return outcomes
 
     def _store(self, session: Session, item: ArticleItem) -> list[str]:

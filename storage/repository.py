@@ -7,13 +7,15 @@ create a duplicate article: the database, not a check made earlier, decides who 
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, text, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import fingerprints
@@ -124,21 +126,11 @@ def _own_key(article: Article) -> str:
 
 
 def _add_urls(session: Session, article_id: int, record: ArticleRecord, keys: list[str]) -> None:
-    urls = {url_key(record.url): record.url}
-    if record.requested_url:
-        urls.setdefault(url_key(record.requested_url), record.requested_url)
-    if record.canonical_url:
-        urls.setdefault(url_key(record.canonical_url), record.canonical_url)
-    rows = [
-        {
-            "url_key": key,
-            "url": urls.get(key, key),
-            "article_id": article_id,
-            "first_seen_at": record.fetched_at,
-        }
-        for key in keys
-    ]
-    session.execute(_insert(session)(ArticleUrl).values(rows).on_conflict_do_nothing())
+    session.execute(
+        _insert(session)(ArticleUrl)
+        .values(_url_rows(record, article_id, keys))
+        .on_conflict_do_nothing()
+    )
 
 
 def _find_story(session: Session, article_id: int, signature: bytes, bands: list[int]) -> int:
@@ -195,24 +187,7 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
     same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))
     if same_text is None:
         signature = record.minhash()
-        values = {
-            "source": record.source,
-            "url": clean_url(record.url),
-            "canonical_url": record.canonical_url,
-            "title": record.title,
-            "authors": list(record.authors),
-            "published_at": record.published_at,
-            "language": record.language,
-            "text": record.text,
-            "description": record.description,
-            "site_name": record.site_name,
-            "tags": list(record.tags),
-            "content_hash": digest,
-            "minhash": signature,
-            "fetched_at": record.fetched_at,
-            "updated_at": record.fetched_at,
-            "checked_at": record.fetched_at,
-        }
+        values = _article_values(record, digest, signature)
         new_id = session.scalar(
             _insert(session)(Article)
             .values(values)
@@ -244,6 +219,151 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
         article.published_at = record.published_at
         article.site_name = record.site_name
     return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+
+
+def _article_values(record: ArticleRecord, digest: str, signature: bytes) -> dict[str, Any]:
+    return {
+        "source": record.source,
+        "url": clean_url(record.url),
+        "canonical_url": record.canonical_url,
+        "title": record.title,
+        "authors": list(record.authors),
+        "published_at": record.published_at,
+        "language": record.language,
+        "text": record.text,
+        "description": record.description,
+        "site_name": record.site_name,
+        "tags": list(record.tags),
+        "content_hash": digest,
+        "minhash": signature,
+        "fetched_at": record.fetched_at,
+        "updated_at": record.fetched_at,
+        "checked_at": record.fetched_at,
+    }
+
+
+def _url_rows(record: ArticleRecord, article_id: int, keys: list[str]) -> list[dict[str, Any]]:
+    urls = {url_key(record.url): record.url}
+    if record.requested_url:
+        urls.setdefault(url_key(record.requested_url), record.requested_url)
+    if record.canonical_url:
+        urls.setdefault(url_key(record.canonical_url), record.canonical_url)
+    return [
+        {
+            "url_key": key,
+            "url": urls.get(key, key),
+            "article_id": article_id,
+            "first_seen_at": record.fetched_at,
+        }
+        for key in keys
+    ]
+
+
+def store_new_articles(
+    session: Session, records: Sequence[ArticleRecord]
+) -> dict[int, StoreResult]:
+    """Insert, a handful of statements for the whole batch, the records that are plainly new:
+    none of their URL keys or content hash is stored, and no other record of the batch shares
+    one. Returns {index in ``records``: result} for those; the caller stores the others with
+    ``store_article`` afterwards, so that they see these.
+
+    On SQLite the caller's write transaction (BEGIN IMMEDIATE) makes the check and the insert
+    one step. On PostgreSQL a concurrent crawl may insert the same text in between: the unique
+    constraint then refuses the insert, this batch's part is rolled back, and nothing is taken
+    here ({}), leaving every record to ``store_article``'s upserts.
+    """
+    if not records:
+        return {}
+    pages = [_page_keys(r) for r in records]
+    digests = [r.digest() for r in records]
+    all_keys = [k for _, keys, _ in pages for k in keys]
+    known_keys: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(all_keys))):
+        known_keys.update(
+            session.scalars(select(ArticleUrl.url_key).where(ArticleUrl.url_key.in_(chunk)))
+        )
+    known_hashes: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(digests))):
+        known_hashes.update(
+            session.scalars(select(Article.content_hash).where(Article.content_hash.in_(chunk)))
+        )
+    key_uses: dict[str, int] = {}
+    for _, keys, _ in pages:
+        for key in set(keys):
+            key_uses[key] = key_uses.get(key, 0) + 1
+    hash_uses: dict[str, int] = {}
+    for digest in digests:
+        hash_uses[digest] = hash_uses.get(digest, 0) + 1
+    fresh = [
+        i
+        for i, (_, keys, _) in enumerate(pages)
+        if digests[i] not in known_hashes
+        and hash_uses[digests[i]] == 1
+        and all(k not in known_keys and key_uses[k] == 1 for k in keys)
+    ]
+    if not fresh:
+        return {}
+    signatures = {i: records[i].minhash() for i in fresh}
+    try:
+        with session.begin_nested():
+            return _insert_new(session, records, fresh, pages, digests, signatures)
+    except IntegrityError:
+        return {}
+
+
+def _insert_new(
+    session: Session,
+    records: Sequence[ArticleRecord],
+    fresh: list[int],
+    pages: list[tuple[str, list[str], bool]],
+    digests: list[str],
+    signatures: dict[int, bytes],
+) -> dict[int, StoreResult]:
+    inserted = session.execute(
+        insert(Article).returning(Article.id, Article.content_hash),
+        [_article_values(records[i], digests[i], signatures[i]) for i in fresh],
+    ).all()
+    ids_by_hash = {digest: article_id for article_id, digest in inserted}
+    ids = {i: ids_by_hash[digests[i]] for i in fresh}
+
+    # Stories: candidates among stored articles sharing a band, then the batch's own earlier
+    # articles (two outlets' versions of a wire story can arrive in one batch).
+    bands = {i: fingerprints.band_keys(signatures[i]) for i in fresh}
+    by_band: dict[int, list[tuple[int, int, bytes]]] = {}
+    wanted = list({b for i in fresh for b in bands[i]})
+    for chunk in _chunks(wanted):  # type: ignore[arg-type]
+        for band, other_id, story_id, other_signature in session.execute(
+            select(StoryBand.band_key, Article.id, Article.story_id, Article.minhash)
+            .join(Article, StoryBand.article_id == Article.id)
+            .where(StoryBand.band_key.in_(chunk))
+        ):
+            by_band.setdefault(band, []).append((other_id, story_id or other_id, other_signature))
+    stories: dict[int, int] = {}
+    for i in fresh:
+        article_id = ids[i]
+        best_story, best_similarity = article_id, 0.0
+        seen: set[int] = set()
+        for band in bands[i]:
+            for other_id, story_id, other_signature in by_band.get(band, ()):
+                if other_id == article_id or other_id in seen:
+                    continue
+                seen.add(other_id)
+                score = fingerprints.similarity(signatures[i], other_signature)
+                if score >= fingerprints.SAME_STORY_SIMILARITY and score > best_similarity:
+                    best_story, best_similarity = story_id, score
+        stories[i] = best_story
+        for band in bands[i]:
+            by_band.setdefault(band, []).append((article_id, best_story, signatures[i]))
+    session.execute(update(Article), [{"id": ids[i], "story_id": stories[i]} for i in fresh])
+    session.execute(
+        _insert(session)(StoryBand).on_conflict_do_nothing(),
+        [{"band_key": b, "article_id": ids[i]} for i in fresh for b in bands[i]],
+    )
+    session.execute(
+        _insert(session)(ArticleUrl).on_conflict_do_nothing(),
+        [row for i in fresh for row in _url_rows(records[i], ids[i], pages[i][1])],
+    )
+    return {i: StoreResult(Outcome.NEW, ids[i], stories[i]) for i in fresh}
 
 
 def _published_earlier(record: ArticleRecord, article: Article) -> bool:
@@ -502,6 +622,30 @@ def save_matches(
     return outcome
 
 
+def add_new_matches(session: Session, rows: Sequence[tuple[int, MatchRecord, datetime]]) -> None:
+    """Record the matches of articles just inserted (first revision), in bulk; each is "new".
+    Rows are ``(article_id, match, when)``."""
+    if not rows:
+        return
+    session.execute(
+        _insert(session)(WatchMatch).on_conflict_do_nothing(),
+        [
+            {
+                "article_id": article_id,
+                "watchlist": match.watchlist,
+                "terms": match.terms,
+                "score": match.score,
+                "snippets": match.snippets,
+                "status": "new",
+                "article_revision": 1,
+                "matched_at": now,
+                "updated_at": now,
+            }
+            for article_id, match, now in rows
+        ],
+    )
+
+
 def matches_of(session: Session, article_ids: Sequence[int]) -> dict[int, list[WatchMatch]]:
     result: dict[int, list[WatchMatch]] = {}
     for match in session.scalars(
@@ -533,6 +677,30 @@ def set_search_words(session: Session, article_id: int, words: str) -> None:
             postgresql.insert(ArticleSearch)
             .values(article_id=article_id, words=words)
             .on_conflict_do_update(index_elements=["article_id"], set_={"words": words})
+        )
+
+
+def add_search_words(session: Session, rows: Sequence[tuple[int, str]]) -> None:
+    """Index the words of articles just inserted (``(article_id, words)`` pairs), in bulk."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        # A rowid freed by a deleted article may come back: clear what it left.
+        session.execute(
+            text("DELETE FROM article_search WHERE rowid IN (SELECT value FROM json_each(:ids))"),
+            {"ids": json.dumps([article_id for article_id, _ in rows])},
+        )
+        session.execute(
+            text("INSERT INTO article_search (rowid, words) VALUES (:id, :words)"),
+            [{"id": article_id, "words": words} for article_id, words in rows],
+        )
+    else:
+        statement = postgresql.insert(ArticleSearch)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["article_id"], set_={"words": statement.excluded.words}
+            ),
+            [{"article_id": article_id, "words": words} for article_id, words in rows],
         )
 
 

@@ -1,0 +1,160 @@
+"""The extraction worker pool: real worker processes, real pages, real crashes and time limits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+import pytest
+from pebble import ProcessExpired
+
+from crawler.demo import SITE
+from crawler.demo.articles import SEED_STORY
+from crawler.watch.matcher import WatchlistQuery
+from crawler.workers import PagePool, PageTask, Processed, process_page
+from storage import fingerprints
+
+KARABAKH = WatchlistQuery("karabakh", '"Nagorno-Karabakh" AND (perang OR rudal OR tewas)')
+
+
+def seed_task() -> PageTask:
+    page = SITE / "news" / SEED_STORY.path.strip("/")
+    return PageTask(
+        url=f"http://127.0.0.1:8000{SEED_STORY.path}",
+        body=page.read_bytes(),
+        encoding="utf-8",
+        timezone="Asia/Jakarta",
+        language_hint="id",
+        listed_published=None,
+    )
+
+
+# Module-level, so that worker processes can import them by name.
+def pid_of_worker(_: object) -> int:
+    return os.getpid()
+
+
+def misbehave(task: str) -> str:
+    if task == "crash":
+        os._exit(3)  # as a segfault in a C extension would end the worker
+    if task == "hang":
+        time.sleep(60)
+    return task.upper()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_pool_returns_what_storage_needs(workers: int) -> None:
+    pool = PagePool(workers, [KARABAKH], timeout=60)
+    try:
+        processed = pool.submit(seed_task()).result(timeout=60)
+    finally:
+        pool.close()
+    assert isinstance(processed, Processed)
+    article = processed.article
+    assert article.title == SEED_STORY.title
+    assert article.language == "id"
+    assert processed.content_hash == fingerprints.content_hash(article.text)
+    assert processed.signature == fingerprints.minhash_signature(article.text)
+    assert "karabakh" in processed.search_words.split()
+    ((match),) = processed.matches
+    assert match.watchlist == "karabakh"
+    assert {t["term"] for t in match.terms} >= {"Nagorno-Karabakh", "rudal", "tewas"}
+
+
+def test_pages_are_processed_in_other_processes() -> None:
+    pool = PagePool(2, [], function=pid_of_worker)
+    try:
+        pids = {pool.submit(i).result(timeout=30) for i in range(20)}
+    finally:
+        pool.close()
+    assert os.getpid() not in pids
+    assert 1 <= len(pids) <= 2
+
+
+def test_a_page_without_article_text_is_none() -> None:
+    task = seed_task()
+    empty = PageTask(task.url, b"<html><body><nav>Home</nav></body></html>", "utf-8", "UTC", None, None)
+    assert process_page(empty) is None
+
+
+def test_a_crash_costs_one_page_and_the_pool_goes_on() -> None:
+    pool = PagePool(2, [], function=misbehave)
+    try:
+        futures = [pool.submit(t) for t in ("a", "crash", "b")]
+        assert futures[0].result(timeout=30) == "A"
+        with pytest.raises(ProcessExpired):
+            futures[1].result(timeout=30)
+        assert futures[2].result(timeout=30) == "B"
+        assert pool.submit("c").result(timeout=30) == "C"
+    finally:
+        pool.close()
+
+
+def test_a_page_past_the_time_limit_costs_that_page() -> None:
+    pool = PagePool(2, [], function=misbehave, timeout=0.5)
+    try:
+        started = time.monotonic()
+        hang = pool.submit("hang")
+        fine = pool.submit("fine")
+        with pytest.raises(FutureTimeout):
+            hang.result(timeout=30)
+        assert time.monotonic() - started < 10
+        assert fine.result(timeout=30) == "FINE"
+        assert pool.submit("after").result(timeout=30) == "AFTER"
+    finally:
+        pool.close()
+
+
+def test_close_lets_submitted_pages_finish() -> None:
+    pool = PagePool(2, [], function=misbehave)
+    futures = [pool.submit(f"p{i}") for i in range(50)]
+    pool.close()
+    assert [f.result(timeout=0) for f in futures] == [f"P{i}" for i in range(50)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def test_killing_the_crawl_process_leaves_no_worker_behind(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+            from crawler.workers import PagePool
+            from tests.test_workers import pid_of_worker
+            if __name__ == "__main__":
+                pool = PagePool(2, [], function=pid_of_worker)
+                pids = {{pool.submit(i).result(timeout=30) for i in range(20)}}
+                print(" ".join(map(str, pids)), flush=True)
+                time.sleep(60)
+            """
+        )
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in pids), "worker processes outlived the crawl"
+    finally:
+        owner.kill()
