@@ -140,3 +140,23 @@ def test_clean_title_prefers_the_headline() -> None:
     assert clean_title("A story about X | The Wire", None, "The Wire") == "A story about X"
     assert clean_title("Nagorno-Karabakh - a war", None, None) == "Nagorno-Karabakh - a war"
     assert clean_title("Karabakh: the war | Warta", None, None) == "Karabakh: the war"
+
+
+def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
+    from types import SimpleNamespace
+
+    from trafilatura.settings import Document
+
+    from crawler.extraction import SECOND_LOOK_CHARS, _doubtful
+
+    def document(text: str) -> Document:
+        doc = Document()
+        doc.text = text
+        return doc
+
+    long_text = "word " * (SECOND_LOOK_CHARS // 2)
+    assert _doubtful(None, 0)  # fast mode found nothing
+    assert _doubtful(document("A short brief."), 0)
+    assert _doubtful(document(long_text), paragraph_chars=10 * len(long_text))
+    assert not _doubtful(document(long_text), paragraph_chars=len(long_text) + 200)
+    assert _doubtful(SimpleNamespace(text=long_text), 0)  # not a Document: look again
