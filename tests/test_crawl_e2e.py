@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,6 +178,21 @@ def test_robots_and_age_limits_are_obeyed(crawled: Crawled) -> None:
         assert not server.requested("news", path)
     agents = {r.headers.get("user-agent") for r in server.requested()}
     assert agents == {"presswatch-demo/0.1 (+https://example.org/presswatch)"}
+
+
+def test_each_article_page_is_requested_once(crawled: Crawled) -> None:
+    # Feeds, sitemaps and section pages list the same articles; Scrapy reads their callbacks'
+    # output interleaved, and none of that may fetch a page twice. (PAPUA is also the end of
+    # a redirect chain of the test site, which fetches it once more, as a browser would.)
+    server = crawled.site.server
+    article_paths = {s.path for s in STORIES if s is not PAPUA}
+    counts = Counter(
+        (r.host, r.path)
+        for r in server.requested()
+        if r.method == "GET" and r.path in article_paths
+    )
+    assert len(counts) >= 10
+    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
 
 
 def test_second_crawl_downloads_no_article_again(site: Site) -> None:

@@ -79,7 +79,9 @@ def test_pages_are_processed_in_other_processes() -> None:
 
 def test_a_page_without_article_text_is_none() -> None:
     task = seed_task()
-    empty = PageTask(task.url, b"<html><body><nav>Home</nav></body></html>", "utf-8", "UTC", None, None)
+    empty = PageTask(
+        task.url, b"<html><body><nav>Home</nav></body></html>", "utf-8", "UTC", None, None
+    )
     assert process_page(empty) is None
 
 

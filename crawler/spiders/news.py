@@ -269,6 +269,10 @@ class NewsSpider(Spider):
             for key in unknown:
                 self._known[key] = found.get(key)
         for key, entry in fresh.items():
+            # Scrapy consumes callbacks' output lazily, interleaving listings: another listing
+            # may have requested this URL since the check above.
+            if key in self._requested:
+                continue
             checked = self._known[key]
             if checked is not None and (entry.changed is None or entry.changed <= checked):
                 self._count("discover/known")
