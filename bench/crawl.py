@@ -111,7 +111,7 @@ class Usage:
 
 
 def measure(
-    command: list[str], cwd: Path, interval: float = 0.1
+    command: list[str], cwd: Path, interval: float = 0.2
 ) -> tuple[subprocess.CompletedProcess[str], Usage]:
     """Run ``command`` and sample its process tree every ``interval`` seconds: peak PSS and
     RSS summed over the tree, and CPU seconds summed over every process seen (each process's

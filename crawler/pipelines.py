@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self
 
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
@@ -54,7 +55,7 @@ class ExtractionPipeline:
         timeout = crawler.settings.getfloat("PRESSWATCH_EXTRACT_TIMEOUT")
         self.timeout = timeout if timeout > 0 else None
         in_flight = crawler.settings.getint("PRESSWATCH_PAGES_IN_FLIGHT")
-        self.in_flight = in_flight if in_flight > 0 else 4 * max(1, self.workers)
+        self.in_flight = in_flight if in_flight > 0 else 8 * max(1, self.workers)
         self._pool: PagePool | None = None
         self._slots = defer.DeferredSemaphore(self.in_flight)
 
@@ -62,8 +63,16 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        self.crawler.signals.connect(self._warm_up, signal=signals.request_scheduled)
+
+    def _warm_up(self, request: Request, spider: Any) -> None:
+        # The workers start while the first article page downloads, and only then: a crawl
+        # that finds nothing new starts none.
+        if self._pool is None and request.callback == getattr(spider, "parse_article", None):
+            self._started_pool()
+
     def _started_pool(self) -> PagePool:
-        # Started with the first page, so a crawl that finds nothing new starts no workers.
         if self._pool is None:
             self._pool = PagePool(self.workers, _watchlists(self.crawler), timeout=self.timeout)
         return self._pool
@@ -74,10 +83,10 @@ class ExtractionPipeline:
             pool, self._pool = self._pool, None
             await maybe_deferred_to_future(threads.deferToThread(pool.close, 30.0))
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             return item
-        return self._slots.run(self._submit, item)
+        return await maybe_deferred_to_future(self._slots.run(self._submit, item))
 
     def _submit(self, item: PageItem) -> defer.Deferred[ArticleItem]:
         pool = self._started_pool()

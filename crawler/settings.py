@@ -60,5 +60,5 @@ PRESSWATCH_STORE_BATCH = 50
 PRESSWATCH_STORE_FLUSH_SECONDS = 1.0
 PRESSWATCH_WORKERS = "auto"  # extraction worker processes: "auto" (one per core), or 0 for inline
 PRESSWATCH_EXTRACT_TIMEOUT = 60.0  # seconds a worker may spend on one page
-PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: four per worker
+PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: eight per worker
 PRESSWATCH_PROGRESS_SECONDS = 0  # 0: no progress lines (`presswatch crawl` turns them on)
