@@ -94,7 +94,7 @@ class StoryBand(Base):
     candidate near-copies, checked against the full signature before they share a story."""
 
     __tablename__ = "story_bands"
-    __table_args__ = (Index("ix_story_bands_band_key", "band_key"),)
+    __table_args__ = (Index("ix_story_bands_article_id", "article_id"),)
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
