@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,7 +32,7 @@ from crawler.demo.articles import (
 )
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from storage.urlkeys import url_key
-from tests.conftest import Crawled, Site, presswatch, scrapy_crawl
+from tests.conftest import Crawled, Site, _presswatch_command, presswatch, scrapy_crawl
 
 SEED_PATH_PART = "azerbaijan-bersumpah"
 
@@ -419,3 +422,52 @@ def test_match_command_on_text_url_and_stored_article(crawled: Crawled, tmp_path
     assert miss.returncode == 1 and json.loads(miss.stdout)["matched"] is False
     bad = presswatch("match", "(perang", "--text", "x", cwd=tmp_path)
     assert bad.returncode == 2 and "position 1" in bad.stderr and "never closed" in bad.stderr
+
+
+# Errors counted for article pages that were downloaded (the rest fail before their callback).
+_AFTER_FETCH = ("not_html", "extract", "extract_timeout", "worker_crash", "store")
+
+
+def _accounted(summary: dict[str, Any]) -> int:
+    outcomes = ("new", "updated", "duplicate", "unchanged", "empty")
+    errors = summary["errors"]
+    return sum(summary[k] for k in outcomes) + sum(errors.get(k, 0) for k in _AFTER_FETCH)
+
+
+def test_every_downloaded_article_page_is_accounted_for(crawled: Crawled) -> None:
+    for summary in json.loads(crawled.result.stdout):
+        assert summary["articles_fetched"] > 0
+        assert _accounted(summary) == summary["articles_fetched"], summary
+
+
+def test_a_stopped_crawl_loses_no_page_in_flight(site: Site) -> None:
+    # Ctrl-C: Scrapy stops downloading, and the pages already downloaded (some with the
+    # extraction workers, which ignore the signal) are extracted and stored before it exits.
+    process = subprocess.Popen(
+        [*_presswatch_command(), "--config", str(site.config), "crawl", "--json", "-q"],
+        cwd=site.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if len([r for r in site.server.requested() if "/read/" in r.path]) >= 4:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+    summaries = json.loads(out)
+    assert any(s["status"] == "stopped" for s in summaries), (summaries, err[-2000:])
+    for summary in summaries:
+        assert _accounted(summary) == summary["articles_fetched"], summary
+    with Session(site.engine()) as session:
+        stored = session.scalar(select(func.count()).select_from(Article))
+        runs = list(session.scalars(select(CrawlRun)))
+    assert stored == sum(s["new"] for s in summaries)
+    assert {r.status for r in runs} <= {"stopped", "finished"}
+    # The crawl's process tree is gone: no worker outlived it.
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"--config {site.config}"], capture_output=True, text=True
+    ).stdout.split()
+    assert leftovers == []
