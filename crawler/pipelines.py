@@ -105,7 +105,7 @@ class ExtractionPipeline:
             self._finish(result, item, future)
         else:
             future.add_done_callback(
-                lambda f: reactor.callFromThread(self._finish, result, item, f)  # type: ignore[attr-defined]
+                lambda f: reactor.callFromThread(self._finish, result, item, f)
             )
         return result
 

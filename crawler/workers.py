@@ -162,7 +162,7 @@ class PagePool:
             except Exception as exc:
                 future.set_exception(exc)
             return future
-        return self._pool.schedule(self.function, args=(task,), timeout=self.timeout)  # type: ignore[no-any-return]
+        return self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Let the tasks submitted finish, then end the workers."""
