@@ -211,6 +211,129 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0 if all(s.status == "finished" for s in summaries) else 1
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from crawler.daemon import Daemon, DaemonRunning
+
+    config = _load(args)
+    if not config.sources:
+        raise UsageError(f"{config.path} has no [[sources]] to schedule")
+    _daemon_logging(config, args.verbose)
+    try:
+        return Daemon(config).run()
+    except DaemonRunning as exc:
+        print(f"presswatch: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _daemon_logging(config: Config, verbose: int) -> None:
+    """Time-stamped lines on stderr, and in [daemon] log_file (rotated) when set."""
+    from logging.handlers import RotatingFileHandler
+
+    level = logging.DEBUG if verbose else logging.INFO
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if config.daemon.log_file:
+        path = Path(config.daemon.log_file)
+        if not path.is_absolute():
+            path = Path(config.path).parent / path
+        handlers.append(
+            RotatingFileHandler(
+                path,
+                maxBytes=config.daemon.log_max_size,
+                backupCount=config.daemon.log_backups,
+                encoding="utf-8",
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = []
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.setLevel(level)
+        root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("apscheduler.scheduler", "apscheduler.executors.default", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from sqlalchemy import inspect, select, text
+
+    from crawler.daemon import JOB_PREFIX, JOB_TABLE, daemon_state
+    from storage.models import CrawlRun
+
+    config = _load(args)
+    engine = _open_database(config, write=False)
+    try:
+        with engine.connect() as connection:
+            next_runs: dict[str, datetime | None] = {}
+            if inspect(connection).has_table(JOB_TABLE):
+                for job_id, when in connection.execute(
+                    text(f"SELECT id, next_run_time FROM {JOB_TABLE}")
+                ):
+                    if job_id.startswith(JOB_PREFIX):
+                        next_runs[job_id[len(JOB_PREFIX) :]] = (
+                            datetime.fromtimestamp(when, UTC) if when is not None else None
+                        )
+            sources: list[dict[str, Any]] = []
+            for source in config.sources:
+                run = connection.execute(
+                    select(CrawlRun)
+                    .where(CrawlRun.source == source.name)
+                    .order_by(CrawlRun.id.desc())
+                    .limit(1)
+                ).first()
+                sources.append(
+                    {
+                        "source": source.name,
+                        "every": int(source.every.total_seconds()),
+                        "last_run": None
+                        if run is None
+                        else {
+                            "started_at": _iso(run.started_at),
+                            "finished_at": _iso(run.finished_at),
+                            "status": run.status,
+                            "new": run.new,
+                            "updated": run.updated,
+                            "flagged": run.flagged,
+                            "errors": sum(dict(run.errors).values()),
+                        },
+                        "next_run": _iso(next_runs.get(source.name)),
+                    }
+                )
+    finally:
+        engine.dispose()
+    daemon: dict[str, Any] = daemon_state(config.database_url) or {}
+    status = {"daemon": {"running": bool(daemon), **daemon}, "sources": sources}
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    if daemon:
+        print(
+            f"daemon: running (pid {daemon.get('pid')} on {daemon.get('host')}, "
+            f"since {daemon.get('started_at')})"
+        )
+    else:
+        print("daemon: not running (start it with `presswatch run`)")
+    header = f"{'source':<16} {'every':>7}  {'last run':<20} {'result':<11} {'new':>5} "
+    print(header + f"{'errors':>6}  next run")
+    for row in sources:
+        last = row["last_run"] or {}
+        print(
+            f"{row['source']:<16} {_every(row['every']):>7}  "
+            f"{(last.get('started_at') or '-')[:19]:<20} {last.get('status', 'never'):<11} "
+            f"{last.get('new', 0):>5} {last.get('errors', 0):>6}  "
+            f"{(row['next_run'] or '-')[:19]}"
+        )
+    return 0
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from sqlalchemy.orm import Session
 
@@ -721,6 +844,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="NAME", help="only this source")
     p.add_argument("--limit", metavar="N", type=int, default=20, help="at most N (default 20)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    add(
+        "run",
+        cmd_run,
+        "run the daemon: crawl every source on its schedule",
+        "Run in the foreground (as systemd and containers expect), crawling each source every "
+        "`every`, each crawl in its own process; log to stderr and [daemon] log_file. One "
+        "daemon per database. SIGTERM or Ctrl-C stops it (running crawls get "
+        "[daemon] stop_grace to finish); SIGHUP re-reads the config.",
+    )
+
+    p = add(
+        "status",
+        cmd_status,
+        "show each source's last and next crawl, and whether the daemon runs",
+        "Show whether the daemon runs, and for each source its last crawl (when, result, new "
+        "articles, errors) and its next scheduled one. Works with or without the daemon.",
+    )
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
 
     p = add("db", cmd_db, "database schema: upgrade or show the revision")
     p.add_argument("db_command", choices=["upgrade", "current"], help="what to do")

@@ -90,6 +90,16 @@ class CrawlConfig(_Section):
     extract_timeout: Duration = timedelta(seconds=60)
 
 
+class DaemonConfig(_Section):
+    max_parallel_crawls: int = Field(2, ge=1, le=64)
+    crawl_time_limit: Duration = timedelta(minutes=30)
+    stop_grace: Duration = timedelta(seconds=30)
+    misfire_grace: Duration = timedelta(minutes=5)
+    log_file: str | None = None
+    log_max_size: Size = 10_000_000
+    log_backups: int = Field(5, ge=0, le=100)
+
+
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
@@ -225,6 +235,7 @@ class Config(_Section):
     path: Path
     storage: StorageConfig = Field(default_factory=StorageConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     sources: list[SourceConfig] = []
     watchlists: list[WatchlistConfig] = []
 

@@ -1,0 +1,455 @@
+"""``presswatch run``: the daemon that keeps every source fresh.
+
+APScheduler 3 runs one interval job per source (its ``every``, with a little jitter), stored in
+presswatch's own database (``SQLAlchemyJobStore``), so the schedule survives restarts. Each job
+starts a crawl as its own process, ``python -m scrapy crawl news -a source=NAME``: the daemon
+never runs a Twisted reactor, its memory does not grow with the crawls, and a crawl that hangs
+or dies takes nothing else with it. How a crawl went is read from the crawl-run row it wrote.
+
+One daemon per database: a lock (``fcntl.flock`` on a file beside a SQLite database, an
+advisory lock on PostgreSQL) that the kernel or the server releases when the daemon dies, even
+by SIGKILL. SIGTERM or SIGINT stops scheduling, gives running crawls ``stop_grace`` to finish
+their pages, then stops them; SIGHUP re-reads the config and re-times the jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.config import Config, ConfigError, SourceConfig, load_config
+from storage.engine import make_engine, make_sessionmaker
+from storage.migrate import ensure_schema
+from storage.models import CrawlRun
+
+logger = logging.getLogger("presswatch.daemon")
+
+JOB_PREFIX = "crawl:"
+JOB_TABLE = "apscheduler_jobs"
+# Crawls due at start are spread this far apart, so they do not all start in one second.
+START_STAGGER = timedelta(seconds=2)
+_PG_LOCK_KEY = 0x70726573  # "pres"
+
+
+class DaemonRunning(Exception):
+    """Another daemon holds the database."""
+
+
+# -- one daemon per database ----------------------------------------------------------------
+
+
+def lock_path(database_url: str) -> Path | None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(f"{url.database}.daemon-lock")
+
+
+class DaemonLock:
+    """Held while the daemon runs; released by the kernel (file) or the server (PostgreSQL) when
+    the process ends, however it ends."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._file: IO[str] | None = None
+        self._engine: Engine | None = None
+        self._connection: Any = None
+
+    def acquire(self) -> None:
+        path = lock_path(self.database_url)
+        if path is not None:
+            self._acquire_file(path)
+        elif make_url(self.database_url).get_backend_name() == "postgresql":
+            self._acquire_advisory()
+
+    def _acquire_file(self, path: Path) -> None:
+        handle = path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = describe_holder(handle.read())
+            handle.close()
+            raise DaemonRunning(
+                f"another presswatch daemon ({holder}) is using {path.with_suffix('')}; "
+                "stop it first (one daemon per database)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(_holder_info()))
+        handle.flush()
+        self._file = handle
+
+    def _acquire_advisory(self) -> None:
+        self._engine = make_engine(self.database_url)
+        self._connection = self._engine.connect()
+        taken = self._connection.scalar(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}
+        )
+        self._connection.commit()
+        if not taken:
+            self.release()
+            raise DaemonRunning(
+                "another presswatch daemon holds this PostgreSQL database "
+                "(advisory lock); stop it first (one daemon per database)"
+            )
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the descriptor drops the flock
+            self._file = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def _holder_info() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def describe_holder(content: str) -> str:
+    try:
+        info = json.loads(content)
+        return f"pid {info['pid']} on {info['host']}, running since {info['started_at']}"
+    except (ValueError, KeyError, TypeError):
+        return "pid unknown"
+
+
+def daemon_state(database_url: str) -> dict[str, Any] | None:
+    """Who runs the daemon on this database, or None when none does (SQLite only)."""
+    path = lock_path(database_url)
+    if path is None or not path.exists():
+        return None
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                return dict(json.loads(handle.read()))
+            except ValueError:
+                return {"pid": None}
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+# -- crawls as processes --------------------------------------------------------------------
+
+
+def crawl_command(config_path: Path, source: str, time_limit: timedelta) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "news",
+        "-a",
+        f"source={source}",
+        "-a",
+        f"config={config_path}",
+        # The spider closes itself at the limit (run row: timeout); the daemon kills a crawl
+        # that still has not ended after stop_grace more.
+        "-s",
+        f"CLOSESPIDER_TIMEOUT={int(time_limit.total_seconds())}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
+
+
+@dataclass
+class CrawlProcess:
+    source: str
+    process: subprocess.Popen[str]
+    started: float
+
+
+# The running daemon, for the job function (APScheduler stores jobs by reference and arguments).
+_DAEMON: Daemon | None = None
+
+
+def run_crawl(source: str) -> None:
+    """The job of each source (module level, so the job store can name it)."""
+    if _DAEMON is not None:
+        _DAEMON.crawl(source)
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.database_url = config.database_url
+        self.lock = DaemonLock(self.database_url)
+        self._stopping = threading.Event()
+        self._reload = threading.Event()
+        self._children: dict[str, CrawlProcess] = {}
+        self._children_lock = threading.Lock()
+        self._engine: Engine | None = None
+        self.scheduler: Any = None
+
+    # lifecycle --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        global _DAEMON
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.lock.acquire()
+        try:
+            self._engine = make_engine(self.database_url)
+            ensure_schema(self._engine)
+            self._close_orphaned_runs()
+            daemon = self.config.daemon
+            self.scheduler = BackgroundScheduler(
+                jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
+                executors={"default": ThreadPoolExecutor(daemon.max_parallel_crawls)},
+                job_defaults={
+                    "coalesce": True,
+                    "max_instances": 1,
+                    "misfire_grace_time": int(daemon.misfire_grace.total_seconds()),
+                },
+                timezone=UTC,
+            )
+            _DAEMON = self
+            self._install_signals()
+            self.scheduler.start(paused=True)
+            self._sync_jobs(self.config)
+            self.scheduler.resume()
+            logger.info(
+                "presswatch daemon started (pid %d): %d sources, at most %d crawls at once, "
+                "database %s",
+                os.getpid(),
+                len(self.config.sources),
+                daemon.max_parallel_crawls,
+                make_url(self.database_url).render_as_string(hide_password=True),
+            )
+            while not self._stopping.is_set():
+                self._stopping.wait(1.0)
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self._reload_config()
+            self._shutdown()
+            return 0
+        finally:
+            _DAEMON = None
+            if self._engine is not None:
+                self._engine.dispose()
+            self.lock.release()
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            logger.info("%s received: stopping", signal.Signals(signum).name)
+            self._stopping.set()
+
+        def reload(_signum: int, _frame: Any) -> None:
+            self._reload.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def _shutdown(self) -> None:
+        self.scheduler.pause()
+        grace = self.config.daemon.stop_grace.total_seconds()
+        with self._children_lock:
+            running = list(self._children.values())
+        for child in running:
+            logger.info("stopping the crawl of %s (up to %.0f s to finish)", child.source, grace)
+            _signal(child.process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in running:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("the crawl of %s did not stop in time: killed", child.source)
+                child.process.kill()
+                child.process.wait()
+        self.scheduler.shutdown(wait=True)
+        logger.info("presswatch daemon stopped")
+
+    def _reload_config(self) -> None:
+        try:
+            config = load_config(self.config.path)
+        except ConfigError as exc:
+            logger.error("SIGHUP: the config is not valid, keeping the running one: %s", exc)
+            return
+        self.config = config
+        self._sync_jobs(config)
+        logger.info("SIGHUP: config re-read, %d sources scheduled", len(config.sources))
+
+    # jobs -------------------------------------------------------------------------------------
+
+    def _sync_jobs(self, config: Config) -> None:
+        """One job per configured source; jobs of removed sources go; a job whose interval
+        changed, or a new one, is due at once (staggered)."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        wanted = {f"{JOB_PREFIX}{s.name}": s for s in config.sources}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                logger.info("source %s is no longer configured: unscheduled", job.id[6:])
+                job.remove()
+        now = datetime.now(UTC)
+        due = 0
+        for job_id, source in wanted.items():
+            seconds = source.every.total_seconds()
+            existing = self.scheduler.get_job(job_id)
+            if existing is not None and existing.trigger.interval.total_seconds() == seconds:
+                continue
+            self.scheduler.add_job(
+                run_crawl,
+                trigger=IntervalTrigger(seconds=seconds, jitter=_jitter(source), timezone=UTC),
+                args=[source.name],
+                id=job_id,
+                name=f"crawl {source.name}",
+                replace_existing=True,
+                next_run_time=now + due * START_STAGGER,
+            )
+            due += 1
+
+    def crawl(self, source_name: str) -> None:
+        """Run one crawl of ``source_name`` as a process and wait for it (a scheduler thread)."""
+        if self._stopping.is_set():
+            return
+        try:
+            source = self.config.source(source_name)
+        except ConfigError:
+            return
+        daemon = self.config.daemon
+        command = crawl_command(self.config.path, source.name, daemon.crawl_time_limit)
+        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # a Ctrl-C at the daemon's terminal is the daemon's to pass on
+        )
+        child = CrawlProcess(source.name, process, time.monotonic())
+        with self._children_lock:
+            self._children[source.name] = child
+        relay = threading.Thread(target=_relay, args=(source.name, process), daemon=True)
+        relay.start()
+        limit = (daemon.crawl_time_limit + daemon.stop_grace).total_seconds()
+        try:
+            process.wait(limit)
+        except subprocess.TimeoutExpired:
+            logger.warning("the crawl of %s ran past its time limit: killed", source.name)
+            process.kill()
+            process.wait()
+            self._mark_run(process.pid, "timeout", "killed at the time limit")
+        finally:
+            relay.join(5)
+            with self._children_lock:
+                self._children.pop(source.name, None)
+        self._report(source, process, time.monotonic() - child.started)
+
+    def _report(self, source: SourceConfig, process: subprocess.Popen[str], seconds: float) -> None:
+        run = self._run_of(process.pid)
+        if run is None:
+            logger.error(
+                "the crawl of %s ended (exit status %s) without a crawl-run row",
+                source.name,
+                process.returncode,
+            )
+            return
+        if run.status == "running":
+            self._mark_run(process.pid, "failed", f"the crawl process ended ({process.returncode})")
+            run.status = "failed"
+        errors = sum(run.errors.values())
+        logger.info(
+            "%s: %s in %.1f s: %d pages, %d new, %d updated, %d flagged, %d errors",
+            source.name,
+            run.status,
+            seconds,
+            run.pages_fetched,
+            run.new,
+            run.updated,
+            run.flagged,
+            errors,
+        )
+
+    # crawl-run rows ---------------------------------------------------------------------------
+
+    def _run_of(self, pid: int) -> CrawlRun | None:
+        assert self._engine is not None
+        with make_sessionmaker(self._engine)() as session:
+            return session.scalars(
+                select(CrawlRun).where(CrawlRun.pid == pid).order_by(CrawlRun.id.desc()).limit(1)
+            ).first()
+
+    def _mark_run(self, pid: int, status: str, reason: str) -> None:
+        assert self._engine is not None
+        try:
+            with make_sessionmaker(self._engine).begin() as session:
+                session.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.pid == pid, CrawlRun.status == "running")
+                    .values(status=status, finish_reason=reason, finished_at=datetime.now(UTC))
+                )
+        except SQLAlchemyError:
+            logger.error("Cannot update the run row of crawl process %d", pid, exc_info=True)
+
+    def _close_orphaned_runs(self) -> None:
+        """Runs left 'running' by crawls that no longer exist (the machine or the daemon was
+        killed mid-crawl) are marked interrupted."""
+        assert self._engine is not None
+        with make_sessionmaker(self._engine).begin() as session:
+            for run in session.scalars(select(CrawlRun).where(CrawlRun.status == "running")):
+                if run.pid is None or not _alive(run.pid):
+                    run.status = "interrupted"
+                    run.finish_reason = "the crawl process ended without closing its run"
+                    run.finished_at = run.finished_at or datetime.now(UTC)
+
+
+def _jitter(source: SourceConfig) -> int:
+    """Up to a tenth of the interval, at most a minute: sources do not all fire together."""
+    return int(min(60.0, source.every.total_seconds() / 10))
+
+
+def _signal(process: subprocess.Popen[str], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _relay(source: str, process: subprocess.Popen[str]) -> None:
+    """A crawl's log lines (warnings and errors) into the daemon's log."""
+    crawl_log = logging.getLogger(f"presswatch.crawl.{source}")
+    assert process.stderr is not None
+    for line in process.stderr:
+        line = line.rstrip()
+        if line:
+            crawl_log.warning("%s", line)

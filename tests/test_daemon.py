@@ -1,0 +1,208 @@
+"""``presswatch run``: a real daemon process against the local test site, intervals of seconds."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from crawler.demo.articles import PAPUA
+from storage.models import Article, CrawlRun
+from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+
+INTERVAL = 3  # seconds between two crawls of a source
+
+
+@pytest.fixture
+def fast_site(site: Site) -> Site:
+    config = site.config.read_text(encoding="utf-8")
+    site.config.write_text(
+        config.replace('every = "15m"', f'every = "{INTERVAL}s"').replace(
+            'every = "30m"', f'every = "{INTERVAL}s"'
+        ),
+        encoding="utf-8",
+    )
+    return site
+
+
+def start_daemon(site: Site) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*_presswatch_command(), "--config", str(site.config), "run"],
+        cwd=site.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def daemon(fast_site: Site) -> Iterator[subprocess.Popen[str]]:
+    process = start_daemon(fast_site)
+    yield process
+    if process.poll() is None:
+        process.kill()
+    process.communicate(timeout=30)
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def runs(site: Site, status: str | None = None) -> list[CrawlRun]:
+    if not (site.workdir / "crawl.db").exists():
+        return []
+    query = select(CrawlRun)
+    if status:
+        query = query.where(CrawlRun.status == status)
+    try:
+        with Session(site.engine()) as session:
+            return list(session.scalars(query))
+    except OperationalError:
+        return []  # the daemon is still creating the schema
+
+
+def add_article(site: Site, path: str, title: str) -> None:
+    """A new article page (a copy of PAPUA's with a new address, headline and text) and a new
+    item at the top of the feed the source reads."""
+    old = (site.root / "news" / PAPUA.path.lstrip("/")).read_text(encoding="utf-8")
+    page = old.replace(PAPUA.path, path).replace(PAPUA.title, title)
+    for paragraph in PAPUA.paragraphs:
+        page = page.replace(paragraph, f"{paragraph[::-1]} {title}.")
+    target = site.root / "news" / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    feed = site.root / "news" / "feed" / "internasional.rss"
+    now = format_datetime(datetime.now(UTC))
+    item = (
+        f"<item><title>{title}</title><link>{{{{news}}}}{path}</link>"
+        f"<guid>{{{{news}}}}{path}</guid><pubDate>{now}</pubDate></item>"
+    )
+    text = feed.read_text(encoding="utf-8")
+    feed.write_text(text.replace("<item>", item + "<item>", 1), encoding="utf-8")
+
+
+def stored_paths(site: Site) -> list[str]:
+    with Session(site.engine()) as session:
+        return [u.split("/", 3)[-1] for u in session.scalars(select(Article.url))]
+
+
+def test_crawls_on_schedule_and_stores_a_new_article_within_an_interval(
+    fast_site: Site, daemon: subprocess.Popen[str]
+) -> None:
+    wait_for(lambda: len(runs(fast_site, "finished")) >= 2, 40, "the first crawls")
+    path = "/read/221500/41/gencatan-senjata-baru-diumumkan-1604400000"
+    add_article(fast_site, path, "Gencatan Senjata Baru Diumumkan di Nagorno-Karabakh")
+    added = time.monotonic()
+    wait_for(lambda: path.lstrip("/") in stored_paths(fast_site), 30, "the new article")
+    # One interval, plus the jitter and the crawl that may have been running already.
+    assert time.monotonic() - added < 3 * INTERVAL + 10
+    # Crawls keep coming on schedule: several per source, none overlapping itself.
+    wait_for(lambda: len(runs(fast_site, "finished")) >= 5, 40, "more crawls")
+    by_source: dict[str, list[CrawlRun]] = {}
+    for run in runs(fast_site, "finished"):
+        by_source.setdefault(run.source, []).append(run)
+    assert set(by_source) == {"warta", "wire"}
+    for source_runs in by_source.values():
+        ordered = sorted(source_runs, key=lambda r: r.started_at)
+        for before, after in itertools.pairwise(ordered):
+            assert before.finished_at is not None and before.finished_at <= after.started_at
+
+    status = presswatch(
+        "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
+    )
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert state["daemon"]["running"] is True and state["daemon"]["pid"] == daemon.pid
+    for row in state["sources"]:
+        assert row["last_run"] is not None and row["next_run"] is not None
+
+
+def test_a_second_daemon_on_the_same_database_is_refused(
+    fast_site: Site, daemon: subprocess.Popen[str]
+) -> None:
+    wait_for(lambda: runs(fast_site), 30, "the daemon's first crawl")
+    second = start_daemon(fast_site)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == 2
+    assert f"pid {daemon.pid}" in err and "one daemon per database" in err
+    assert daemon.poll() is None  # the first one runs on
+
+
+def test_sigterm_stops_it_cleanly(fast_site: Site, daemon: subprocess.Popen[str]) -> None:
+    wait_for(lambda: runs(fast_site, "finished"), 40, "a finished crawl")
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-2000:]
+    assert "presswatch daemon stopped" in err
+    assert not [r for r in runs(fast_site) if r.status == "running"]
+    stopped = presswatch("--config", str(fast_site.config), "status", cwd=fast_site.workdir)
+    assert "daemon: not running" in stopped.stdout
+
+
+def test_kill_9_mid_crawl_then_restart_stores_every_article_once(
+    fast_site: Site, crawled: Crawled
+) -> None:
+    first = start_daemon(fast_site)
+    try:
+        wait_for(lambda: runs(fast_site, "running"), 30, "a crawl in progress")
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+    finally:
+        first.kill()
+    killed_at = datetime.now(UTC)
+    second = start_daemon(fast_site)
+    try:
+        wait_for(
+            lambda: len([r for r in runs(fast_site, "finished") if _after(r, killed_at)]) >= 2,
+            60,
+            "crawls after the restart",
+        )
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 0, err[-2000:]
+    finally:
+        second.kill()
+    with Session(fast_site.engine()) as session:
+        urls = list(session.scalars(select(Article.url)))
+        hashes = session.scalar(select(func.count(func.distinct(Article.content_hash))))
+        left_running = session.scalar(
+            select(func.count()).select_from(CrawlRun).where(CrawlRun.status == "running")
+        )
+    assert len(urls) == len(set(urls)) == hashes
+    # The same site crawled once, undisturbed (the session's shared crawl), stored as many.
+    with Session(crawled.site.engine()) as session:
+        expected = session.scalar(select(func.count()).select_from(Article))
+    assert len(urls) == expected
+    assert left_running == 0
+
+
+def _after(run: CrawlRun, when: datetime) -> bool:
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    return started >= when
+
+
+def test_no_sources_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "presswatch.toml"
+    config.write_text('[storage]\nurl = "sqlite:///x.db"\n', encoding="utf-8")
+    result = presswatch("--config", str(config), "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no [[sources]]" in result.stderr
+    assert not (tmp_path / "x.db").exists()
+    assert os.listdir(tmp_path) == ["presswatch.toml"]
