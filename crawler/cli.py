@@ -257,8 +257,10 @@ def _daemon_logging(config: Config, verbose: int) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect, select, text
+    from sqlalchemy.orm import Session
 
     from crawler.daemon import JOB_PREFIX, JOB_TABLE, daemon_state
+    from storage.health import source_health
     from storage.models import CrawlRun
 
     config = _load(args)
@@ -298,6 +300,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "errors": sum(dict(run.errors).values()),
                         },
                         "next_run": _iso(next_runs.get(source.name)),
+                        "health": source_health(
+                            Session(bind=connection),
+                            source.name,
+                            failures=config.daemon.unhealthy_after_failures,
+                            quiet_after=config.daemon.quiet_after,
+                        ).as_dict(),
                     }
                 )
     finally:
@@ -315,16 +323,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print("daemon: not running (start it with `presswatch run`)")
     header = f"{'source':<16} {'every':>7}  {'last run':<20} {'result':<11} {'new':>5} "
-    print(header + f"{'errors':>6}  next run")
+    print(header + f"{'errors':>6}  {'next run':<20} health")
     for row in sources:
         last = row["last_run"] or {}
         print(
             f"{row['source']:<16} {_every(row['every']):>7}  "
             f"{(last.get('started_at') or '-')[:19]:<20} {last.get('status', 'never'):<11} "
             f"{last.get('new', 0):>5} {last.get('errors', 0):>6}  "
-            f"{(row['next_run'] or '-')[:19]}"
+            f"{(row['next_run'] or '-')[:19]:<20} {_health_text(row['health'])}"
         )
     return 0
+
+
+def _health_text(health: dict[str, Any]) -> str:
+    state = str(health["state"])
+    return state if state in ("healthy", "unknown") else f"{state.upper()}: {health['reason']}"
 
 
 def _every(seconds: int) -> str:

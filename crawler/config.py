@@ -98,6 +98,8 @@ class DaemonConfig(_Section):
     log_file: str | None = None
     log_max_size: Size = 10_000_000
     log_backups: int = Field(5, ge=0, le=100)
+    unhealthy_after_failures: int = Field(3, ge=1, le=1000)
+    quiet_after: Duration = timedelta(hours=24)
 
 
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

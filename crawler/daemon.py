@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config import Config, ConfigError, SourceConfig, load_config
 from storage.engine import make_engine, make_sessionmaker
+from storage.health import source_health
 from storage.migrate import ensure_schema
 from storage.models import CrawlRun
 
@@ -207,6 +208,7 @@ class Daemon:
         self._children_lock = threading.Lock()
         self._engine: Engine | None = None
         self.scheduler: Any = None
+        self._health: dict[str, str] = {}  # source -> last state logged
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -234,6 +236,8 @@ class Daemon:
             )
             _DAEMON = self
             self._install_signals()
+            for source in self.config.sources:
+                self._check_health(source.name)
             self.scheduler.start(paused=True)
             self._sync_jobs(self.config)
             self.scheduler.resume()
@@ -366,6 +370,27 @@ class Daemon:
             with self._children_lock:
                 self._children.pop(source.name, None)
         self._report(source, process, time.monotonic() - child.started)
+        self._check_health(source.name)
+
+    def _check_health(self, source: str) -> None:
+        """Log a source's health when it changes (once, not at every crawl)."""
+        assert self._engine is not None
+        daemon = self.config.daemon
+        with make_sessionmaker(self._engine)() as session:
+            health = source_health(
+                session,
+                source,
+                failures=daemon.unhealthy_after_failures,
+                quiet_after=daemon.quiet_after,
+            )
+        before = self._health.get(source)
+        self._health[source] = health.state
+        if health.state == before or health.state == "unknown":
+            return
+        if health.unhealthy:
+            logger.warning("source %s is unhealthy (%s): %s", source, health.state, health.reason)
+        elif before in ("failing", "quiet"):
+            logger.info("source %s recovered", source)
 
     def _report(self, source: SourceConfig, process: subprocess.Popen[str], seconds: float) -> None:
         run = self._run_of(process.pid)

@@ -6,12 +6,16 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -206,3 +210,95 @@ def test_no_sources_is_a_usage_error(tmp_path: Path) -> None:
     assert "no [[sources]]" in result.stderr
     assert not (tmp_path / "x.db").exists()
     assert os.listdir(tmp_path) == ["presswatch.toml"]
+
+
+class _Comeback(BaseHTTPRequestHandler):
+    """A small news site that was down and is back: a feed and one article."""
+
+    pages: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def do_GET(self) -> None:
+        page = self.pages.get(self.path)
+        if page is None:
+            self.send_error(404)
+            return
+        content_type, body = page
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_source_that_stops_answering_turns_unhealthy_once_and_recovers(fast_site: Site) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.3", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.3:{port}"
+    config = fast_site.config.read_text(encoding="utf-8")
+    config = config.replace(
+        "[[sources]]",
+        '[daemon]\nunhealthy_after_failures = 2\nlog_file = "daemon.log"\n\n[[sources]]',
+        1,
+    )
+    config += f'\n[[sources]]\nname = "flaky"\nfeeds = ["{base}/rss.xml"]\nevery = "2s"\n'
+    fast_site.config.write_text(config, encoding="utf-8")
+    log = fast_site.workdir / "daemon.log"
+
+    def logged(text: str) -> int:
+        return log.read_text(encoding="utf-8").count(text) if log.exists() else 0
+
+    process = start_daemon(fast_site)
+    server: ThreadingHTTPServer | None = None
+    try:
+        wait_for(lambda: logged("source flaky is unhealthy (failing)"), 40, "the unhealthy flag")
+        status = presswatch(
+            "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
+        )
+        (flaky,) = [s for s in json.loads(status.stdout)["sources"] if s["source"] == "flaky"]
+        assert flaky["health"]["state"] == "failing"
+        assert flaky["health"]["recent_errors"].get("connection_refused", 0) > 0
+        # Two more failed crawls are not logged again.
+        wait_for(
+            lambda: len([r for r in runs(fast_site) if r.source == "flaky"]) >= 5, 30, "crawls"
+        )
+        assert logged("source flaky is unhealthy") == 1
+
+        now = format_datetime(datetime.now(UTC))
+        _Comeback.pages = {
+            "/rss.xml": (
+                "application/rss+xml; charset=utf-8",
+                f"<?xml version='1.0'?><rss version='2.0'><channel><title>Back</title>"
+                f"<item><title>Back online</title><link>{base}/news/1</link>"
+                f"<pubDate>{now}</pubDate></item></channel></rss>",
+            ),
+            "/news/1": (
+                "text/html; charset=utf-8",
+                "<html><head><title>Back online</title></head><body><article><h1>Back online"
+                "</h1>"
+                + "".join(
+                    f"<p>The regional news service resumed publishing on day {i} after an "
+                    f"outage that lasted most of the week, its editors said.</p>"
+                    for i in range(6)
+                )
+                + "</article></body></html>",
+            ),
+        }
+        server = ThreadingHTTPServer(("127.0.0.3", port), _Comeback)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        wait_for(lambda: logged("source flaky recovered"), 40, "the recovery")
+        status = presswatch(
+            "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
+        )
+        (flaky,) = [s for s in json.loads(status.stdout)["sources"] if s["source"] == "flaky"]
+        assert flaky["health"]["state"] == "healthy"
+        assert "news/1" in stored_paths(fast_site)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        if server is not None:
+            server.shutdown()

@@ -1,0 +1,109 @@
+"""Source health, read from the crawl-run rows: is a source answering, and is it publishing?
+
+A crawl *failed* when it did not finish (failed, timeout, interrupted) or when it fetched no
+page at all (the site or its feeds did not answer). A source is ``failing`` after
+``failures`` failed crawls in a row, ``quiet`` when it answers but has given no new article for
+``quiet_after``, ``healthy`` otherwise, and ``unknown`` before its first crawl.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Article, CrawlRun
+
+RECENT_RUNS = 20
+ERROR_RUNS = 5  # error kinds are summed over this many latest crawls
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    source: str
+    state: str  # healthy, failing, quiet or unknown
+    reason: str
+    consecutive_failures: int = 0
+    last_success: datetime | None = None
+    last_new_article: datetime | None = None
+    recent_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unhealthy(self) -> bool:
+        return self.state in ("failing", "quiet")
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return _utc(value).isoformat(timespec="seconds") if value else None
+
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "consecutive_failures": self.consecutive_failures,
+            "last_success": iso(self.last_success),
+            "last_new_article": iso(self.last_new_article),
+            "recent_errors": self.recent_errors,
+        }
+
+
+def failed(run: CrawlRun) -> bool:
+    return run.status in ("failed", "timeout", "interrupted") or (
+        run.status == "finished" and run.pages_fetched == 0
+    )
+
+
+def source_health(
+    session: Session,
+    source: str,
+    *,
+    failures: int,
+    quiet_after: timedelta,
+    now: datetime | None = None,
+) -> Health:
+    now = now or datetime.now(UTC)
+    runs = list(
+        session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source == source, CrawlRun.status != "running")
+            .order_by(CrawlRun.id.desc())
+            .limit(RECENT_RUNS)
+        )
+    )
+    if not runs:
+        return Health(source, "unknown", "not crawled yet")
+    streak = 0
+    for run in runs:
+        if not failed(run):
+            break
+        streak += 1
+    last_success = next((r.finished_at or r.started_at for r in runs if not failed(r)), None)
+    errors: Counter[str] = Counter()
+    for run in runs[:ERROR_RUNS]:
+        errors.update(dict(run.errors))
+    last_new = session.scalar(select(func.max(Article.fetched_at)).where(Article.source == source))
+    common: dict[str, Any] = {
+        "consecutive_failures": streak,
+        "last_success": last_success,
+        "last_new_article": last_new,
+        "recent_errors": dict(errors.most_common()),
+    }
+    if streak >= failures:
+        kinds = ", ".join(k for k, _ in errors.most_common(3)) or runs[0].status
+        return Health(source, "failing", f"{streak} failed crawls in a row ({kinds})", **common)
+    first_run = _utc(
+        session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
+        or runs[-1].started_at
+    )
+    since = _utc(last_new) if last_new else first_run
+    if now - since >= quiet_after and now - first_run >= quiet_after:
+        hours = (now - since).total_seconds() / 3600
+        return Health(source, "quiet", f"no new article for {hours:.0f} h", **common)
+    return Health(source, "healthy", "ok", **common)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
