@@ -158,3 +158,18 @@ class ArticleSearch(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     words: Mapped[str] = mapped_column(Text)
+
+
+class Listing(Base):
+    """A feed or sitemap as last fetched: its validators for a conditional request next time,
+    and, for a sitemap index, the child sitemaps it listed (re-checked when it answers 304)."""
+
+    __tablename__ = "listings"
+
+    url_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    children: Mapped[list[str]] = mapped_column(JSON, default=list)
+    checked_at: Mapped[datetime]

@@ -25,6 +25,7 @@ from storage.models import (
     ArticleSearch,
     ArticleUrl,
     CrawlRun,
+    Listing,
     StoryBand,
     WatchMatch,
 )
@@ -437,6 +438,55 @@ class RunCounts:
     empty: int = 0
     flagged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingState:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    children: list[str]
+
+
+def listing_states(session: Session, source: str) -> dict[str, ListingState]:
+    """The source's feeds and sitemaps as last fetched, by URL key (one query per crawl)."""
+    return {
+        row.url_key: ListingState(row.url, row.etag, row.last_modified, list(row.children))
+        for row in session.scalars(select(Listing).where(Listing.source == source))
+    }
+
+
+def save_listing_states(
+    session: Session, source: str, states: dict[str, ListingState], now: datetime
+) -> None:
+    if not states:
+        return
+    statement = _insert(session)(Listing)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["url_key"],
+            set_={
+                "url": statement.excluded.url,
+                "source": statement.excluded.source,
+                "etag": statement.excluded.etag,
+                "last_modified": statement.excluded.last_modified,
+                "children": statement.excluded.children,
+                "checked_at": statement.excluded.checked_at,
+            },
+        ),
+        [
+            {
+                "url_key": key,
+                "source": source,
+                "url": state.url,
+                "etag": state.etag,
+                "last_modified": state.last_modified,
+                "children": state.children,
+                "checked_at": now,
+            }
+            for key, state in states.items()
+        ],
+    )
 
 
 def start_run(session: Session, source: str, started_at: datetime, pid: int | None) -> int:

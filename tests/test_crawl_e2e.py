@@ -471,3 +471,41 @@ def test_a_stopped_crawl_loses_no_page_in_flight(site: Site) -> None:
         ["pgrep", "-f", f"--config {site.config}"], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == []
+
+
+def test_second_crawl_asks_for_feeds_and_sitemaps_conditionally(site: Site) -> None:
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    site.server.reset_log()
+    second = presswatch("--config", str(site.config), "crawl", "--json", "-q", cwd=site.workdir)
+    assert second.returncode == 0, second.stderr
+    listings = [
+        r
+        for r in site.server.requested()
+        if r.path.endswith((".xml", ".rss", ".atom", ".xml.gz")) or "/feed/" in r.path
+    ]
+    conditional = [
+        r for r in listings if "if-none-match" in r.headers or "if-modified-since" in r.headers
+    ]
+    not_modified = [r for r in listings if r.status == 304]
+    assert conditional and not_modified
+    # The news sitemap index answered 304, and its children were still asked (conditionally).
+    index = [r for r in listings if r.path == "/sitemap.xml" and r.host == "news"]
+    assert index and index[0].status == 304
+    children = [r for r in listings if r.path.startswith("/sitemap-2020")]
+    assert children and all("if-none-match" in r.headers for r in children)
+    article_paths = {s.path for s in STORIES}
+    assert not [r for r in site.server.requested() if r.path.split("?")[0] in article_paths]
+    for summary in json.loads(second.stdout):
+        assert summary["new"] == 0 and summary["updated"] == 0
+
+
+def test_a_changed_sitemap_is_read_again_despite_validators(site: Site) -> None:
+    # test_changed_article_is_updated_and_its_revision_kept covers the rest; here: a sitemap
+    # whose file changed answers 200 to the conditional request and its entries are read.
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    sitemap = site.root / "news" / "sitemap-2020-11.xml.gz.src"
+    sitemap.write_text(sitemap.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    site.server.reset_log()
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    (changed,) = [r for r in site.server.requested() if r.path == "/sitemap-2020-11.xml.gz"]
+    assert "if-none-match" in changed.headers and changed.status == 200

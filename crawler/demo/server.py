@@ -184,6 +184,8 @@ class SiteServer:
             def _serve(self, head: bool) -> None:
                 path = urlsplit(self.path).path
                 status, headers, body = server._respond(host, path)
+                if status == 200 and _not_modified(self.headers, headers):
+                    status, body = 304, b""
                 with server._lock:
                     server.requests.append(
                         LoggedRequest(
@@ -230,6 +232,24 @@ class SiteServer:
         if content_type:
             headers["Content-Type"] = content_type
         return int(route.get("status", 200)), headers, body
+
+
+def _not_modified(request: Any, response: dict[str, str]) -> bool:
+    """Whether a conditional GET may be answered 304, as RFC 9110 says: If-None-Match decides
+    when present; otherwise If-Modified-Since against Last-Modified."""
+    etag = response.get("ETag")
+    if_none_match = request.get("If-None-Match")
+    if if_none_match is not None:
+        return etag is not None and etag in {t.strip() for t in if_none_match.split(",")}
+    since, modified = request.get("If-Modified-Since"), response.get("Last-Modified")
+    if since is None or modified is None:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(modified) <= email.utils.parsedate_to_datetime(
+            since
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 _NOT_FOUND = (

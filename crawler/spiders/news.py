@@ -131,6 +131,16 @@ class NewsSpider(Spider):
         # URL key -> when its article was last fetched (None: not stored), per listed URL.
         self._known: dict[str, datetime | None] = {}
         self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
+        # Feeds and sitemaps as last fetched (validators for conditional requests), and what
+        # this crawl learns of them, saved when it finishes.
+        try:
+            with self._reader() as session:
+                self._validators = repository.listing_states(session, self.source.name)
+        except SQLAlchemyError:
+            logger.warning("Cannot read the listings' validators; fetching them all", exc_info=True)
+            self._validators = {}
+        self._fetched_listings: dict[str, repository.ListingState] = {}
+        self._incomplete: set[str] = set()  # listings with an article that failed to download
         # Domains are checked by _allowed (on the host name): the extractor's own allow_domains
         # compares against host:port and drops every link on a site served on a port.
         self._links = LinkExtractor(unique=True)
@@ -143,21 +153,61 @@ class NewsSpider(Spider):
             logger.error("%s", message)
             raise CloseSpider(reason)
         for url in self.source.feeds:
-            yield self._listing(url, self.parse_feed)
+            yield self._listing(url, self.parse_feed, conditional=True)
         for url in self.source.sitemaps:
-            yield self._listing(url, self.parse_sitemap)
+            yield self._listing(url, self.parse_sitemap, conditional=True)
         for url in self.source.pages:
             yield self._listing(url, self.parse_page, depth=1)
 
-    def _listing(self, url: str, callback: Any, depth: int = 0) -> Request:
+    def _listing(
+        self, url: str, callback: Any, depth: int = 0, conditional: bool = False
+    ) -> Request:
+        """A request for a feed, sitemap or section page. Feeds and sitemaps are asked for
+        conditionally (If-None-Match / If-Modified-Since) when the last crawl saw them whole."""
+        headers = {}
+        meta: dict[str, Any] = {"pw_depth": depth}
+        if conditional:
+            meta["handle_httpstatus_list"] = [304]
+            state = self._validators.get(url_key(url))
+            if state is not None:
+                if state.etag:
+                    headers["If-None-Match"] = state.etag
+                if state.last_modified:
+                    headers["If-Modified-Since"] = state.last_modified
         return Request(
             url,
             callback=callback,
             errback=self.on_error,
             priority=10,
             dont_filter=True,
-            meta={"pw_depth": depth},
+            headers=headers,
+            meta=meta,
         )
+
+    def _not_modified(self, response: Response) -> bool:
+        """A 304: nothing to parse. A sitemap index's children are still checked, each with
+        its own validators (a news sitemap changes while its index stays the same)."""
+        if response.status != 304:
+            return False
+        self._count("fetch/not_modified")
+        key = url_key(response.url)
+        state = self._validators.get(key)
+        if state is not None:
+            self._fetched_listings[key] = state
+        return True
+
+    def _remember(self, response: Response, children: list[str] | None = None) -> None:
+        etag = response.headers.get("ETag")
+        modified = response.headers.get("Last-Modified")
+        state = repository.ListingState(
+            response.url,
+            etag.decode("latin-1") if etag else None,
+            modified.decode("latin-1") if modified else None,
+            children or [],
+        )
+        # Under the address configured too, when the listing redirected (/rss -> /feed.rss).
+        for url in {response.url, *(response.meta.get("redirect_urls") or [])[:1]}:
+            self._fetched_listings[url_key(url)] = state
 
     # -- listings ------------------------------------------------------------------------------
 
@@ -167,6 +217,8 @@ class NewsSpider(Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         self._count("fetch/pages")
+        if self._not_modified(response):
+            return
         kind = discovery.sniff(response.body)
         if kind == "sitemap":
             yield from self.parse_sitemap(response, counted=True)
@@ -181,11 +233,17 @@ class NewsSpider(Spider):
             logger.warning("Feed %s is unreadable: %s", response.url, exc)
             return
         self._count("discover/feed_entries", len(entries))
-        yield from self._articles(entries)
+        self._remember(response)
+        yield from self._articles(entries, listing=url_key(response.url))
 
     def parse_sitemap(self, response: Response, counted: bool = False) -> Iterator[Request]:
         if not counted:
             self._count("fetch/pages")
+        if self._not_modified(response):
+            state = self._validators.get(url_key(response.url))
+            for child in state.children if state is not None else []:
+                yield self._listing(child, self.parse_sitemap, conditional=True)
+            return
         try:
             sitemap = discovery.parse_sitemap(response.body, response.url)
         except DiscoveryError as exc:
@@ -194,14 +252,18 @@ class NewsSpider(Spider):
             return
         if sitemap.kind == "urlset":
             self._count("discover/sitemap_entries", len(sitemap.entries))
-            yield from self._articles(sitemap.entries)
+            self._remember(response)
+            yield from self._articles(sitemap.entries, listing=url_key(response.url))
             return
+        children = []
         for entry in sitemap.entries:
             if self._too_old(entry):
                 self._count("discover/old_sitemap")
                 continue
             if self._allowed(entry.url):
-                yield self._listing(entry.url, self.parse_sitemap)
+                children.append(entry.url)
+                yield self._listing(entry.url, self.parse_sitemap, conditional=True)
+        self._remember(response, children)
 
     def parse_page(self, response: Response, counted: bool = False) -> Iterator[Request]:
         if not counted:
@@ -236,7 +298,7 @@ class NewsSpider(Spider):
     def _too_old(self, entry: Entry) -> bool:
         return entry.dated is not None and entry.dated < self._age_cutoff
 
-    def _articles(self, entries: Iterable[Entry]) -> Iterator[Request]:
+    def _articles(self, entries: Iterable[Entry], listing: str | None = None) -> Iterator[Request]:
         """Requests for the entries worth fetching: allowed, recent, not requested yet in this
         crawl, and not stored already (or stored before their listing says they changed)."""
         fresh: dict[str, Entry] = {}
@@ -287,7 +349,7 @@ class NewsSpider(Spider):
                 # Duplicates are filtered by URL key above; a redirect loop must reach the
                 # redirect limit (and be counted) instead of vanishing in the dupefilter.
                 dont_filter=True,
-                meta={"pw_listed": entry.published},
+                meta={"pw_listed": entry.published, "pw_listing": listing},
             )
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
@@ -317,3 +379,32 @@ class NewsSpider(Spider):
             return
         self._count(f"error/{kind}")
         logger.info("Failed (%s): %s", kind, url)
+        listing = request.meta.get("pw_listing") if request is not None else None
+        if listing and listing in self._fetched_listings:
+            state = self._fetched_listings[listing]
+            for key, other in self._fetched_listings.items():
+                if other is state:
+                    self._incomplete.add(key)
+        if listing:
+            # Ask for this listing unconditionally next time, so the article is tried again.
+            self._incomplete.add(listing)
+
+    def closed(self, reason: str) -> None:
+        """Save the listings' validators, for the next crawl's conditional requests. Only a
+        finished crawl's: a stopped one has not fetched everything its listings offered."""
+        if reason != "finished" or not self._fetched_listings:
+            return
+        states = {
+            key: state
+            if key not in self._incomplete
+            else repository.ListingState(state.url, None, None, state.children)
+            for key, state in self._fetched_listings.items()
+        }
+        engine = make_engine(self.config.database_url)
+        try:
+            with make_sessionmaker(engine).begin() as session:
+                repository.save_listing_states(session, self.source.name, states, datetime.now(UTC))
+        except SQLAlchemyError:
+            logger.warning("Cannot save the listings' validators", exc_info=True)
+        finally:
+            engine.dispose()
