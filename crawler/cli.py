@@ -688,6 +688,20 @@ def cmd_db(args: argparse.Namespace) -> int:
             upgrade(engine)
             after = current_revision(engine)
             print(f"{config.database_url}: schema {before or 'empty'} -> {after}")
+        elif args.db_command == "maintain":
+            from storage.maintenance import maintain
+            from storage.migrate import ensure_schema
+
+            ensure_schema(engine)
+            done = maintain(
+                engine,
+                keep_runs=config.daemon.keep_runs,
+                keep_revisions=config.daemon.keep_revisions,
+            )
+            print(
+                f"{done.runs_deleted} crawl runs and {done.revisions_deleted} earlier article "
+                f"texts past retention deleted" + ("; database optimised" if done.optimised else "")
+            )
         else:
             current = current_revision(engine)
             state = (
@@ -877,8 +891,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the status as JSON")
 
-    p = add("db", cmd_db, "database schema: upgrade or show the revision")
-    p.add_argument("db_command", choices=["upgrade", "current"], help="what to do")
+    p = add(
+        "db",
+        cmd_db,
+        "database: upgrade the schema, show its revision, or run the maintenance",
+        "upgrade: bring the schema up to date; current: show its revision; maintain: delete "
+        "crawl runs and earlier article texts past [daemon] keep_runs / keep_revisions and "
+        "let the database tidy itself (the daemon does this every [daemon] maintenance_every).",
+    )
+    p.add_argument("db_command", choices=["upgrade", "current", "maintain"], help="what to do")
     return parser
 
 

@@ -98,6 +98,10 @@ class DaemonConfig(_Section):
     log_file: str | None = None
     log_max_size: Size = 10_000_000
     log_backups: int = Field(5, ge=0, le=100)
+    adaptive: bool = True
+    keep_runs: Duration | None = timedelta(days=180)
+    keep_revisions: Duration | None = None
+    maintenance_every: Duration = timedelta(hours=24)
     unhealthy_after_failures: int = Field(3, ge=1, le=1000)
     quiet_after: Duration = timedelta(hours=24)
 
@@ -123,6 +127,24 @@ class SourceConfig(_Section):
     language: str | None = None
     timezone: str = "UTC"
     every: Duration = timedelta(minutes=15)
+    # Bounds of the daemon's adaptive interval; default a quarter and four times `every`.
+    min_every: Duration | None = None
+    max_every: Duration | None = None
+
+    @property
+    def interval_bounds(self) -> tuple[timedelta, timedelta]:
+        return (self.min_every or self.every / 4, self.max_every or self.every * 4)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SourceConfig:
+        low, high = self.interval_bounds
+        if not low <= self.every <= high:
+            raise ValueError(
+                "min_every <= every <= max_every must hold: "
+                f"{low.total_seconds():g}s, {self.every.total_seconds():g}s, "
+                f"{high.total_seconds():g}s"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

@@ -37,12 +37,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.config import Config, ConfigError, SourceConfig, load_config
 from storage.engine import make_engine, make_sessionmaker
 from storage.health import source_health
+from storage.maintenance import maintain
 from storage.migrate import ensure_schema
 from storage.models import CrawlRun
 
 logger = logging.getLogger("presswatch.daemon")
 
 JOB_PREFIX = "crawl:"
+MAINTENANCE_JOB = "maintenance"
 JOB_TABLE = "apscheduler_jobs"
 # Crawls due at start are spread this far apart, so they do not all start in one second.
 START_STAGGER = timedelta(seconds=2)
@@ -197,6 +199,11 @@ def run_crawl(source: str) -> None:
         _DAEMON.crawl(source)
 
 
+def run_maintenance() -> None:
+    if _DAEMON is not None:
+        _DAEMON.maintain()
+
+
 class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -315,13 +322,26 @@ class Daemon:
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 logger.info("source %s is no longer configured: unscheduled", job.id[6:])
                 job.remove()
+        self.scheduler.add_job(
+            run_maintenance,
+            trigger=IntervalTrigger(
+                seconds=config.daemon.maintenance_every.total_seconds(), timezone=UTC
+            ),
+            id=MAINTENANCE_JOB,
+            name="maintenance",
+            replace_existing=True,
+        )
         now = datetime.now(UTC)
         due = 0
         for job_id, source in wanted.items():
             seconds = source.every.total_seconds()
             existing = self.scheduler.get_job(job_id)
-            if existing is not None and existing.trigger.interval.total_seconds() == seconds:
-                continue
+            if existing is not None:
+                current = existing.trigger.interval
+                low, high = source.interval_bounds
+                adapted = self.config.daemon.adaptive and low <= current <= high
+                if adapted or current.total_seconds() == seconds:
+                    continue  # keep its schedule (and what adapting it has learnt)
             self.scheduler.add_job(
                 run_crawl,
                 trigger=IntervalTrigger(seconds=seconds, jitter=_jitter(source), timezone=UTC),
@@ -332,6 +352,23 @@ class Daemon:
                 next_run_time=now + due * START_STAGGER,
             )
             due += 1
+
+    def maintain(self) -> None:
+        assert self._engine is not None
+        daemon = self.config.daemon
+        try:
+            done = maintain(
+                self._engine, keep_runs=daemon.keep_runs, keep_revisions=daemon.keep_revisions
+            )
+        except SQLAlchemyError:
+            logger.error("maintenance failed", exc_info=True)
+            return
+        logger.info(
+            "maintenance: %d crawl runs and %d earlier article texts past retention deleted%s",
+            done.runs_deleted,
+            done.revisions_deleted,
+            "; database optimised" if done.optimised else "",
+        )
 
     def crawl(self, source_name: str) -> None:
         """Run one crawl of ``source_name`` as a process and wait for it (a scheduler thread)."""
@@ -369,8 +406,37 @@ class Daemon:
             relay.join(5)
             with self._children_lock:
                 self._children.pop(source.name, None)
-        self._report(source, process, time.monotonic() - child.started)
+        run = self._report(source, process, time.monotonic() - child.started)
         self._check_health(source.name)
+        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
+            self._adapt(source, run)
+
+    def _adapt(self, source: SourceConfig, run: CrawlRun) -> None:
+        """Poll a source more often while it publishes, less while it has nothing new:
+        nothing new backs the interval off by half, up to max_every; new articles bring a
+        backed-off source back to `every`, and halve the interval of one already at or below
+        it, down to min_every. (Failed crawls leave it as it is: health handles those.)"""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        job = self.scheduler.get_job(f"{JOB_PREFIX}{source.name}")
+        if job is None or run.status != "finished" or run.pages_fetched == 0:
+            return
+        current = job.trigger.interval
+        low, high = source.interval_bounds
+        if run.new > 0:
+            wanted = source.every if current > source.every else max(low, current / 2)
+            why = f"{run.new} new"
+        else:
+            wanted = min(high, current * 1.5)
+            why = "nothing new"
+        if wanted == current:
+            return
+        job.reschedule(
+            IntervalTrigger(
+                seconds=wanted.total_seconds(), jitter=_jitter(source, wanted), timezone=UTC
+            )
+        )
+        logger.info("%s: next crawls every %s (%s)", source.name, _duration(wanted), why)
 
     def _check_health(self, source: str) -> None:
         """Log a source's health when it changes (once, not at every crawl)."""
@@ -392,7 +458,9 @@ class Daemon:
         elif before in ("failing", "quiet"):
             logger.info("source %s recovered", source)
 
-    def _report(self, source: SourceConfig, process: subprocess.Popen[str], seconds: float) -> None:
+    def _report(
+        self, source: SourceConfig, process: subprocess.Popen[str], seconds: float
+    ) -> CrawlRun | None:
         run = self._run_of(process.pid)
         if run is None:
             logger.error(
@@ -400,7 +468,7 @@ class Daemon:
                 source.name,
                 process.returncode,
             )
-            return
+            return None
         if run.status == "running":
             self._mark_run(process.pid, "failed", f"the crawl process ended ({process.returncode})")
             run.status = "failed"
@@ -416,6 +484,7 @@ class Daemon:
             run.flagged,
             errors,
         )
+        return run
 
     # crawl-run rows ---------------------------------------------------------------------------
 
@@ -450,9 +519,15 @@ class Daemon:
                     run.finished_at = run.finished_at or datetime.now(UTC)
 
 
-def _jitter(source: SourceConfig) -> int:
+def _jitter(source: SourceConfig, interval: timedelta | None = None) -> int:
     """Up to a tenth of the interval, at most a minute: sources do not all fire together."""
-    return int(min(60.0, source.every.total_seconds() / 10))
+    return int(min(60.0, (interval or source.every).total_seconds() / 10))
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    parts = [(seconds // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 def _signal(process: subprocess.Popen[str], signum: int) -> None:

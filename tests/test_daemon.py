@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -127,6 +128,10 @@ def test_crawls_on_schedule_and_stores_a_new_article_within_an_interval(
         ordered = sorted(source_runs, key=lambda r: r.started_at)
         for before, after in itertools.pairwise(ordered):
             assert before.finished_at is not None and before.finished_at <= after.started_at
+
+    with Session(fast_site.engine()) as session:
+        jobs = set(session.scalars(sql("SELECT id FROM apscheduler_jobs")))
+    assert jobs == {"crawl:warta", "crawl:wire", "maintenance"}
 
     status = presswatch(
         "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
@@ -302,3 +307,49 @@ def test_a_source_that_stops_answering_turns_unhealthy_once_and_recovers(fast_si
         process.communicate(timeout=60)
         if server is not None:
             server.shutdown()
+
+
+def test_the_interval_backs_off_while_nothing_is_new_and_resets_on_news(site: Site) -> None:
+    config = site.config.read_text(encoding="utf-8")
+    config = config.replace(
+        "[[sources]]", '[daemon]\nlog_file = "daemon.log"\n\n[[sources]]', 1
+    ).replace('every = "15m"', 'every = "2s"\nmax_every = "4s"', 1)
+    site.config.write_text(config, encoding="utf-8")
+    log = site.workdir / "daemon.log"
+
+    def logged(text: str) -> bool:
+        return log.exists() and text in log.read_text(encoding="utf-8")
+
+    process = start_daemon(site)
+    try:
+        # The first crawl stores the site; the next ones find nothing new and back off.
+        wait_for(lambda: logged("warta: next crawls every 3s (nothing new)"), 40, "a back-off")
+        wait_for(lambda: logged("warta: next crawls every 4s (nothing new)"), 40, "max_every")
+        path = "/read/221600/41/pasukan-penjaga-perdamaian-tiba-1604500000"
+        add_article(site, path, "Pasukan Penjaga Perdamaian Tiba di Stepanakert")
+        wait_for(lambda: logged("warta: next crawls every 2s (1 new)"), 40, "the reset")
+        assert path.lstrip("/") in stored_paths(site)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+
+
+def test_interval_bounds_must_hold_every(tmp_path: Path) -> None:
+    config = tmp_path / "presswatch.toml"
+    config.write_text(
+        '[[sources]]\nname = "a"\nfeeds = ["https://example.org/rss"]\n'
+        'every = "10m"\nmin_every = "20m"\n',
+        encoding="utf-8",
+    )
+    result = presswatch("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "min_every <= every <= max_every" in result.stderr and "sources" in result.stderr
+
+
+def test_db_maintain_on_demand(site: Site) -> None:
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    result = presswatch("--config", str(site.config), "db", "maintain", cwd=site.workdir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("0 crawl runs and 0 earlier article texts past retention")
+    assert "database optimised" in result.stdout
+    assert len(runs(site)) == 2  # this week's runs are kept

@@ -237,3 +237,52 @@ def test_schema_head_constant_is_alembics_head() -> None:
     from storage.migrate import HEAD
 
     assert head_revision() == HEAD
+
+
+def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.maintenance import maintain
+    from storage.models import ArticleRevision, CrawlRun
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    ensure_schema(engine)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        article_id = repository.store_article(
+            session, repository.ArticleRecord("s", "https://a.example/1", "text " * 40, now)
+        ).article_id
+        for days, status in (
+            (400, "finished"),
+            (100, "finished"),
+            (1, "finished"),
+            (400, "running"),
+        ):
+            session.add(
+                CrawlRun(
+                    source="s", started_at=now - timedelta(days=days), status=status, errors={}
+                )
+            )
+        for revision, days in ((1, 800), (2, 10)):
+            session.add(
+                ArticleRevision(
+                    article_id=article_id,
+                    revision=revision,
+                    text="old",
+                    content_hash=f"h{revision}",
+                    fetched_at=now - timedelta(days=days + 1),
+                    replaced_at=now - timedelta(days=days),
+                )
+            )
+    done = maintain(engine, keep_runs=timedelta(days=180), keep_revisions=timedelta(days=365))
+    assert (done.runs_deleted, done.revisions_deleted, done.optimised) == (1, 1, True)
+    with Session(engine) as session:
+        runs = sorted(
+            (r.status, (now - r.started_at).days) for r in session.scalars(select(CrawlRun))
+        )
+        revisions = [r.revision for r in session.scalars(select(ArticleRevision))]
+    assert runs == [("finished", 1), ("finished", 100), ("running", 400)]
+    assert revisions == [2]
+    # Keeping everything deletes nothing.
+    again = maintain(engine, keep_runs=None, keep_revisions=None)
+    assert (again.runs_deleted, again.revisions_deleted) == (0, 0)

@@ -1,0 +1,70 @@
+"""Housekeeping the daemon runs daily (and ``presswatch db maintain`` on demand): retention of
+raw data the config does not want kept forever, and the database's own upkeep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, delete, text
+
+from storage.engine import make_sessionmaker
+from storage.models import ArticleRevision, CrawlRun
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    runs_deleted: int
+    revisions_deleted: int
+    optimised: bool
+
+
+def maintain(
+    engine: Engine,
+    *,
+    keep_runs: timedelta | None,
+    keep_revisions: timedelta | None,
+    now: datetime | None = None,
+) -> Maintenance:
+    """Delete crawl-run rows and earlier article texts older than their retention (None: keep
+    them all), then let the database tidy itself (SQLite: merge the search index's segments,
+    refresh the planner's statistics, truncate the write-ahead log)."""
+    now = now or datetime.now(UTC)
+    runs = revisions = 0
+    with make_sessionmaker(engine).begin() as session:
+        if keep_runs is not None:
+            runs = _deleted(
+                session.execute(
+                    delete(CrawlRun).where(
+                        CrawlRun.status != "running", CrawlRun.started_at < now - keep_runs
+                    )
+                )
+            )
+        if keep_revisions is not None:
+            revisions = _deleted(
+                session.execute(
+                    delete(ArticleRevision).where(
+                        ArticleRevision.replaced_at < now - keep_revisions
+                    )
+                )
+            )
+        if engine.dialect.name == "sqlite":
+            session.execute(text("INSERT INTO article_search(article_search) VALUES ('optimize')"))
+    optimised = False
+    if engine.dialect.name == "sqlite":
+        # Outside any transaction (the driver connection is in autocommit mode).
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA optimize")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            raw.close()
+        optimised = True
+    return Maintenance(runs, revisions, optimised)
+
+
+def _deleted(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
