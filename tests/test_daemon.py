@@ -353,3 +353,58 @@ def test_db_maintain_on_demand(site: Site) -> None:
     assert result.stdout.startswith("0 crawl runs and 0 earlier article texts past retention")
     assert "database optimised" in result.stdout
     assert len(runs(site)) == 2  # this week's runs are kept
+
+
+def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str]) -> None:
+    wait_for(
+        lambda: {r.source for r in runs(fast_site, "finished")} == {"warta", "wire"}, 40, "crawls"
+    )
+    good = fast_site.config.read_text(encoding="utf-8")
+    # A broken config is refused and the running one kept.
+    fast_site.config.write_text(
+        good.replace('name = "wire"', 'name = "bad name!"'), encoding="utf-8"
+    )
+    daemon.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert daemon.poll() is None
+    # Then the wire source is removed: its job goes, its crawls stop.
+    without_wire = good[: good.index('[[sources]]\nname = "wire"')]
+    fast_site.config.write_text(without_wire, encoding="utf-8")
+    daemon.send_signal(signal.SIGHUP)
+
+    def jobs() -> set[str]:
+        with Session(fast_site.engine()) as session:
+            return set(session.scalars(sql("SELECT id FROM apscheduler_jobs")))
+
+    wait_for(lambda: "crawl:wire" not in jobs(), 20, "the wire job to go")
+    assert jobs() == {"crawl:warta", "maintenance"}
+    time.sleep(2 * INTERVAL)  # a wire crawl under way when the signal came may end meanwhile
+    wire_runs = len([r for r in runs(fast_site) if r.source == "wire"])
+    time.sleep(3 * INTERVAL)
+    assert len([r for r in runs(fast_site) if r.source == "wire"]) == wire_runs
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=60)
+    assert "SIGHUP: the config is not valid, keeping the running one" in err
+    assert "SIGHUP: config re-read, 1 sources scheduled" in err
+
+
+def test_a_crawl_past_its_time_limit_is_stopped_and_recorded(fast_site: Site) -> None:
+    config = fast_site.config.read_text(encoding="utf-8")
+    fast_site.config.write_text(
+        config.replace(
+            "[[sources]]", '[daemon]\ncrawl_time_limit = "1s"\nstop_grace = "5s"\n\n[[sources]]', 1
+        ),
+        encoding="utf-8",
+    )
+    process = start_daemon(fast_site)
+    try:
+        # warta's crawl waits on the test site's slow page (two 2 s timeouts): past 1 s.
+        wait_for(
+            lambda: [r for r in runs(fast_site, "timeout") if r.source == "warta"], 40, "a timeout"
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    (run, *_) = [r for r in runs(fast_site, "timeout") if r.source == "warta"]
+    assert run.finished_at is not None
+    assert (run.finished_at - run.started_at).total_seconds() < 1 + 5 + 5
