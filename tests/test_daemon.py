@@ -408,3 +408,27 @@ def test_a_crawl_past_its_time_limit_is_stopped_and_recorded(fast_site: Site) ->
     (run, *_) = [r for r in runs(fast_site, "timeout") if r.source == "warta"]
     assert run.finished_at is not None
     assert (run.finished_at - run.started_at).total_seconds() < 1 + 5 + 5
+
+
+def test_a_crawl_killed_with_sigkill_is_recorded_and_the_next_ones_carry_on(
+    fast_site: Site, daemon: subprocess.Popen[str], crawled: Crawled
+) -> None:
+    wait_for(lambda: [r for r in runs(fast_site, "running") if r.pid], 40, "a crawl under way")
+    (victim, *_) = [r for r in runs(fast_site, "running") if r.pid]
+    os.kill(victim.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    wait_for(lambda: [r for r in runs(fast_site, "failed") if r.id == victim.id], 30, "its run row")
+    after = victim.id
+    wait_for(
+        lambda: (
+            {r.source for r in runs(fast_site, "finished") if r.id > after} == {"warta", "wire"}
+        ),
+        60,
+        "the next crawls",
+    )
+    with Session(crawled.site.engine()) as session:
+        expected = session.scalar(select(func.count()).select_from(Article))
+    wait_for(lambda: len(stored_paths(fast_site)) == expected, 40, "every article")
+    with Session(fast_site.engine()) as session:
+        urls = list(session.scalars(select(Article.url)))
+        hashes = session.scalar(select(func.count(func.distinct(Article.content_hash))))
+    assert len(urls) == len(set(urls)) == hashes
