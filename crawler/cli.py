@@ -605,7 +605,6 @@ def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, st
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from crawler.watch.flagging import prefilter
@@ -628,9 +627,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     results = []
     try:
         with Session(engine) as session:
-            languages = [
-                lang for lang in session.scalars(select(Article.language).distinct()) if lang
-            ]
+            languages = repository.languages(session)
             query = repository.search_candidates(
                 session, prefilter(node, languages), since, args.source
             )

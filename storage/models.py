@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -34,6 +35,12 @@ class Article(Base):
     """One article, however many URLs it was seen at."""
 
     __tablename__ = "articles"
+    __table_args__ = (
+        # Search walks articles newest first (migration 0005).
+        Index(
+            "ix_articles_recency", text("coalesce(published_at, fetched_at) DESC"), text("id DESC")
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(100), index=True)
@@ -42,7 +49,7 @@ class Article(Base):
     title: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(default=list)
     published_at: Mapped[datetime | None] = mapped_column(index=True)
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
     text: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(Text)

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -785,6 +796,25 @@ def _like(node: Prefilter) -> Any:
     return or_(*parts)
 
 
+def languages(session: Session) -> list[str]:
+    """The distinct languages of stored articles, in a few index probes (a loose index scan:
+    each step asks the language index for the next value), not a scan of every article."""
+    rows = session.execute(
+        text(
+            "WITH RECURSIVE seen(language) AS ("
+            " SELECT min(language) FROM articles"
+            " UNION ALL"
+            " SELECT (SELECT min(language) FROM articles WHERE language > seen.language)"
+            " FROM seen WHERE seen.language IS NOT NULL"
+            ") SELECT language FROM seen WHERE language IS NOT NULL"
+        )
+    )
+    return [row[0] for row in rows]
+
+
+_WALK_THRESHOLD = 5000
+
+
 def search_candidates(
     session: Session,
     prefilter: Prefilter,
@@ -801,7 +831,20 @@ def search_candidates(
         expression = _fts5(prefilter)
         if expression:
             ids = text("SELECT rowid FROM article_search WHERE article_search MATCH :q")
-            query = query.where(Article.id.in_(ids.bindparams(q=expression)))
+            many = session.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT rowid FROM article_search"
+                    " WHERE article_search MATCH :q LIMIT :n)"
+                ),
+                {"q": expression, "n": _WALK_THRESHOLD},
+            )
+            # Few candidates: fetch them by id and sort them. Many: walk the articles newest
+            # first along the recency index, keeping the candidates, and stop when the caller
+            # has enough, rather than sort every candidate (which SQLite's planner would do,
+            # at seconds a query with a million articles); the unary + keeps the planner off
+            # the id lookup.
+            column = literal_column("+articles.id") if many >= _WALK_THRESHOLD else Article.id
+            query = query.where(column.in_(ids.bindparams(q=expression)))
     else:
         condition = _like(prefilter)
         if condition is not None:

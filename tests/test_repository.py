@@ -286,3 +286,51 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
     # Keeping everything deletes nothing.
     again = maintain(engine, keep_runs=None, keep_revisions=None)
     assert (again.runs_deleted, again.revisions_deleted) == (0, 0)
+
+
+@pytest.mark.parametrize("count", [50, 12000])
+def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count: int) -> None:
+    # Few candidates are sorted; many are walked along the recency index (the plan that stays
+    # fast at a million articles). Both give the same order, and every candidate.
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    ensure_schema(engine)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(count):
+        when = start + timedelta(minutes=(i * 7919) % count)  # shuffled times
+        rows.append(
+            {
+                "id": i + 1,
+                "source": "s",
+                "url": f"https://a.example/{i}",
+                "title": f"t{i}",
+                "authors": [],
+                "tags": [],
+                "published_at": when if i % 3 else None,
+                "language": "en",
+                "text": "the army said",
+                "content_hash": f"h{i}",
+                "minhash": b"\0" * 256,
+                "fetched_at": when,
+                "updated_at": when,
+                "checked_at": when,
+            }
+        )
+    with engine.begin() as connection:
+        connection.execute(Article.__table__.insert(), rows)
+        connection.execute(
+            text("INSERT INTO article_search (rowid, words) VALUES (:id, :w)"),
+            [{"id": r["id"], "w": "the army said" if r["id"] % 2 else "other words"} for r in rows],
+        )
+    with Session(engine) as session:
+        query = repository.search_candidates(session, ("AND", ["said"]))
+        walked = "+articles.id" in str(query.compile(engine))
+        found = [(a.published_at or a.fetched_at, a.id) for a in session.scalars(query)]
+    assert walked == (count // 2 >= 5000)
+    expected = sorted(
+        ((r["published_at"] or r["fetched_at"], r["id"]) for r in rows if r["id"] % 2),
+        reverse=True,
+    )
+    assert found == expected
