@@ -9,8 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
-CACHE_KIB = 64 * 1024
-MMAP_BYTES = 256 * 1024 * 1024
+CACHE_KIB = 16 * 1024
 
 
 def make_engine(url: str, *, write: bool = True, echo: bool = False) -> Engine:
@@ -37,10 +36,10 @@ def make_engine(url: str, *, write: bool = True, echo: bool = False) -> Engine:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        # A 64 MB page cache and memory-mapped reads: the indexes the crawl probes per page (URL
-        # keys, content hashes, story bands) stay in memory as the database grows.
+        # A 16 MB page cache per connection (SQLite's default is 2 MB): the index pages the
+        # crawl probes per page stay in memory. (64 MB and memory-mapped reads measured no
+        # faster at 50,000 articles and cost ~80 MB of a 10,000-article crawl's memory.)
         cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         cursor.execute("PRAGMA wal_autocheckpoint = 10000")
         cursor.close()
 
