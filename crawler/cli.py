@@ -154,13 +154,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         f"  crawl    user agent {config.crawl.user_agent!r}, robots.txt "
         f"{'obeyed' if config.crawl.obey_robots else 'IGNORED'}, articles up to "
-        f"{config.crawl.max_article_age} old"
+        f"{_every(int(config.crawl.max_article_age.total_seconds()))} old"
+    )
+    daemon = config.daemon
+    print(
+        f"  daemon   at most {daemon.max_parallel_crawls} crawls at once, time limit "
+        f"{_every(int(daemon.crawl_time_limit.total_seconds()))}, intervals "
+        f"{'adaptive' if daemon.adaptive else 'fixed'}"
     )
     print(f"  sources  {len(config.sources)}")
     for s in config.sources:
         print(
             f"    {s.name:<20} {len(s.feeds)} feeds, {len(s.sitemaps)} sitemaps, "
-            f"{len(s.pages)} pages; every {s.every}; {s.timezone}; "
+            f"{len(s.pages)} pages; every {_every(int(s.every.total_seconds()))}; {s.timezone}; "
             f"domains {', '.join(s.domains)}"
         )
     if not config.sources:
@@ -259,11 +265,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect, select, text
     from sqlalchemy.orm import Session
 
-    from crawler.daemon import JOB_PREFIX, JOB_TABLE, daemon_state
+    from crawler.daemon import JOB_PREFIX, JOB_TABLE
     from storage.health import source_health
     from storage.models import CrawlRun
 
     config = _load(args)
+    sources: list[dict[str, Any]]
+    url = config.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        # Nothing crawled yet: every source is "never", and nothing is created.
+        never: list[dict[str, Any]] = [
+            {
+                "source": s.name,
+                "every": int(s.every.total_seconds()),
+                "last_run": None,
+                "next_run": None,
+                "health": {"state": "unknown", "reason": "not crawled yet"},
+            }
+            for s in config.sources
+        ]
+        return _print_status(args, config, never)
     engine = _open_database(config, write=False)
     try:
         with engine.connect() as connection:
@@ -276,7 +297,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                         next_runs[job_id[len(JOB_PREFIX) :]] = (
                             datetime.fromtimestamp(when, UTC) if when is not None else None
                         )
-            sources: list[dict[str, Any]] = []
+            sources = []
             for source in config.sources:
                 run = connection.execute(
                     select(CrawlRun)
@@ -310,6 +331,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                 )
     finally:
         engine.dispose()
+    return _print_status(args, config, sources)
+
+
+def _print_status(args: argparse.Namespace, config: Config, sources: list[dict[str, Any]]) -> int:
+    from crawler.daemon import daemon_state
+
     daemon: dict[str, Any] = daemon_state(config.database_url) or {}
     status = {"daemon": {"running": bool(daemon), **daemon}, "sources": sources}
     if args.json:

@@ -432,3 +432,14 @@ def test_a_crawl_killed_with_sigkill_is_recorded_and_the_next_ones_carry_on(
         urls = list(session.scalars(select(Article.url)))
         hashes = session.scalar(select(func.count(func.distinct(Article.content_hash))))
     assert len(urls) == len(set(urls)) == hashes
+
+
+def test_status_before_any_crawl_creates_nothing(tmp_path: Path) -> None:
+    assert presswatch("init", cwd=tmp_path).returncode == 0
+    result = presswatch("status", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout)
+    assert state["daemon"]["running"] is False
+    assert [s["last_run"] for s in state["sources"]] == [None, None]
+    assert {s["health"]["state"] for s in state["sources"]} == {"unknown"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["presswatch.toml"]
