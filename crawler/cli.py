@@ -171,6 +171,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if not config.sources:
         print("    (none: add [[sources]] tables to crawl something)")
+    if config.watchers:
+        print(f"  watchers {len(config.watchers)}")
+        for w in config.watchers:
+            print(f"    {w.name:<20} {', '.join(w.watchlists)}; {w.schedule} {w.timezone}")
     return 0
 
 
@@ -259,6 +263,32 @@ def _daemon_logging(config: Config, verbose: int) -> None:
     root.setLevel(level)
     for noisy in ("apscheduler.scheduler", "apscheduler.executors.default", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from crawler.digest import build_digest, render
+
+    config = _load(args)
+    watchers = [config.watcher(args.watcher)] if args.watcher else list(config.watchers)
+    if not watchers:
+        raise UsageError(f"{config.path} has no [[watchers]]: add one to get digests")
+    since = _since(args.since)
+    assert since is not None
+    engine = _open_database(config, write=False)
+    try:
+        with Session(engine) as session:
+            digests = [build_digest(session, config, w, since) for w in watchers]
+    finally:
+        engine.dispose()
+    if args.format == "json" and len(digests) > 1:
+        from crawler.digest import as_json
+
+        print(json.dumps([as_json(d) for d in digests], ensure_ascii=False, indent=2))
+        return 0
+    sys.stdout.write("\n".join(render(d, args.format) for d in digests))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -905,6 +935,30 @@ def build_parser() -> argparse.ArgumentParser:
         "daemon per database. SIGTERM or Ctrl-C stops it (running crawls get "
         "[daemon] stop_grace to finish); SIGHUP re-reads the config.",
     )
+
+    p = add(
+        "digest",
+        cmd_digest,
+        "render a watcher's digest of flagged articles (dry run)",
+        "Render the digest of a watcher (or of every watcher): the flagged articles of its "
+        "watchlists new or updated since DATE, grouped by watchlist, then by story, to stdout. "
+        "Delivery (email, webhook, feed) and schedules come with the digest outbox.",
+    )
+    p.add_argument("watcher", nargs="?", metavar="WATCHER", help="a watcher (default: all)")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        default="1d",
+        help="matches new or updated since DATE: 2020-11-02, a datetime, or a duration ago "
+        "like 7d (default: 1d)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "md", "html", "json"],
+        default="text",
+        help="output format (default: text)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="render only (the default)")
 
     p = add(
         "status",

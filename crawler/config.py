@@ -255,6 +255,80 @@ class WatchlistConfig(_Section):
         return values
 
 
+_SCHEDULE = re.compile(
+    r"^(hourly|daily (\d{1,2}):(\d{2})|weekly (mon|tue|wed|thu|fri|sat|sun) (\d{1,2}):(\d{2}))$"
+)
+
+
+def check_schedule(value: str) -> str:
+    """``hourly``, ``daily HH:MM``, ``weekly mon HH:MM`` or a five-field cron expression."""
+    text = " ".join(value.split()).lower()
+    match = _SCHEDULE.match(text)
+    if match:
+        hour, minute = (
+            (match.group(2), match.group(3)) if match.group(2) else (match.group(5), match.group(6))
+        )
+        if hour is not None and (int(hour) > 23 or int(minute) > 59):
+            raise ValueError(f"{value!r}: no such time of day")
+        return text
+    if len(text.split()) == 5:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(text)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid cron expression ({exc})") from None
+        return text
+    raise ValueError(
+        f"{value!r} is not a schedule: use hourly, daily 07:00, weekly mon 07:00 "
+        "or a cron expression like '0 7 * * 1-5'"
+    )
+
+
+class WatcherConfig(_Section):
+    name: str
+    watchlists: list[str]
+    schedule: str = "daily 07:00"
+    timezone: str = "UTC"
+    email: str | None = None
+    webhook: str | None = None
+    feed: str | None = None
+    directory: str | None = None
+    send_empty: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a watcher name: use letters, digits, '-', '_' or '.'"
+            )
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return check_schedule(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name like Asia/Jakarta") from None
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return _check_url(value) if value is not None else None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class Config(_Section):
     path: Path
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -262,10 +336,16 @@ class Config(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     sources: list[SourceConfig] = []
     watchlists: list[WatchlistConfig] = []
+    watchers: list[WatcherConfig] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
-        for kind, items in (("source", self.sources), ("watchlist", self.watchlists)):
+        kinds: tuple[tuple[str, list[Any]], ...] = (
+            ("source", self.sources),
+            ("watchlist", self.watchlists),
+            ("watcher", self.watchers),
+        )
+        for kind, items in kinds:
             seen: set[str] = set()
             for item in items:
                 if item.name in seen:
@@ -273,7 +353,22 @@ class Config(_Section):
                         f"{kind} name {item.name!r} is used twice; names must be unique"
                     )
                 seen.add(item.name)
+        known = {w.name for w in self.watchlists}
+        for watcher in self.watchers:
+            for name in watcher.watchlists:
+                if name not in known:
+                    raise ValueError(
+                        f"watcher {watcher.name!r} follows watchlist {name!r}, which is not "
+                        f"configured (watchlists: {', '.join(sorted(known)) or 'none'})"
+                    )
         return self
+
+    def watcher(self, name: str) -> WatcherConfig:
+        for watcher in self.watchers:
+            if watcher.name == name:
+                return watcher
+        known = ", ".join(w.name for w in self.watchers) or "none"
+        raise ConfigError(f"{self.path}: no watcher named {name!r} (configured: {known})")
 
     def watchlist(self, name: str) -> WatchlistConfig:
         for watchlist in self.watchlists:
