@@ -106,6 +106,22 @@ class DaemonConfig(_Section):
     quiet_after: Duration = timedelta(hours=24)
 
 
+def _check_name(kind: str, value: str) -> str:
+    if not _SOURCE_NAME.match(value):
+        raise ValueError(f"{value!r} is not a {kind} name: use letters, digits, '-', '_' or '.'")
+    return value
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a time zone name like 'Asia/Jakarta' or 'UTC'"
+        ) from None
+    return value
+
+
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
@@ -149,11 +165,7 @@ class SourceConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a source name: use letters, digits, '-', '_' or '.'"
-            )
-        return value
+        return _check_name("source", value)
 
     @field_validator("feeds", "sitemaps", "pages")
     @classmethod
@@ -180,13 +192,7 @@ class SourceConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a time zone name like 'Asia/Jakarta' or 'UTC'"
-            ) from None
-        return value
+        return _check_zone(value)
 
     @field_validator("every")
     @classmethod
@@ -228,11 +234,7 @@ class WatchlistConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a watchlist name: use letters, digits, '-', '_' or '.'"
-            )
-        return value
+        return _check_name("watchlist", value)
 
     @field_validator("query")
     @classmethod
@@ -299,11 +301,7 @@ class WatcherConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a watcher name: use letters, digits, '-', '_' or '.'"
-            )
-        return value
+        return _check_name("watcher", value)
 
     @field_validator("schedule")
     @classmethod
@@ -313,11 +311,7 @@ class WatcherConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name like Asia/Jakarta") from None
-        return value
+        return _check_zone(value)
 
     @field_validator("webhook")
     @classmethod
