@@ -268,7 +268,7 @@ def _daemon_logging(config: Config, verbose: int) -> None:
 def cmd_digest(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crawler.digest import build_digest, render
+    from crawler.watch.digest import build_digest, render
 
     config = _load(args)
     watchers = [config.watcher(args.watcher)] if args.watcher else list(config.watchers)
@@ -283,7 +283,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if args.format == "json" and len(digests) > 1:
-        from crawler.digest import as_json
+        from crawler.watch.digest import as_json
 
         print(json.dumps([as_json(d) for d in digests], ensure_ascii=False, indent=2))
         return 0

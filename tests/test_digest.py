@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import load_config
 from crawler.demo.articles import SEED_STORY
-from crawler.digest import build_digest, render
+from crawler.watch.digest import build_digest, render
 from storage import repository
 from storage.engine import make_engine
 from storage.migrate import ensure_schema

@@ -1,1 +1,2 @@
-"""Watchlists: the query language, the multilingual matcher, snippets. No Scrapy, no Twisted."""
+"""Watchlists: the query language, the multilingual matcher, snippets, digests and their
+delivery. No Scrapy, no Twisted."""
