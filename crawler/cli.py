@@ -268,26 +268,105 @@ def _daemon_logging(config: Config, verbose: int) -> None:
 def cmd_digest(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crawler.watch.digest import build_digest, render
+    from crawler.watch.digest import as_json, build_digest, render
+    from crawler.watch.outbox import Outbox
 
     config = _load(args)
     watchers = [config.watcher(args.watcher)] if args.watcher else list(config.watchers)
     if not watchers:
         raise UsageError(f"{config.path} has no [[watchers]]: add one to get digests")
+    if args.send and args.dry_run:
+        raise UsageError("--send and --dry-run contradict each other: pass one of them")
+    if args.send and args.since:
+        raise UsageError(
+            "--since is for dry runs: a sent digest holds what its watcher has not received "
+            "yet, since the last one"
+        )
     since = _since(args.since)
-    assert since is not None
-    engine = _open_database(config, write=False)
+    engine = _open_database(config, write=args.send)
     try:
-        with Session(engine) as session:
-            digests = [build_digest(session, config, w, since) for w in watchers]
+        if args.send:
+            return _send_digests(config, engine, watchers, args)
+        if since is not None:
+            with Session(engine) as session:
+                digests = [build_digest(session, config, w, since) for w in watchers]
+        else:
+            outbox = Outbox(engine, config)
+            digests = [outbox.preview(w) for w in watchers]
     finally:
         engine.dispose()
     if args.format == "json" and len(digests) > 1:
-        from crawler.watch.digest import as_json
-
         print(json.dumps([as_json(d) for d in digests], ensure_ascii=False, indent=2))
         return 0
     sys.stdout.write("\n".join(render(d, args.format) for d in digests))
+    return 0
+
+
+def _send_digests(
+    config: Config, engine: Any, watchers: list[Any], args: argparse.Namespace
+) -> int:
+    from crawler.watch.outbox import Outbox
+
+    outbox = Outbox(engine, config)
+    outcomes = []
+    for watcher in watchers:
+        if not watcher.channels:
+            raise UsageError(
+                f"{config.path}: watcher {watcher.name!r} has no channel to send on: give it "
+                "an email, webhook, feed or directory"
+            )
+        outcomes += outbox.run_digest(watcher)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if args.format == "json":
+        print(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+    else:
+        for o in outcomes:
+            what = "feed" if o.kind == "feed" else f"{o.kind} {o.delivery_id or ''}".strip()
+            if o.status == "sent":
+                detail = (
+                    f"sent, {o.stories} stories ({o.articles} articles)"
+                    if o.kind != "feed"
+                    else "written"
+                )
+                if o.target:
+                    detail += f" to {o.target}"
+            elif o.status == "failed":
+                detail = f"NOT delivered, kept to retry on the next run: {o.error}"
+            elif o.status == "busy":
+                detail = "being sent by another process"
+            else:
+                detail = "nothing new to send"
+            print(f"{o.watcher} {o.channel} {what}: {detail}")
+    return 1 if failed else 0
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from crawler.watch.delivery import write_atomically
+    from crawler.watch.outbox import Outbox
+
+    config = _load(args)
+    watchlist = config.watchlist(args.watchlist)
+    target = Path(args.output) if args.output and args.output != "-" else None
+    if target is not None and not target.parent.exists():
+        raise UsageError(f"-o {target}: folder {target.parent} does not exist")
+    engine = _open_database(config, write=False)
+    try:
+        data = Outbox(engine, config).feed_xml(
+            [watchlist.name],
+            feed_id=f"urn:presswatch:watchlist:{watchlist.name}",
+            title=f"presswatch: {watchlist.description or watchlist.name}",
+            now=datetime.now(UTC),
+        )
+    finally:
+        engine.dispose()
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_atomically(target, data)
+        print(f"wrote {target}", file=sys.stderr)
     return 0
 
 
@@ -939,26 +1018,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "digest",
         cmd_digest,
-        "render a watcher's digest of flagged articles (dry run)",
-        "Render the digest of a watcher (or of every watcher): the flagged articles of its "
-        "watchlists new or updated since DATE, grouped by watchlist, then by story, to stdout. "
-        "Delivery (email, webhook, feed) and schedules come with the digest outbox.",
+        "show a watcher's next digest, or send it now (--send)",
+        "Without --send (a dry run), print the digest a watcher would get now: what is pending "
+        "for it and the flagged articles new or updated since its last digest, grouped by "
+        "watchlist, then by story (copies of one story are one entry). With --since DATE, "
+        "print every flagged article of that period instead, sent or not. With --send, "
+        "deliver it now on each of the watcher's channels (email, webhook, directory, feed) "
+        "through the outbox, as the daemon does on the watcher's schedule; exit status 1 if a "
+        "channel failed (the digest stays pending and is retried on the next run).",
     )
     p.add_argument("watcher", nargs="?", metavar="WATCHER", help="a watcher (default: all)")
     p.add_argument(
         "--since",
         metavar="DATE",
-        default="1d",
-        help="matches new or updated since DATE: 2020-11-02, a datetime, or a duration ago "
-        "like 7d (default: 1d)",
+        help="dry run over a period instead: matches new or updated since DATE (2020-11-02, "
+        "a datetime, or a duration ago like 7d), delivered or not",
     )
     p.add_argument(
         "--format",
         choices=["text", "md", "html", "json"],
         default="text",
-        help="output format (default: text)",
+        help="output format (default: text); with --send, json prints what was sent",
     )
-    p.add_argument("--dry-run", action="store_true", help="render only (the default)")
+    p.add_argument("--dry-run", action="store_true", help="print only, send nothing (default)")
+    p.add_argument("--send", action="store_true", help="deliver the digest now")
+
+    p = add(
+        "feed",
+        cmd_feed,
+        "write the Atom feed of a watchlist's flagged stories",
+        "Write an Atom feed (one entry per story, newest first, the last [delivery] feed_days, "
+        "at most [delivery] feed_entries) of the stories that match WATCHLIST, to stdout or "
+        "FILE. Watchers with `feed = FILE` get theirs rewritten by every digest run.",
+    )
+    p.add_argument("watchlist", metavar="WATCHLIST", help="a configured watchlist")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
 
     p = add(
         "status",

@@ -318,9 +318,84 @@ class WatcherConfig(_Section):
     def _webhook(cls, value: str | None) -> str | None:
         return _check_url(value) if value is not None else None
 
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        addresses = [a.strip() for a in value.split(",") if a.strip()]
+        for address in addresses:
+            if not _ADDRESS.match(address):
+                raise ValueError(f"{address!r} is not an email address like analyst@example.org")
+        return ", ".join(addresses)
+
+    @field_validator("feed", "directory")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty: give a file or directory path, or leave the key out")
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def channels(self) -> list[str]:
+        """The outbox channels this watcher is delivered on, in delivery order."""
+        wanted = (
+            ("email", self.email),
+            ("webhook", self.webhook),
+            ("directory", self.directory),
+            ("feed", self.feed),
+        )
+        return [channel for channel, target in wanted if target]
+
+
+_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$")
+
+
+class SmtpConfig(_Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    # SMTPS (implicit TLS, usually port 465) rather than STARTTLS.
+    ssl: bool = False
+    username: str | None = None
+    # The name of the environment variable holding the password: secrets stay out of configs.
+    password_env: str | None = None
+    from_: str = Field(default="presswatch <presswatch@localhost>", alias="from")
+    timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _tls(self) -> SmtpConfig:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl and starttls are exclusive: set starttls = false with ssl = true")
+        return self
+
+    def password(self) -> str | None:
+        """The password from the environment; a ConfigError when the variable is unset."""
+        if self.password_env is None:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"[delivery.smtp] password_env names ${self.password_env}, which is not set: "
+                "export it in the environment presswatch runs in"
+            )
+        return value
+
+
+class WebhookConfig(_Section):
+    timeout: Duration = timedelta(seconds=20)
+
+
+class DeliveryConfig(_Section):
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    # Stories kept in Atom feeds (newest first), and how far back they reach.
+    feed_entries: int = Field(default=100, ge=1, le=10_000)
+    feed_days: Duration = timedelta(days=30)
 
 
 class Config(_Section):
@@ -331,6 +406,7 @@ class Config(_Section):
     sources: list[SourceConfig] = []
     watchlists: list[WatchlistConfig] = []
     watchers: list[WatcherConfig] = []
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

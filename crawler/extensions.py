@@ -1,4 +1,4 @@
-"""Crawl-run accounting and progress lines."""
+"""Crawl-run accounting, progress lines, and urgent alerts when a crawl ends."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet import task
+from twisted.internet import task, threads
+from twisted.internet.defer import Deferred
 
+from crawler.config import Config
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
 
@@ -149,3 +151,48 @@ class ProgressReporter:
             c.duplicate + c.unchanged,
             sum(c.errors.values()),
         )
+
+
+class UrgentAlerts:
+    """Sends the articles this crawl flagged for an ``urgent`` watchlist to its watchers as
+    soon as the crawl has stored them (after the pipelines closed), through the digest outbox,
+    so the next digest does not repeat them. Alerts left pending by an earlier failure are
+    retried too."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.get("PRESSWATCH_DATABASE_URL"):
+            raise NotConfigured("PRESSWATCH_DATABASE_URL is not set")
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+        self.since: datetime | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.since = datetime.now(UTC)
+
+    def spider_closed(self, spider: Spider) -> Deferred[None] | None:
+        config = getattr(spider, "config", None)
+        if config is None or self.since is None:
+            return None
+        urgent = {w.name for w in config.watchlists if w.priority == "urgent"}
+        if not any(set(w.watchlists) & urgent for w in config.watchers):
+            return None
+        return threads.deferToThread(self._send, config, self.since)
+
+    def _send(self, config: Config, since: datetime) -> None:
+        from crawler.watch.outbox import Outbox
+
+        engine = make_engine(config.database_url)
+        try:
+            for outcome in Outbox(engine, config).run_alerts(since):
+                if outcome.kind == "alert":
+                    self.stats.inc_value(f"alert/{outcome.status}")
+        except SQLAlchemyError:
+            logger.error("Cannot send the urgent alerts", exc_info=True)
+        finally:
+            engine.dispose()

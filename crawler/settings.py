@@ -50,6 +50,7 @@ EXTENSIONS_BASE = {
 EXTENSIONS = {
     "crawler.extensions.CrawlRunRecorder": 100,
     "crawler.extensions.ProgressReporter": 200,
+    "crawler.extensions.UrgentAlerts": 300,
 }
 
 LOG_LEVEL = "INFO"

@@ -152,7 +152,7 @@ class WatchMatch(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")
     article_revision: Mapped[int] = mapped_column(default=1)
     matched_at: Mapped[datetime] = mapped_column(index=True)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ArticleSearch(Base):
@@ -180,3 +180,63 @@ class Listing(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     children: Mapped[list[str]] = mapped_column(JSON, default=list)
     checked_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """One digest or urgent alert for one watcher on one channel: the outbox row. Recorded with
+    its items before it is sent, marked sent after; ``sending`` while an attempt is under way,
+    so that a sender that died mid-attempt is told apart from one that failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_open", "watcher", "channel", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watcher: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))  # email, webhook, directory, feed
+    kind: Mapped[str] = mapped_column(String(10))  # digest or alert
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sending, sent
+    # The Message-ID (and the webhook's Idempotency-Key): the same for every attempt at the
+    # same content, new when items join a digest that failed.
+    message_id: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    attempted_at: Mapped[datetime | None]
+    sender: Mapped[str | None] = mapped_column(String(200))  # host:pid of the attempt
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class DeliveryItem(Base):
+    """One match (one version of it) taken into a delivery. The unique key is the promise:
+    a match is delivered to a watcher at most once per channel; a later copy of a story
+    already delivered is ``folded`` (counted, not listed again)."""
+
+    __tablename__ = "delivery_items"
+    __table_args__ = (
+        UniqueConstraint("watcher", "channel", "watchlist", "article_id", "match_updated_at"),
+        Index("ix_delivery_items_story", "watcher", "channel", "watchlist", "story_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    watcher: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    watchlist: Mapped[str] = mapped_column(String(100))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    story_id: Mapped[int]
+    match_updated_at: Mapped[datetime]
+    folded: Mapped[bool] = mapped_column(default=False)
+
+
+class WatcherState(Base):
+    """When each watcher's digest last ran (sent or found nothing to send): the daemon sends
+    one digest at start when a scheduled time passed while it was down."""
+
+    __tablename__ = "watcher_state"
+
+    watcher: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_digest_at: Mapped[datetime]

@@ -87,7 +87,7 @@ class StoreResult:
     story_id: int
 
 
-def _insert(session: Session) -> Any:
+def dialect_insert(session: Session) -> Any:
     name = session.get_bind().dialect.name
     if name == "sqlite":
         return sqlite.insert
@@ -139,7 +139,7 @@ def _own_key(article: Article) -> str:
 
 def _add_urls(session: Session, article_id: int, record: ArticleRecord, keys: list[str]) -> None:
     session.execute(
-        _insert(session)(ArticleUrl)
+        dialect_insert(session)(ArticleUrl)
         .values(_url_rows(record, article_id, keys))
         .on_conflict_do_nothing()
     )
@@ -201,7 +201,7 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
         signature = record.minhash()
         values = _article_values(record, digest, signature)
         new_id = session.scalar(
-            _insert(session)(Article)
+            dialect_insert(session)(Article)
             .values(values)
             .on_conflict_do_nothing(index_elements=["content_hash"])
             .returning(Article.id)
@@ -211,7 +211,7 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
             story_id = _find_story(session, new_id, signature, bands)
             session.execute(update(Article).where(Article.id == new_id).values(story_id=story_id))
             session.execute(
-                _insert(session)(StoryBand)
+                dialect_insert(session)(StoryBand)
                 .values([{"band_key": band, "article_id": new_id} for band in bands])
                 .on_conflict_do_nothing()
             )
@@ -368,11 +368,11 @@ def _insert_new(
             by_band.setdefault(band, []).append((article_id, best_story, signatures[i]))
     session.execute(update(Article), [{"id": ids[i], "story_id": stories[i]} for i in fresh])
     session.execute(
-        _insert(session)(StoryBand).on_conflict_do_nothing(),
+        dialect_insert(session)(StoryBand).on_conflict_do_nothing(),
         [{"band_key": b, "article_id": ids[i]} for i in fresh for b in bands[i]],
     )
     session.execute(
-        _insert(session)(ArticleUrl).on_conflict_do_nothing(),
+        dialect_insert(session)(ArticleUrl).on_conflict_do_nothing(),
         [row for i in fresh for row in _url_rows(records[i], ids[i], pages[i][1])],
     )
     return {i: StoreResult(Outcome.NEW, ids[i], stories[i]) for i in fresh}
@@ -427,7 +427,7 @@ def _replace_text(session: Session, article: Article, record: ArticleRecord, dig
     article.checked_at = record.fetched_at
     session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
     session.execute(
-        _insert(session)(StoryBand)
+        dialect_insert(session)(StoryBand)
         .values(
             [{"band_key": b, "article_id": article.id} for b in fingerprints.band_keys(signature)]
         )
@@ -472,7 +472,7 @@ def save_listing_states(
 ) -> None:
     if not states:
         return
-    statement = _insert(session)(Listing)
+    statement = dialect_insert(session)(Listing)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["url_key"],
@@ -650,7 +650,7 @@ def save_matches(
         if prev is None:
             status = "updated" if article.revision > 1 else "new"
             session.execute(
-                _insert(session)(WatchMatch)
+                dialect_insert(session)(WatchMatch)
                 .values(
                     article_id=article.id,
                     watchlist=match.watchlist,
@@ -689,7 +689,7 @@ def add_new_matches(session: Session, rows: Sequence[tuple[int, MatchRecord, dat
     if not rows:
         return
     session.execute(
-        _insert(session)(WatchMatch).on_conflict_do_nothing(),
+        dialect_insert(session)(WatchMatch).on_conflict_do_nothing(),
         [
             {
                 "article_id": article_id,

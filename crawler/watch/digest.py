@@ -8,17 +8,22 @@ listed as "also reported by". Every piece of article text is escaped in HTML.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config, WatcherConfig
+from storage.deliveries import mentions_per_day, undelivered
+from storage.health import source_health
 from storage.models import Article, WatchMatch
+
+CHART_DAYS = 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class Entry:
     snippet: dict[str, Any] | None
     updated: bool
     also: tuple[tuple[str, str], ...] = ()  # (source, url) of the story's other articles
+    changed_at: datetime | None = None  # when a match of the story was last new or updated
 
     @property
     def articles(self) -> int:
@@ -47,11 +53,30 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """Mentions (matched articles) per day of each watchlist, days in the watcher's zone."""
+
+    days: tuple[date, ...]
+    series: dict[str, tuple[int, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Unhealthy:
+    source: str
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     watcher: WatcherConfig
     since: datetime
     until: datetime
     groups: tuple[Group, ...] = field(default_factory=tuple)
+    kind: str = "digest"  # or "alert": an urgent watchlist's articles, right after the crawl
+    folded: int = 0  # later copies of stories already delivered: counted, not listed again
+    unhealthy: tuple[Unhealthy, ...] = ()
+    chart: Chart | None = None
 
     @property
     def stories(self) -> int:
@@ -69,28 +94,77 @@ def build_digest(
     since: datetime,
     until: datetime | None = None,
 ) -> Digest:
-    """The watcher's flagged articles whose match is new or updated in [since, until)."""
+    """The watcher's flagged articles whose match is new or updated in [since, until), whether
+    delivered already or not (``presswatch digest --since``)."""
     until = until or datetime.now(UTC)
-    rows = session.execute(
-        select(WatchMatch, Article)
-        .join(Article, Article.id == WatchMatch.article_id)
-        .where(
-            WatchMatch.watchlist.in_(watcher.watchlists),
-            WatchMatch.updated_at >= since,
-            WatchMatch.updated_at < until,
-        )
-    ).all()
+    rows = [
+        (m, a)
+        for m, a in undelivered(session, watcher.watchlists, since)
+        if _utc(m.updated_at) < until
+    ]
+    return Digest(
+        watcher,
+        since,
+        until,
+        group_entries(config, watcher.watchlists, rows),
+        unhealthy=unhealthy_sources(session, config),
+        chart=mentions_chart(session, watcher, until),
+    )
+
+
+def group_entries(
+    config: Config, watchlists: Iterable[str], rows: Iterable[tuple[WatchMatch, Article]]
+) -> tuple[Group, ...]:
+    """Rows grouped by watchlist (in the watcher's order), then by story, newest first."""
+    by_watchlist: dict[str, dict[int, list[tuple[WatchMatch, Article]]]] = {}
+    for match, article in rows:
+        stories = by_watchlist.setdefault(match.watchlist, {})
+        stories.setdefault(article.story_id or article.id, []).append((match, article))
     groups = []
-    for name in watcher.watchlists:
-        stories: dict[int, list[tuple[WatchMatch, Article]]] = {}
-        for match, article in rows:
-            if match.watchlist == name:
-                stories.setdefault(article.story_id or article.id, []).append((match, article))
+    for name in watchlists:
+        stories = by_watchlist.get(name, {})
         entries = [_entry(story_id, members) for story_id, members in stories.items()]
         entries.sort(key=lambda e: (_utc(e.published_at), e.article_id), reverse=True)
         if entries:
-            groups.append(Group(name, config.watchlist(name).description, tuple(entries)))
-    return Digest(watcher, since, until, tuple(groups))
+            groups.append(Group(name, _description(config, name), tuple(entries)))
+    return tuple(groups)
+
+
+def _description(config: Config, watchlist: str) -> str:
+    known = {w.name: w.description for w in config.watchlists}
+    return known.get(watchlist, "")
+
+
+def unhealthy_sources(session: Session, config: Config) -> tuple[Unhealthy, ...]:
+    daemon = config.daemon
+    found = []
+    for source in config.sources:
+        health = source_health(
+            session,
+            source.name,
+            failures=daemon.unhealthy_after_failures,
+            quiet_after=daemon.quiet_after,
+        )
+        if health.unhealthy:
+            found.append(Unhealthy(source.name, health.state, health.reason))
+    return tuple(found)
+
+
+def mentions_chart(
+    session: Session, watcher: WatcherConfig, until: datetime, days: int = CHART_DAYS
+) -> Chart:
+    """Articles matched per day for each of the watcher's watchlists over the last ``days``
+    days (today included), counted by the day they were first matched in the watcher's zone."""
+    zone = watcher.zone
+    last = _utc(until).astimezone(zone).date()
+    span = tuple(last - timedelta(days=days - 1 - i) for i in range(days))
+    start = datetime.combine(span[0], datetime.min.time(), tzinfo=zone)
+    counts = {name: [0] * days for name in watcher.watchlists}
+    for watchlist, matched_at in mentions_per_day(session, watcher.watchlists, start):
+        index = (_utc(matched_at).astimezone(zone).date() - span[0]).days
+        if 0 <= index < days:
+            counts[watchlist][index] += 1
+    return Chart(span, {name: tuple(values) for name, values in counts.items()})
 
 
 def _entry(story_id: int, members: list[tuple[WatchMatch, Article]]) -> Entry:
@@ -109,6 +183,7 @@ def _entry(story_id: int, members: list[tuple[WatchMatch, Article]]) -> Entry:
         snippet=match.snippets[0] if match.snippets else None,
         updated=any(m.status == "updated" for m, _ in members),
         also=tuple((a.source, a.url) for _, a in members[1:]),
+        changed_at=max(_utc(m.updated_at) for m, _ in members),
     )
 
 
@@ -143,22 +218,72 @@ def _marked(snippet: dict[str, Any] | None, open_: str, close: str, escape: Any)
     return "".join(out)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _header(digest: Digest) -> str:
     period = f"{_when(digest, digest.since)} to {_when(digest, digest.until)}"
-    if not digest.groups:
-        return f"presswatch digest for {digest.watcher.name}: nothing new, {period}"
-    return (
-        f"presswatch digest for {digest.watcher.name}: {digest.stories} stories "
-        f"({digest.articles} articles) in {len(digest.groups)} "
-        f"watchlist{'' if len(digest.groups) == 1 else 's'}, {period}"
+    name = digest.watcher.name
+    if digest.kind == "alert":
+        watchlists = ", ".join(g.watchlist for g in digest.groups)
+        return f"URGENT presswatch alert for {name}: {_stories(digest.stories)} on {watchlists}"
+    folded = (
+        f"; {_plural(digest.folded, 'more article')} on stories already sent"
+        if digest.folded
+        else ""
     )
+    if not digest.groups:
+        return f"presswatch digest for {name}: nothing new{folded}, {period}"
+    return (
+        f"presswatch digest for {name}: {_stories(digest.stories)} "
+        f"({_plural(digest.articles, 'article')}) in {_plural(len(digest.groups), 'watchlist')}"
+        f"{folded}, {period}"
+    )
+
+
+def subject(digest: Digest) -> str:
+    """The email subject: what a watcher scans in an inbox."""
+    if digest.kind == "alert":
+        lead = digest.groups[0].entries[0] if digest.groups else None
+        more = f" (+{digest.stories - 1} more)" if digest.stories > 1 else ""
+        watchlists = ", ".join(g.watchlist for g in digest.groups)
+        return f"URGENT [{watchlists}] {lead.title if lead else ''}{more}"
+    day = _utc(digest.until).astimezone(digest.watcher.zone).strftime("%d %b %Y")
+    if not digest.groups:
+        return f"presswatch digest {day}: nothing new"
+    counts = ", ".join(f"{g.watchlist} {len(g.entries)}" for g in digest.groups)
+    return f"presswatch digest {day}: {_stories(digest.stories)} ({counts})"
+
+
+def _stories(count: int) -> str:
+    return f"{count} {'story' if count == 1 else 'stories'}"
+
+
+def _sparkline(counts: tuple[int, ...]) -> str:
+    from crawler.watch.chart import sparkline
+
+    return sparkline(counts)
+
+
+def _chart_lines(chart: Chart) -> list[str]:
+    first, last = chart.days[0].strftime("%d %b"), chart.days[-1].strftime("%d %b")
+    width = max(len(name) for name in chart.series)
+    return [f"mentions per day, {first} to {last}:"] + [
+        f"  {name.ljust(width)} |{_sparkline(counts)}| {sum(counts)}"
+        for name, counts in chart.series.items()
+    ]
+
+
+def _unhealthy_lines(digest: Digest) -> list[str]:
+    return [f"{u.source}: {u.state}, {u.reason}" for u in digest.unhealthy]
 
 
 def render_text(digest: Digest) -> str:
     lines = [_header(digest)]
     for group in digest.groups:
         title = f"{group.watchlist} — {group.description}" if group.description else group.watchlist
-        lines += ["", f"== {title}: {len(group.entries)} stories"]
+        lines += ["", f"== {title}: {_stories(len(group.entries))}"]
         for entry in group.entries:
             flag = " [UPDATED]" if entry.updated else ""
             lines += [
@@ -172,6 +297,11 @@ def render_text(digest: Digest) -> str:
             lines.append(f"  {entry.url}")
             if entry.also:
                 lines.append("  also reported by: " + ", ".join(f"{s} {u}" for s, u in entry.also))
+    if digest.chart and digest.chart.series:
+        lines += ["", *_chart_lines(digest.chart)]
+    if digest.unhealthy:
+        lines += ["", "Sources needing attention:"]
+        lines += [f"  {line}" for line in _unhealthy_lines(digest)]
     return "\n".join(lines) + "\n"
 
 
@@ -188,7 +318,7 @@ def render_markdown(digest: Digest) -> str:
             flag = " **(updated)**" if entry.updated else ""
             lines += [
                 "",
-                f"- [{_md_escape(entry.title)}]({entry.url}){flag}  ",
+                f"- [{_md_escape(entry.title)}](<{entry.url}>){flag}  ",
                 f"  {_md_escape(entry.source)} · {_when(digest, entry.published_at)} · "
                 f"{_md_escape(_terms(entry))}  ",
             ]
@@ -196,31 +326,54 @@ def render_markdown(digest: Digest) -> str:
             if snippet:
                 lines.append(f"  > {snippet}  ")
             if entry.also:
-                others = ", ".join(f"[{_md_escape(s)}]({u})" for s, u in entry.also)
+                others = ", ".join(f"[{_md_escape(s)}](<{u}>)" for s, u in entry.also)
                 lines.append(f"  also reported by {others}")
+    if digest.chart and digest.chart.series:
+        lines += ["", "```", *_chart_lines(digest.chart), "```"]
+    if digest.unhealthy:
+        lines += ["", "## Sources needing attention", ""]
+        lines += [f"- {_md_escape(line)}" for line in _unhealthy_lines(digest)]
     return "\n".join(lines) + "\n"
 
 
-def render_html(digest: Digest) -> str:
+def chart_png(chart: Chart) -> bytes:
+    from crawler.watch.chart import mentions_png
+
+    return mentions_png(chart.days, chart.series)
+
+
+def render_html(digest: Digest, chart_src: str | None = None) -> str:
+    """HTML for mail clients and browsers: inline styles only, every article text escaped.
+    ``chart_src`` is where the chart image is (an email's ``cid:``); by default it is inlined
+    as a data URI."""
     e = html.escape
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{e(_header(digest))}</title></head><body>",
-        f"<h1>{e(_header(digest))}</h1>",
+        "<meta name='viewport' content='width=device-width'>",
+        f"<title>{e(_header(digest))}</title></head>",
+        "<body style='font-family:sans-serif;max-width:720px;margin:auto;color:#222'>",
+        f"<h1 style='font-size:1.2em'>{e(_header(digest))}</h1>",
     ]
     for group in digest.groups:
         description = f" — {e(group.description)}" if group.description else ""
-        parts.append(f"<h2>{e(group.watchlist)}{description} ({len(group.entries)})</h2><ul>")
+        parts.append(
+            f"<h2 style='font-size:1.05em;border-bottom:1px solid #ccc'>{e(group.watchlist)}"
+            f"{description} ({len(group.entries)})</h2><ul style='padding-left:1.2em'>"
+        )
         for entry in group.entries:
-            flag = " <strong>(updated)</strong>" if entry.updated else ""
+            flag = " <strong style='color:#b15a00'>(updated)</strong>" if entry.updated else ""
             parts.append(
-                f"<li><a href='{e(entry.url, quote=True)}'>{e(entry.title)}</a>{flag}<br>"
-                f"<small>{e(entry.source)} · {e(_when(digest, entry.published_at))} · "
-                f"{e(_terms(entry))}</small>"
+                f"<li style='margin-bottom:.9em'><a href='{e(entry.url, quote=True)}'>"
+                f"{e(entry.title)}</a>{flag}<br>"
+                f"<small style='color:#555'>{e(entry.source)} · "
+                f"{e(_when(digest, entry.published_at))} · {e(_terms(entry))}</small>"
             )
-            snippet = _marked(entry.snippet, "<mark>", "</mark>", e)
+            snippet = _marked(entry.snippet, "<mark style='background:#ffe48a'>", "</mark>", e)
             if snippet:
-                parts.append(f"<blockquote>{snippet}</blockquote>")
+                parts.append(
+                    "<blockquote style='margin:.3em 0 .3em .5em;padding-left:.6em;"
+                    f"border-left:3px solid #ddd'>{snippet}</blockquote>"
+                )
             if entry.also:
                 others = ", ".join(
                     f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also
@@ -228,45 +381,107 @@ def render_html(digest: Digest) -> str:
                 parts.append(f"<small>also reported by {others}</small>")
             parts.append("</li>")
         parts.append("</ul>")
+    if digest.chart and digest.chart.series:
+        if chart_src is None:
+            chart_src = "data:image/png;base64," + base64.b64encode(chart_png(digest.chart)).decode(
+                "ascii"
+            )
+        first, last = digest.chart.days[0], digest.chart.days[-1]
+        parts.append(
+            f"<h2 style='font-size:1.05em'>Mentions per day, {first:%d %b} to {last:%d %b}</h2>"
+            f"<img src='{e(chart_src, quote=True)}' alt='mentions per day: "
+            + e("; ".join(f"{n} {sum(c)}" for n, c in digest.chart.series.items()), quote=True)
+            + "' style='max-width:100%'>"
+        )
+    if digest.unhealthy:
+        parts.append("<h2 style='font-size:1.05em'>Sources needing attention</h2><ul>")
+        parts += [f"<li>{e(line)}</li>" for line in _unhealthy_lines(digest)]
+        parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_slack(digest: Digest) -> str:
+    """Slack-compatible mrkdwn (also what Mattermost and Rocket.Chat read)."""
+    x = _slack_escape
+    lines = [f"*{x(_header(digest))}*"]
+    for group in digest.groups:
+        lines.append(f"*{x(group.watchlist)}* ({len(group.entries)})")
+        for entry in group.entries:
+            flag = " _(updated)_" if entry.updated else ""
+            link = f"<{entry.url.replace('|', '%7C')}|{x(entry.title).replace('|', '¦')}>"
+            lines.append(
+                f"• {link}{flag} — {x(entry.source)}, {_when(digest, entry.published_at)}"
+                f" — {x(_terms(entry))}"
+            )
+            if entry.also:
+                lines.append(f"   also: {x(', '.join(s for s, _ in entry.also))}")
+    if digest.unhealthy:
+        lines.append("Sources needing attention: " + x("; ".join(_unhealthy_lines(digest))))
+    return "\n".join(lines)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _utc(value).isoformat(timespec="seconds") if value else None
+
+
+def entry_json(group: Group, x: Entry) -> dict[str, Any]:
+    return {
+        "watchlist": group.watchlist,
+        "article_id": x.article_id,
+        "story_id": x.story_id,
+        "title": x.title,
+        "url": x.url,
+        "source": x.source,
+        "published_at": _iso(x.published_at),
+        "terms": [{"term": t, "count": c} for t, c in x.terms],
+        "snippet": x.snippet,
+        "updated": x.updated,
+        "also": [{"source": s, "url": u} for s, u in x.also],
+    }
 
 
 def as_json(digest: Digest) -> dict[str, Any]:
     return {
         "watcher": digest.watcher.name,
-        "since": _utc(digest.since).isoformat(timespec="seconds"),
-        "until": _utc(digest.until).isoformat(timespec="seconds"),
+        "kind": digest.kind,
+        "since": _iso(digest.since),
+        "until": _iso(digest.until),
         "stories": digest.stories,
         "articles": digest.articles,
+        "folded": digest.folded,
         "watchlists": [
             {
                 "watchlist": g.watchlist,
                 "description": g.description,
-                "entries": [
-                    {
-                        "article_id": x.article_id,
-                        "story_id": x.story_id,
-                        "title": x.title,
-                        "url": x.url,
-                        "source": x.source,
-                        "published_at": _utc(x.published_at).isoformat(timespec="seconds")
-                        if x.published_at
-                        else None,
-                        "terms": [{"term": t, "count": c} for t, c in x.terms],
-                        "snippet": x.snippet,
-                        "updated": x.updated,
-                        "also": [{"source": s, "url": u} for s, u in x.also],
-                    }
-                    for x in g.entries
-                ],
+                "entries": [entry_json(g, x) for x in g.entries],
             }
             for g in digest.groups
         ],
+        "unhealthy_sources": [
+            {"source": u.source, "state": u.state, "reason": u.reason} for u in digest.unhealthy
+        ],
+        "mentions_per_day": {
+            "days": [d.isoformat() for d in digest.chart.days],
+            "watchlists": {n: list(c) for n, c in digest.chart.series.items()},
+        }
+        if digest.chart
+        else None,
     }
+
+
+RENDERERS: dict[str, Callable[[Digest], str]] = {
+    "text": render_text,
+    "md": render_markdown,
+    "html": render_html,
+}
 
 
 def render(digest: Digest, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(as_json(digest), ensure_ascii=False, indent=2) + "\n"
-    return {"text": render_text, "md": render_markdown, "html": render_html}[fmt](digest)
+    return RENDERERS[fmt](digest)

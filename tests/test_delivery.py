@@ -1,0 +1,384 @@
+"""Digest delivery through the outbox, against real servers on 127.0.0.1: an SMTP server
+(aiosmtpd) that receives the mail, an HTTP server that receives the webhook, feeds parsed by
+feedparser, and the `presswatch` command run as a user runs it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from crawler.demo.articles import SEED_STORY
+from storage.engine import make_engine
+from storage.models import Delivery, DeliveryItem
+from tests.conftest import Crawled, _presswatch_command, presswatch
+
+# -- real servers ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class MailSink:
+    """aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+        self.on_message: Callable[[EmailMessage], None] | None = None
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.recipients.append(list(envelope.rcpt_tos))
+        self.received.set()
+        if self.on_message is not None:
+            self.on_message(message)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+def start_smtp(port: int) -> tuple[Controller, MailSink]:
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, sink
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[MailSink]:
+    controller, sink = start_smtp(smtp_port)
+    yield sink
+    controller.stop()
+
+
+class Hook:
+    """An HTTP endpoint answering the status codes it is given in turn (then 200)."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = hook.answers.pop(0) if hook.answers else 200
+                hook.requests.append((status, dict(self.headers), json.loads(body)))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/secret-token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- a copy of the crawled database and a config with a watcher -----------------------------
+
+
+def setup(crawled: Crawled, tmp_path: Path, watcher: str, delivery: str = "") -> Path:
+    """A private copy of the crawled database (SQLite's backup API: the WAL included) and a
+    config adding ``watcher`` (TOML lines) and ``delivery``."""
+    source = sqlite3.connect(crawled.site.workdir / "crawl.db")
+    target = sqlite3.connect(tmp_path / "crawl.db")
+    source.backup(target)
+    source.close()
+    target.close()
+    config = tmp_path / "presswatch.toml"
+    base = crawled.site.config.read_text(encoding="utf-8")
+    config.write_text(
+        f'{base}\n[[watchers]]\nname = "analyst"\nwatchlists = ["karabakh"]\n'
+        f'timezone = "Asia/Jakarta"\n{watcher}\n{delivery}\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def smtp_settings(port: int) -> str:
+    return (
+        f'[delivery.smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n'
+        'from = "presswatch <alerts@example.org>"\ntimeout = "5s"\n'
+    )
+
+
+def send(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return presswatch(
+        "--config", str(config), "digest", "analyst", "--send", *extra, cwd=config.parent
+    )
+
+
+def preview(config: Path) -> dict[str, Any]:
+    result = presswatch(
+        "--config", str(config), "digest", "analyst", "--format", "json", cwd=config.parent
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def deliveries(config: Path) -> list[Delivery]:
+    engine = make_engine(f"sqlite:///{config.parent / 'crawl.db'}", write=False)
+    with Session(engine) as session:
+        rows = list(session.scalars(select(Delivery).order_by(Delivery.id)))
+        session.expunge_all()
+    engine.dispose()
+    return rows
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    plain = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert plain is not None and html is not None
+    return str(plain.get_content()), str(html.get_content())
+
+
+# -- email ----------------------------------------------------------------------------------
+
+
+def test_email_digest_arrives_grouped_escaped_with_a_message_id(
+    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+) -> None:
+    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    # A headline carrying markup must arrive as text.
+    with sqlite3.connect(tmp_path / "crawl.db") as db:
+        db.execute(
+            "UPDATE articles SET title = '<script>alert(1)</script> ' || title WHERE title = ?",
+            (SEED_STORY.title,),
+        )
+    expected = preview(config)
+    assert expected["stories"] >= 3 and expected["articles"] > expected["stories"]
+
+    result = send(config)
+    assert result.returncode == 0, result.stderr
+    assert "analyst email digest" in result.stdout and "sent" in result.stdout
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert smtp.recipients[0] == ["analyst@example.org"]
+    assert message["Message-ID"] and message["Message-ID"].endswith("@example.org>")
+    assert message["From"] == "presswatch <alerts@example.org>"
+    assert "karabakh" in message["Subject"]
+    plain, html = parts(message)
+    (group,) = expected["watchlists"]
+    for entry in group["entries"]:
+        title = entry["title"]
+        assert title in plain
+        assert entry["url"] in plain
+    # One entry per story; the wire story's other outlet is listed, not repeated.
+    assert plain.count("\n* ") == expected["stories"]
+    assert "also reported by: wire " in plain
+    assert f"<script>alert(1)</script> {SEED_STORY.title}" in plain
+    assert "[Nagorno-Karabakh]" in plain
+    assert "WIB" in plain  # times in the watcher's zone
+    # HTML: escaped article text, highlighted hits, the chart inline.
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<mark" in html
+    image = next(p for p in message.walk() if p.get_content_type() == "image/png")
+    cid = str(image["Content-ID"]).strip("<>")
+    assert f"cid:{cid}" in html
+    assert bytes(image.get_content()).startswith(b"\x89PNG")
+    assert "mentions per day" in plain
+
+    (row,) = deliveries(config)
+    assert (row.status, row.channel, row.kind, row.attempts) == ("sent", "email", "digest", 1)
+    assert row.message_id == message["Message-ID"].strip()
+
+    # Nothing new since: nothing is sent, and the preview says so.
+    again = send(config)
+    assert again.returncode == 0 and "nothing new" in again.stdout
+    assert len(smtp.messages) == 1
+    assert preview(config)["stories"] == 0
+
+
+def test_smtp_down_then_back_sends_everything_once_with_what_arrived_since(
+    crawled: Crawled, tmp_path: Path, smtp_port: int
+) -> None:
+    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    db = tmp_path / "crawl.db"
+    # One match arrives later (as a crawl would flag it): hold it back for now.
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        late = dict(conn.execute("SELECT * FROM matches ORDER BY id DESC LIMIT 1").fetchone())
+        conn.execute("DELETE FROM matches WHERE id = ?", (late["id"],))
+    first = preview(config)
+
+    down = send(config)
+    assert down.returncode == 1
+    assert "NOT delivered" in down.stdout and f"127.0.0.1:{smtp_port}" in down.stdout
+    (row,) = deliveries(config)
+    assert (row.status, row.attempts) == ("pending", 1) and row.last_error
+    failed_id = row.message_id
+
+    with sqlite3.connect(db) as conn:
+        columns = ", ".join(late)
+        # (in the format SQLAlchemy writes UTC times to SQLite)
+        late["updated_at"] = late["matched_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        conn.execute(
+            f"INSERT INTO matches ({columns}) VALUES ({', '.join('?' * len(late))})",
+            list(late.values()),
+        )
+
+    controller, sink = start_smtp(smtp_port)
+    try:
+        back = send(config)
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert len(sink.messages) == 1
+        plain, _ = parts(sink.messages[0])
+        for entry in first["watchlists"][0]["entries"]:
+            assert entry["url"] in plain
+        (row,) = deliveries(config)  # the pending digest, grown, not a second one
+        assert (row.status, row.attempts) == ("sent", 2)
+        # Its content changed since the failed attempt, so it is a new message.
+        assert sink.messages[0]["Message-ID"].strip() == row.message_id != failed_id
+        engine = make_engine(f"sqlite:///{db}", write=False)
+        with Session(engine) as session:
+            taken = session.scalars(select(DeliveryItem.article_id)).all()
+        engine.dispose()
+        assert late["article_id"] in taken and len(taken) == len(set(taken))
+
+        assert send(config).returncode == 0
+        assert len(sink.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_a_crash_between_sending_and_recording_repeats_that_digest_with_its_message_id(
+    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+) -> None:
+    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    process = subprocess.Popen(
+        [*_presswatch_command(), "--config", str(config), "digest", "analyst", "--send"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The server has the message; the sender dies before it hears back or records anything.
+    smtp.on_message = lambda _message: os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    assert len(smtp.messages) == 1
+    (row,) = deliveries(config)
+    assert row.status == "sending"
+    smtp.on_message = None
+
+    result = send(config)
+    assert result.returncode == 0, result.stderr
+    assert len(smtp.messages) == 2
+    first, second = smtp.messages
+    assert first["Message-ID"].strip() == second["Message-ID"].strip() == row.message_id
+    assert parts(first)[0] == parts(second)[0]
+    (row,) = deliveries(config)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert send(config).returncode == 0 and len(smtp.messages) == 2
+
+
+# -- webhook, directory, feed ---------------------------------------------------------------
+
+
+def test_webhook_answering_500_then_200_gets_the_digest_once(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    hook = Hook([500])
+    try:
+        config = setup(crawled, tmp_path, f'webhook = "{hook.url}"')
+        expected = preview(config)
+        failed = send(config)
+        assert failed.returncode == 1 and "HTTP 500" in failed.stdout
+        assert "secret-token" not in failed.stdout + failed.stderr  # hook URLs are secrets
+        ok = send(config)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert send(config).returncode == 0
+        assert [status for status, _, _ in hook.requests] == [500, 200]
+        (_, first_headers, _), (_, headers, payload) = hook.requests
+        assert headers["Idempotency-Key"] == first_headers["Idempotency-Key"]
+        assert payload["text"].startswith("*presswatch digest for analyst")
+        urls = sorted(item["url"] for item in payload["items"])
+        assert urls == sorted(e["url"] for e in expected["watchlists"][0]["entries"])
+        assert all(item["watchlist"] == "karabakh" for item in payload["items"])
+        assert payload["stories"] == expected["stories"]
+    finally:
+        hook.stop()
+
+
+def test_directory_and_feed_channels(crawled: Crawled, tmp_path: Path) -> None:
+    config = setup(crawled, tmp_path, 'directory = "digests/"\nfeed = "feeds/karabakh.xml"')
+    expected = preview(config)
+    result = send(config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    html_files = list((tmp_path / "digests").glob("analyst-*-digest-*.html"))
+    md_files = list((tmp_path / "digests").glob("analyst-*-digest-*.md"))
+    assert len(html_files) == len(md_files) == 1
+    page = html_files[0].read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and SEED_STORY.title in page
+    feed = feedparser.parse(str(tmp_path / "feeds" / "karabakh.xml"))
+    assert not feed.bozo, feed.bozo_exception
+    assert len(feed.entries) == expected["stories"]
+
+
+def test_feed_command_writes_valid_atom_one_entry_per_story(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    config = setup(crawled, tmp_path, "")
+    stories = preview(config)["watchlists"][0]["entries"]
+    out = tmp_path / "karabakh.xml"
+    result = presswatch("--config", str(config), "feed", "karabakh", "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    feed = feedparser.parse(out.read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    assert len(feed.entries) == len(stories)
+    assert len({e.id for e in feed.entries}) == len(feed.entries)
+    by_link = {e.link: e for e in feed.entries}
+    seed = next(s for s in stories if s["title"] == SEED_STORY.title)
+    entry = by_link[seed["url"]]
+    assert entry.title == SEED_STORY.title
+    assert "<strong>Nagorno-Karabakh</strong>" in entry.summary and entry.tags[0].term == "karabakh"
+    # Rewriting the feed keeps every entry's id: readers show each story once.
+    again = presswatch("--config", str(config), "feed", "karabakh", cwd=tmp_path)
+    assert {e.id for e in feedparser.parse(again.stdout).entries} == {e.id for e in feed.entries}
+    unknown = presswatch("--config", str(config), "feed", "nope", cwd=tmp_path)
+    assert unknown.returncode == 2 and "no watchlist named 'nope'" in unknown.stderr
+
+
+def test_send_and_since_together_is_a_usage_error(crawled: Crawled, tmp_path: Path) -> None:
+    config = setup(crawled, tmp_path, 'directory = "digests/"')
+    result = send(config, "--since", "1d")
+    assert result.returncode == 2 and "--since is for dry runs" in result.stderr
+    assert not (tmp_path / "digests").exists()
+    with sqlite3.connect(tmp_path / "crawl.db") as db:
+        assert db.execute(text("SELECT count(*) FROM deliveries").text).fetchone()[0] == 0
