@@ -374,7 +374,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect, select, text
     from sqlalchemy.orm import Session
 
-    from crawler.daemon import JOB_PREFIX, JOB_TABLE
+    from crawler.daemon import DIGEST_PREFIX, JOB_PREFIX, JOB_TABLE
     from storage.health import source_health
     from storage.models import CrawlRun
 
@@ -393,7 +393,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             }
             for s in config.sources
         ]
-        return _print_status(args, config, never)
+        return _print_status(args, config, never, _watchers_status(config, None, {}))
     engine = _open_database(config, write=False)
     try:
         with engine.connect() as connection:
@@ -402,8 +402,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for job_id, when in connection.execute(
                     text(f"SELECT id, next_run_time FROM {JOB_TABLE}")
                 ):
-                    if job_id.startswith(JOB_PREFIX):
-                        next_runs[job_id[len(JOB_PREFIX) :]] = (
+                    if job_id.startswith((JOB_PREFIX, DIGEST_PREFIX)):
+                        next_runs[job_id] = (
                             datetime.fromtimestamp(when, UTC) if when is not None else None
                         )
             sources = []
@@ -429,7 +429,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "flagged": run.flagged,
                             "errors": sum(dict(run.errors).values()),
                         },
-                        "next_run": _iso(next_runs.get(source.name)),
+                        "next_run": _iso(next_runs.get(JOB_PREFIX + source.name)),
                         "health": source_health(
                             Session(bind=connection),
                             source.name,
@@ -438,16 +438,63 @@ def cmd_status(args: argparse.Namespace) -> int:
                         ).as_dict(),
                     }
                 )
+            watchers = _watchers_status(config, Session(bind=connection), next_runs)
     finally:
         engine.dispose()
-    return _print_status(args, config, sources)
+    return _print_status(args, config, sources, watchers)
 
 
-def _print_status(args: argparse.Namespace, config: Config, sources: list[dict[str, Any]]) -> int:
+def _watchers_status(
+    config: Config, session: Any, next_runs: dict[str, datetime | None]
+) -> list[dict[str, Any]]:
+    """Each watcher's schedule, last and next digest, and its deliveries' state per channel."""
+    from crawler.daemon import DIGEST_PREFIX
+    from storage import deliveries
+
+    last_runs = deliveries.last_digest_runs(session) if session is not None else {}
+    rows = []
+    for watcher in config.watchers:
+        latest = deliveries.latest_deliveries(session, watcher.name) if session else []
+        rows.append(
+            {
+                "watcher": watcher.name,
+                "schedule": watcher.schedule,
+                "timezone": watcher.timezone,
+                "channels": watcher.channels,
+                "last_digest": _iso(last_runs.get(watcher.name)),
+                "next_digest": _iso(next_runs.get(DIGEST_PREFIX + watcher.name)),
+                "pending": deliveries.pending_count(session, watcher.name) if session else 0,
+                "deliveries": [
+                    {
+                        "channel": d.channel,
+                        "kind": d.kind,
+                        "status": d.status,
+                        "created_at": _iso(d.created_at),
+                        "sent_at": _iso(d.sent_at),
+                        "attempts": d.attempts,
+                        "last_error": d.last_error,
+                    }
+                    for d in latest
+                ],
+            }
+        )
+    return rows
+
+
+def _print_status(
+    args: argparse.Namespace,
+    config: Config,
+    sources: list[dict[str, Any]],
+    watchers: list[dict[str, Any]],
+) -> int:
     from crawler.daemon import daemon_state
 
     daemon: dict[str, Any] = daemon_state(config.database_url) or {}
-    status = {"daemon": {"running": bool(daemon), **daemon}, "sources": sources}
+    status = {
+        "daemon": {"running": bool(daemon), **daemon},
+        "sources": sources,
+        "watchers": watchers,
+    }
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -468,7 +515,27 @@ def _print_status(args: argparse.Namespace, config: Config, sources: list[dict[s
             f"{last.get('new', 0):>5} {last.get('errors', 0):>6}  "
             f"{(row['next_run'] or '-')[:19]:<20} {_health_text(row['health'])}"
         )
+    if watchers:
+        print()
+        print(f"{'watcher':<16} {'schedule':<18} {'last digest':<20} {'next digest':<20} delivery")
+        for row in watchers:
+            print(
+                f"{row['watcher']:<16} {row['schedule']:<18} "
+                f"{(row['last_digest'] or 'never')[:19]:<20} "
+                f"{(row['next_digest'] or '-')[:19]:<20} {_delivery_text(row)}"
+            )
     return 0
+
+
+def _delivery_text(row: dict[str, Any]) -> str:
+    if not row["channels"]:
+        return "no channel"
+    states = [
+        f"{d['channel']} {d['kind']} PENDING after {d['attempts']} attempts: {d['last_error']}"
+        for d in row["deliveries"]
+        if d["status"] != "sent"
+    ]
+    return "; ".join(states) if states else "ok (" + ", ".join(row["channels"]) + ")"
 
 
 def _health_text(health: dict[str, Any]) -> str:

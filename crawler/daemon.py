@@ -44,6 +44,8 @@ from storage.models import CrawlRun
 logger = logging.getLogger("presswatch.daemon")
 
 JOB_PREFIX = "crawl:"
+DIGEST_PREFIX = "digest:"
+CATCH_UP_PREFIX = "digest-catch-up:"
 MAINTENANCE_JOB = "maintenance"
 JOB_TABLE = "apscheduler_jobs"
 # Crawls due at start are spread this far apart, so they do not all start in one second.
@@ -204,6 +206,12 @@ def run_maintenance() -> None:
         _DAEMON.maintain()
 
 
+def run_digest(watcher: str) -> None:
+    """The job of each watcher, on its schedule."""
+    if _DAEMON is not None:
+        _DAEMON.digest(watcher)
+
+
 class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -233,7 +241,11 @@ class Daemon:
             daemon = self.config.daemon
             self.scheduler = BackgroundScheduler(
                 jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
-                executors={"default": ThreadPoolExecutor(daemon.max_parallel_crawls)},
+                executors={
+                    "default": ThreadPoolExecutor(daemon.max_parallel_crawls),
+                    # Digests go one at a time, and never wait behind crawls.
+                    "digests": ThreadPoolExecutor(1),
+                },
                 job_defaults={
                     "coalesce": True,
                     "max_instances": 1,
@@ -247,6 +259,7 @@ class Daemon:
                 self._check_health(source.name)
             self.scheduler.start(paused=True)
             self._sync_jobs(self.config)
+            self._catch_up_digests(self.config)
             self.scheduler.resume()
             logger.info(
                 "presswatch daemon started (pid %d): %d sources, at most %d crawls at once, "
@@ -308,7 +321,11 @@ class Daemon:
             return
         self.config = config
         self._sync_jobs(config)
-        logger.info("SIGHUP: config re-read, %d sources scheduled", len(config.sources))
+        logger.info(
+            "SIGHUP: config re-read, %d sources and %d watchers scheduled",
+            len(config.sources),
+            len(config.watchers),
+        )
 
     # jobs -------------------------------------------------------------------------------------
 
@@ -331,6 +348,7 @@ class Daemon:
             name="maintenance",
             replace_existing=True,
         )
+        self._sync_digest_jobs(config)
         now = datetime.now(UTC)
         due = 0
         for job_id, source in wanted.items():
@@ -352,6 +370,86 @@ class Daemon:
                 next_run_time=now + due * START_STAGGER,
             )
             due += 1
+
+    def _sync_digest_jobs(self, config: Config) -> None:
+        """One job per watcher with a channel, on its schedule in its time zone."""
+        from crawler.watch.outbox import schedule_trigger
+
+        wanted = {f"{DIGEST_PREFIX}{w.name}": w for w in config.watchers if w.channels}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(DIGEST_PREFIX) and job.id not in wanted:
+                job.remove()
+        for job_id, watcher in wanted.items():
+            self.scheduler.add_job(
+                run_digest,
+                trigger=schedule_trigger(watcher),
+                args=[watcher.name],
+                id=job_id,
+                name=f"digest {watcher.name}",
+                executor="digests",
+                replace_existing=True,
+            )
+
+    def _catch_up_digests(self, config: Config) -> None:
+        """A watcher whose scheduled time passed while the daemon was down gets one digest
+        now (not one per missed time): read from when its digest last ran, not from the job
+        store, so a restart never loses or doubles one."""
+        from crawler.watch.outbox import schedule_trigger
+        from storage.deliveries import last_digest_runs
+
+        assert self._engine is not None
+        with make_sessionmaker(self._engine)() as session:
+            last_runs = last_digest_runs(session)
+        now = datetime.now(UTC)
+        for watcher in config.watchers:
+            last = last_runs.get(watcher.name)
+            if last is None or not watcher.channels:
+                continue
+            missed = schedule_trigger(watcher).get_next_fire_time(None, last + timedelta(seconds=1))
+            if missed is None or missed > now:
+                continue
+            logger.info(
+                "the digest of %s due at %s was missed while the daemon was down: sending it now",
+                watcher.name,
+                missed.astimezone(UTC).isoformat(timespec="minutes"),
+            )
+            self.scheduler.add_job(
+                run_digest,
+                trigger="date",
+                run_date=now,
+                args=[watcher.name],
+                id=f"{CATCH_UP_PREFIX}{watcher.name}",
+                name=f"missed digest {watcher.name}",
+                executor="digests",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    def digest(self, watcher_name: str) -> None:
+        """Deliver one watcher's digest (a scheduler thread)."""
+        from crawler.watch.outbox import Outbox
+
+        assert self._engine is not None
+        if self._stopping.is_set():
+            return
+        try:
+            watcher = self.config.watcher(watcher_name)
+        except ConfigError:
+            return
+        try:
+            outcomes = Outbox(self._engine, self.config).run_digest(watcher)
+        except SQLAlchemyError:
+            logger.error("the digest of %s failed", watcher_name, exc_info=True)
+            return
+        failed = [o for o in outcomes if o.status == "failed"]
+        sent = [o for o in outcomes if o.status == "sent"]
+        logger.info(
+            "digest of %s: %d deliveries sent, %d failed (kept to retry)%s",
+            watcher_name,
+            len(sent),
+            len(failed),
+            "" if sent or failed else "; nothing new",
+        )
 
     def maintain(self) -> None:
         assert self._engine is not None

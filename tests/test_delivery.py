@@ -13,8 +13,9 @@ import socket
 import sqlite3
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,12 +25,13 @@ import feedparser
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
+from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session
 
 from crawler.demo.articles import SEED_STORY
 from storage.engine import make_engine
 from storage.models import Delivery, DeliveryItem
-from tests.conftest import Crawled, _presswatch_command, presswatch
+from tests.conftest import Crawled, Site, _presswatch_command, presswatch
 
 # -- real servers ---------------------------------------------------------------------------
 
@@ -382,3 +384,95 @@ def test_send_and_since_together_is_a_usage_error(crawled: Crawled, tmp_path: Pa
     assert not (tmp_path / "digests").exists()
     with sqlite3.connect(tmp_path / "crawl.db") as db:
         assert db.execute(text("SELECT count(*) FROM deliveries").text).fetchone()[0] == 0
+
+
+# -- urgent alerts, the daemon's schedule, status -------------------------------------------
+
+
+def test_urgent_alert_is_sent_by_the_crawl_and_not_repeated_in_the_digest(
+    site: Site, smtp: MailSink, smtp_port: int
+) -> None:
+    text = site.config.read_text(encoding="utf-8")
+    assert 'name = "karabakh"\n' in text
+    site.config.write_text(
+        text.replace('name = "karabakh"\n', 'name = "karabakh"\npriority = "urgent"\n', 1)
+        + '\n[[watchers]]\nname = "analyst"\nwatchlists = ["karabakh"]\n'
+        'email = "analyst@example.org"\n' + smtp_settings(smtp_port),
+        encoding="utf-8",
+    )
+    crawl = presswatch("--config", str(site.config), "crawl", cwd=site.workdir)
+    assert crawl.returncode == 0, crawl.stderr
+    # Delivered within the crawl run: the mail is there when the command returns.
+    alerts = [m for m in smtp.messages if m["Subject"].startswith("URGENT [karabakh]")]
+    assert alerts and len(alerts) == len(smtp.messages)
+    alerted = "".join(parts(m)[0] for m in alerts)
+    assert SEED_STORY.title in alerted
+    assert alerted.count(SEED_STORY.title) == 1
+    config = site.config
+    engine = make_engine(f"sqlite:///{site.workdir / 'crawl.db'}", write=False)
+    with Session(engine) as session:
+        kinds = set(session.scalars(select(Delivery.kind)))
+        flagged = session.execute(text_sql("SELECT count(*) FROM matches")).scalar_one()
+        taken = session.execute(text_sql("SELECT count(*) FROM delivery_items")).scalar_one()
+    engine.dispose()
+    assert kinds == {"alert"} and flagged > 0
+    # Every match went into an alert, except later copies of a story already alerted.
+    assert 0 < taken <= flagged
+
+    after = presswatch("--config", str(config), "digest", "analyst", "--send", cwd=site.workdir)
+    assert after.returncode == 0, after.stderr
+    assert "nothing new" in after.stdout
+    assert len(smtp.messages) == len(alerts)
+
+
+def test_a_digest_missed_while_the_daemon_was_down_is_sent_once_at_start(
+    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+) -> None:
+    config = setup(
+        crawled,
+        tmp_path,
+        'email = "analyst@example.org"\nschedule = "hourly"',
+        smtp_settings(smtp_port),
+    )
+    # The digest last ran five hours ago: four hourly digests were missed.
+    with sqlite3.connect(tmp_path / "crawl.db") as db:
+        db.execute(
+            "INSERT INTO watcher_state (watcher, last_digest_at) "
+            "VALUES ('analyst', datetime('now', '-5 hours'))"
+        )
+    daemon = subprocess.Popen(
+        [*_presswatch_command(), "--config", str(config), "run"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert smtp.received.wait(60), "no digest arrived"
+        time.sleep(3)
+        assert len(smtp.messages) == 1
+        assert "karabakh" in smtp.messages[0]["Subject"]
+        status = presswatch("--config", str(config), "status", "--json", cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        (watcher,) = json.loads(status.stdout)["watchers"]
+        assert watcher["next_digest"] and watcher["last_digest"]
+        assert datetime.fromisoformat(watcher["last_digest"]) > datetime.now(UTC) - timedelta(
+            minutes=5
+        )
+        assert watcher["deliveries"][0]["status"] == "sent"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    assert "was missed while the daemon was down" in stderr
+    assert daemon.returncode == 0
+
+
+def test_status_shows_a_pending_delivery_and_why(
+    crawled: Crawled, tmp_path: Path, smtp_port: int
+) -> None:
+    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    assert send(config).returncode == 1
+    status = presswatch("--config", str(config), "status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    line = next(x for x in status.stdout.splitlines() if x.startswith("analyst "))
+    assert "email digest PENDING after 1 attempts" in line and "could not be reached" in line

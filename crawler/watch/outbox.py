@@ -211,11 +211,13 @@ class Outbox:
             if added and pending_digest.attempts:
                 pending_digest.message_id = self._message_id(watcher)
             digest_row = pending_digest
-        elif items or watcher.send_empty:
+        elif any(not i.folded for i in items) or watcher.send_empty:
             digest_row = self._new_delivery(session, watcher, channel, "digest", since, now)
             outbox.add_items(session, digest_row, items)
             to_send.append(digest_row.id)
         else:
+            # Nothing, or only later copies of stories already sent: nothing to tell yet
+            # (those copies are counted in the next digest that has something to tell).
             return to_send, self._digest(session, watcher, "digest", since, now, [], 0)
         session.flush()
         return to_send, self._digest_of(session, digest_row)
