@@ -145,6 +145,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             }
             for s in config.sources
         ],
+        "watchers": [
+            {
+                "name": w.name,
+                "watchlists": w.watchlists,
+                "schedule": w.schedule,
+                "timezone": w.timezone,
+                "channels": w.channels,
+            }
+            for w in config.watchers
+        ],
+        "warnings": _delivery_warnings(config),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -174,8 +185,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     if config.watchers:
         print(f"  watchers {len(config.watchers)}")
         for w in config.watchers:
-            print(f"    {w.name:<20} {', '.join(w.watchlists)}; {w.schedule} {w.timezone}")
+            channels = ", ".join(w.channels) or "no channel (dry runs only)"
+            print(
+                f"    {w.name:<20} {', '.join(w.watchlists)}; {w.schedule} {w.timezone}; "
+                f"{channels}"
+            )
+    for warning in summary["warnings"]:
+        print(f"  warning: {warning}")
     return 0
+
+
+def _delivery_warnings(config: Config) -> list[str]:
+    """What will make a delivery fail though the config is valid."""
+    smtp = config.delivery.smtp
+    warnings = []
+    if any(w.email for w in config.watchers):
+        if smtp.password_env and smtp.password_env not in os.environ:
+            warnings.append(
+                f"[delivery.smtp] password_env names ${smtp.password_env}, which is not set "
+                "here: email digests will wait (pending) until it is"
+            )
+        if smtp.username and not smtp.password_env:
+            warnings.append(
+                "[delivery.smtp] has a username but no password_env: set password_env to the "
+                "environment variable holding the password"
+            )
+    return warnings
 
 
 def _format_errors(errors: dict[str, int]) -> str:

@@ -237,12 +237,15 @@ def pending_count(session: Session, watcher: str) -> int:
 def mentions_per_day(
     session: Session, watchlists: Sequence[str], since: datetime
 ) -> list[tuple[str, datetime]]:
-    """(watchlist, first matched at) of every match since ``since``: the digest chart's data."""
+    """(watchlist, day of the mention) of every match since ``since``: the digest chart's data.
+    A mention is dated by its article's publication (a backfilled article counts on the day
+    it was published, not the day it was crawled), by when it was matched if undated; an
+    article published in the window was matched in it too, so the matched_at index serves."""
     return [
-        (w, at)
-        for w, at in session.execute(
-            select(WatchMatch.watchlist, WatchMatch.matched_at).where(
-                WatchMatch.watchlist.in_(watchlists), WatchMatch.matched_at >= since
-            )
+        (w, published or matched)
+        for w, published, matched in session.execute(
+            select(WatchMatch.watchlist, Article.published_at, WatchMatch.matched_at)
+            .join(Article, Article.id == WatchMatch.article_id)
+            .where(WatchMatch.watchlist.in_(watchlists), WatchMatch.matched_at >= since)
         )
     ]

@@ -124,3 +124,50 @@ def test_a_watcher_of_an_unknown_watchlist_is_a_config_error(tmp_path: Path) -> 
     )
     result = presswatch("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2 and "schedule" in result.stderr and "25:00" in result.stderr
+
+
+def test_the_chart_counts_mentions_per_day_of_publication_in_the_watchers_zone(
+    tmp_path: Path,
+) -> None:
+    config_path = tmp_path / "presswatch.toml"
+    config_path.write_text(
+        '[storage]\nurl = "sqlite:///d.db"\n[[watchlists]]\nname = "karabakh"\n'
+        'query = "Karabakh"\n' + WATCHER,
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    watcher = config.watcher("analyst")
+    engine = make_engine(config.database_url)
+    ensure_schema(engine)
+    now = datetime.now(UTC)
+    from crawler.watch.flagging import Flagger
+    from crawler.watch.matcher import WatchlistQuery
+
+    flagger = Flagger([WatchlistQuery("karabakh", "Karabakh")])
+    ages = {"a": 0, "b": 1, "c": 1, "d": 40, "e": None}  # days ago; e is undated
+    with Session(engine) as session, session.begin():
+        for name, age in ages.items():
+            body = f"Story {name} about shelling in Karabakh, told at length. " * 8
+            stored = repository.store_article(
+                session,
+                repository.ArticleRecord(
+                    "s",
+                    f"https://a.example/{name}",
+                    body,
+                    now,
+                    title=f"Karabakh {name}",
+                    published_at=None if age is None else now - timedelta(days=age),
+                ),
+            )
+            flagger.flag(session, session.get_one(Article, stored.article_id), now)
+    with Session(engine) as session:
+        digest = build_digest(session, config, watcher, now - timedelta(days=60))
+    assert digest.chart is not None
+    series = digest.chart.series["karabakh"]
+    assert len(series) == len(digest.chart.days) == 28
+    today = now.astimezone(watcher.zone).date()
+    assert digest.chart.days[-1] == today
+    # Today: a, and e (undated, counted when matched); yesterday: b and c; d is too old.
+    assert series[-1] == 2 and series[-2] == 2 and sum(series) == 4
+    assert "mentions per day" in render(digest, "text")
+    assert "data:image/png;base64," in render(digest, "html")

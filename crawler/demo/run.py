@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.config import load_config
+from crawler.config import Config, load_config
 from crawler.crawl import crawl_sources
 from crawler.demo import SITE
 from crawler.demo.server import SiteServer
@@ -86,6 +86,29 @@ every = "30m"
 """
 
 
+# The demo's watcher gets its digest as files (no mail server needed) right after the crawl.
+DEMO_WATCHER = """
+[[watchers]]
+name = "analyst"
+watchlists = ["karabakh"]
+schedule = "daily 07:00"
+timezone = "Asia/Jakarta"
+directory = "digests/"
+feed = "feeds/karabakh.xml"
+"""
+
+
+def _write_digest(config: Config) -> list[str]:
+    from crawler.watch.outbox import Outbox
+
+    engine = make_engine(config.database_url)
+    try:
+        outcomes = Outbox(engine, config).run_digest(config.watcher("analyst"))
+    finally:
+        engine.dispose()
+    return [o.target for o in outcomes if o.target]
+
+
 def _marked(snippet: dict[str, Any]) -> str:
     text = snippet["text"]
     for start, end in sorted(snippet["highlights"], reverse=True):
@@ -100,7 +123,7 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
     say = (lambda *a: None) if quiet or as_json else (lambda *a: print(*a, file=sys.stderr))
 
     with SiteServer([SITE]) as server:
-        config_path.write_text(demo_config(server), encoding="utf-8")
+        config_path.write_text(demo_config(server) + DEMO_WATCHER, encoding="utf-8")
         config = load_config(config_path)
         say(f"Serving the demo news site on {server.base('news')} and {server.base('wire')}")
         say(f"Config and database in {directory}")
@@ -166,6 +189,8 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
         for paragraph in seed.text.split("\n")[:4]:
             print(textwrap.fill(paragraph, width=96, initial_indent="  ", subsequent_indent="  "))
         print("  …")
+    digest_files = _write_digest(config)
+    print(f"\nThe watcher 'analyst' got its digest: {', '.join(digest_files)}")
     print(
         f"\nNext: presswatch --config {config_path} export | less   "
         f"(or --format csv -o articles.csv)"

@@ -154,7 +154,7 @@ def mentions_chart(
     session: Session, watcher: WatcherConfig, until: datetime, days: int = CHART_DAYS
 ) -> Chart:
     """Articles matched per day for each of the watcher's watchlists over the last ``days``
-    days (today included), counted by the day they were first matched in the watcher's zone."""
+    days (today included), by the day they were published in the watcher's zone."""
     zone = watcher.zone
     last = _utc(until).astimezone(zone).date()
     span = tuple(last - timedelta(days=days - 1 - i) for i in range(days))
