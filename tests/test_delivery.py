@@ -476,3 +476,61 @@ def test_status_shows_a_pending_delivery_and_why(
     assert status.returncode == 0, status.stderr
     line = next(x for x in status.stdout.splitlines() if x.startswith("analyst "))
     assert "email digest PENDING after 1 attempts" in line and "could not be reached" in line
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ('email = "not-an-address"', "watchers[0] ('analyst').email: 'not-an-address' is not"),
+        (
+            'email = "a@example.org"\n[delivery.smtp]\nssl = true',
+            "delivery.smtp: ssl and starttls are exclusive",
+        ),
+        ('webhook = "chat.example.org/hook"', "watchers[0] ('analyst').webhook"),
+        ('directory = "d"\n[delivery.smtp]\npasword_env = "X"', "delivery.smtp.pasword_env"),
+    ],
+)
+def test_bad_delivery_settings_are_config_errors(tmp_path: Path, lines: str, message: str) -> None:
+    config = tmp_path / "presswatch.toml"
+    config.write_text(
+        '[[watchlists]]\nname = "karabakh"\nquery = "Karabakh"\n'
+        f'[[watchers]]\nname = "analyst"\nwatchlists = ["karabakh"]\n{lines}\n',
+        encoding="utf-8",
+    )
+    result = presswatch("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unset_password_variable_is_warned_of_and_keeps_the_email_pending(
+    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+) -> None:
+    config = setup(
+        crawled,
+        tmp_path,
+        'email = "analyst@example.org"',
+        smtp_settings(smtp_port) + 'username = "pw"\npassword_env = "PW_TEST_SMTP_PASSWORD"\n',
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PW_TEST_SMTP_PASSWORD"}
+    check = subprocess.run(
+        [*_presswatch_command(), "--config", str(config), "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert check.returncode == 0
+    assert "$PW_TEST_SMTP_PASSWORD, which is not set" in check.stdout
+    result = subprocess.run(
+        [*_presswatch_command(), "--config", str(config), "digest", "analyst", "--send"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "export it in the environment presswatch runs in" in result.stdout
+    assert smtp.messages == []
+    (row,) = deliveries(config)
+    assert row.status == "pending"
