@@ -187,8 +187,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for w in config.watchers:
             channels = ", ".join(w.channels) or "no channel (dry runs only)"
             print(
-                f"    {w.name:<20} {', '.join(w.watchlists)}; {w.schedule} {w.timezone}; "
-                f"{channels}"
+                f"    {w.name:<20} {', '.join(w.watchlists)}; {w.schedule} {w.timezone}; {channels}"
             )
     for warning in summary["warnings"]:
         print(f"  warning: {warning}")
@@ -934,8 +933,9 @@ def cmd_db(args: argparse.Namespace) -> int:
                 keep_revisions=config.daemon.keep_revisions,
             )
             print(
-                f"{done.runs_deleted} crawl runs and {done.revisions_deleted} earlier article "
-                f"texts past retention deleted" + ("; database optimised" if done.optimised else "")
+                f"{done.runs_deleted} crawl runs, {done.deliveries_deleted} sent deliveries and "
+                f"{done.revisions_deleted} earlier article texts past retention deleted"
+                + ("; database optimised" if done.optimised else "")
             )
         else:
             current = current_revision(engine)

@@ -462,8 +462,10 @@ class Daemon:
             logger.error("maintenance failed", exc_info=True)
             return
         logger.info(
-            "maintenance: %d crawl runs and %d earlier article texts past retention deleted%s",
+            "maintenance: %d crawl runs, %d sent deliveries and %d earlier article texts past "
+            "retention deleted%s",
             done.runs_deleted,
+            done.deliveries_deleted,
             done.revisions_deleted,
             "; database optimised" if done.optimised else "",
         )

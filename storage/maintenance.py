@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, delete, text
 
 from storage.engine import make_sessionmaker
-from storage.models import ArticleRevision, CrawlRun
+from storage.models import ArticleRevision, CrawlRun, Delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,7 @@ class Maintenance:
     runs_deleted: int
     revisions_deleted: int
     optimised: bool
+    deliveries_deleted: int = 0
 
 
 def maintain(
@@ -27,17 +28,26 @@ def maintain(
     keep_revisions: timedelta | None,
     now: datetime | None = None,
 ) -> Maintenance:
-    """Delete crawl-run rows and earlier article texts older than their retention (None: keep
-    them all), then let the database tidy itself (SQLite: merge the search index's segments,
-    refresh the planner's statistics, truncate the write-ahead log)."""
+    """Delete crawl-run rows and sent deliveries (with their items) older than ``keep_runs``,
+    and earlier article texts older than ``keep_revisions`` (None: keep them all); then let
+    the database tidy itself (SQLite: merge the search index's segments, refresh the
+    planner's statistics, truncate the write-ahead log)."""
     now = now or datetime.now(UTC)
-    runs = revisions = 0
+    runs = revisions = deliveries = 0
     with make_sessionmaker(engine).begin() as session:
         if keep_runs is not None:
             runs = _deleted(
                 session.execute(
                     delete(CrawlRun).where(
                         CrawlRun.status != "running", CrawlRun.started_at < now - keep_runs
+                    )
+                )
+            )
+            # Only long-sent ones: their matches are older than any digest reaches back.
+            deliveries = _deleted(
+                session.execute(
+                    delete(Delivery).where(
+                        Delivery.status == "sent", Delivery.created_at < now - keep_runs
                     )
                 )
             )
@@ -63,7 +73,7 @@ def maintain(
         finally:
             raw.close()
         optimised = True
-    return Maintenance(runs, revisions, optimised)
+    return Maintenance(runs, revisions, optimised, deliveries)
 
 
 def _deleted(result: Any) -> int:

@@ -243,7 +243,7 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     from storage.maintenance import maintain
-    from storage.models import ArticleRevision, CrawlRun
+    from storage.models import ArticleRevision, CrawlRun, Delivery, DeliveryItem
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     ensure_schema(engine)
@@ -274,8 +274,37 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
                     replaced_at=now - timedelta(days=days),
                 )
             )
+        # Sent deliveries past retention go with their items; a pending one stays, however old.
+        for days, status in ((400, "sent"), (400, "pending"), (2, "sent")):
+            delivery = Delivery(
+                watcher="w",
+                channel="email",
+                kind="digest",
+                status=status,
+                message_id=f"<{days}{status}@x>",
+                period_start=now - timedelta(days=days + 1),
+                period_end=now - timedelta(days=days),
+                created_at=now - timedelta(days=days),
+            )
+            session.add(delivery)
+            session.flush()
+            session.add(
+                DeliveryItem(
+                    delivery_id=delivery.id,
+                    watcher="w",
+                    channel="email",
+                    watchlist=f"{days}{status}",
+                    article_id=article_id,
+                    story_id=article_id,
+                    match_updated_at=now,
+                )
+            )
     done = maintain(engine, keep_runs=timedelta(days=180), keep_revisions=timedelta(days=365))
     assert (done.runs_deleted, done.revisions_deleted, done.optimised) == (1, 1, True)
+    assert done.deliveries_deleted == 1
+    with Session(engine) as session:
+        kept = sorted(session.scalars(select(DeliveryItem.watchlist)))
+        assert kept == ["2sent", "400pending"]
     with Session(engine) as session:
         runs = sorted(
             (r.status, (now - r.started_at).days) for r in session.scalars(select(CrawlRun))
