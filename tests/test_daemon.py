@@ -350,7 +350,9 @@ def test_db_maintain_on_demand(site: Site) -> None:
     assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
     result = presswatch("--config", str(site.config), "db", "maintain", cwd=site.workdir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("0 crawl runs and 0 earlier article texts past retention")
+    assert result.stdout.startswith(
+        "0 crawl runs, 0 sent deliveries and 0 earlier article texts past retention"
+    )
     assert "database optimised" in result.stdout
     assert len(runs(site)) == 2  # this week's runs are kept
 
@@ -385,7 +387,7 @@ def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
     assert "SIGHUP: the config is not valid, keeping the running one" in err
-    assert "SIGHUP: config re-read, 1 sources scheduled" in err
+    assert "SIGHUP: config re-read, 1 sources and 0 watchers scheduled" in err
 
 
 def test_a_crawl_past_its_time_limit_is_stopped_and_recorded(fast_site: Site) -> None:
