@@ -17,6 +17,9 @@ _SCRIPTS = Path(__file__).parent / "migrations"
 HEAD = "0006"
 
 
+_MIGRATION_LOCK = 0x70776D67  # "pwmg"
+
+
 class SchemaError(Exception):
     """The database's schema is not the one this presswatch needs."""
 
@@ -51,6 +54,11 @@ def upgrade(engine: Engine, target: str = "head") -> None:
 
     config = _config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # PostgreSQL has no database-wide write lock: two processes migrating one empty
+            # database at once (two crawls' first run) would both create the tables. This lock
+            # queues the second until the first commits; Alembic then finds the schema current.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, target)
 

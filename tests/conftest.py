@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 from crawler.demo import SITE
 from crawler.demo.run import demo_config
 from crawler.demo.server import SiteServer
-from storage.engine import make_engine
+from tests.databases import REQUIRE_VAR, NoPostgres, PostgresServer, reader
 
 REPO = Path(__file__).resolve().parents[1]
 OVERLAY = REPO / "tests" / "pages"
@@ -55,6 +56,57 @@ def scrapy_crawl(config: Path, source: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# -- databases: every test that takes `database_url` (or `site`, or `crawled`) runs twice,
+# on SQLite and on a real PostgreSQL server ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    # Not under pytest's own (root-only) temporary folder: the server may run as another user.
+    root = Path(tempfile.mkdtemp(prefix="presswatch-test-pg-"))
+    server = PostgresServer(root)
+    try:
+        server.start()
+    except NoPostgres as exc:
+        if os.environ.get(REQUIRE_VAR):
+            pytest.fail(f"PostgreSQL is required here (${REQUIRE_VAR}) but: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database of the test's backend."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crawl.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+def has_tables(url: str) -> bool:
+    """Whether anything was written to the database at ``url`` (a SQLite file that does not
+    exist has nothing)."""
+    from sqlalchemy import inspect
+
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return False
+    engine = reader(url)
+    try:
+        return bool(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 @dataclass
 class Site:
     """A served copy of the site that a test may change, and where its config lives."""
@@ -63,29 +115,30 @@ class Site:
     server: SiteServer
     config: Path
     workdir: Path
+    database_url: str
 
     def url(self, host: str, path: str) -> str:
         return self.server.url(host, path)
 
     def engine(self) -> Engine:
-        return make_engine(f"sqlite:///{self.workdir / 'crawl.db'}", write=False)
+        return reader(self.database_url)
 
 
-def start_site(workdir: Path) -> Site:
+def start_site(workdir: Path, database_url: str) -> Site:
     root = workdir / "site"
     shutil.copytree(SITE, root)
     server = SiteServer([root, OVERLAY]).start()
     config = workdir / "presswatch.toml"
     config.write_text(
-        demo_config(server, "crawl.db", extra_pages=TEST_PAGES, timeout="2s", retries=1),
+        demo_config(server, database_url, extra_pages=TEST_PAGES, timeout="2s", retries=1),
         encoding="utf-8",
     )
-    return Site(root, server, config, workdir)
+    return Site(root, server, config, workdir, database_url)
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    served = start_site(tmp_path)
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
+    served = start_site(tmp_path, database_url)
     yield served
     served.server.stop()
 
@@ -97,9 +150,20 @@ class Crawled:
 
 
 @pytest.fixture(scope="session")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+def crawled(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
+) -> Iterator[Crawled]:
     """One `presswatch crawl --json` of both sources, shared by the read-only tests."""
-    served = start_site(tmp_path_factory.mktemp("crawled"))
+    workdir = tmp_path_factory.mktemp(f"crawled-{backend}")
+    server: PostgresServer | None = None
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'crawl.db'}"
+    else:
+        server = request.getfixturevalue("postgres")
+        url = server.create_database()
+    served = start_site(workdir, url)
     result = presswatch("--config", str(served.config), "crawl", "--json", cwd=served.workdir)
     yield Crawled(served, result)
     served.server.stop()
+    if server is not None:
+        server.drop_database(url)

@@ -32,7 +32,14 @@ from crawler.demo.articles import (
 )
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from storage.urlkeys import url_key
-from tests.conftest import Crawled, Site, _presswatch_command, presswatch, scrapy_crawl
+from tests.conftest import (
+    Crawled,
+    Site,
+    _presswatch_command,
+    has_tables,
+    presswatch,
+    scrapy_crawl,
+)
 
 SEED_PATH_PART = "azerbaijan-bersumpah"
 
@@ -289,7 +296,7 @@ def test_scrapy_crawl_with_a_bad_argument_closes_with_a_reason(site: Site) -> No
     result = scrapy_crawl(site.config, "nope")
     assert "no source named 'nope'" in result.stderr
     assert "'finish_reason': 'config_error'" in result.stderr
-    assert not (site.workdir / "crawl.db").exists()
+    assert not has_tables(site.database_url)
 
 
 def test_export_jsonl_csv_and_filters(crawled: Crawled) -> None:

@@ -20,12 +20,12 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.demo.articles import PAPUA
 from storage.models import Article, CrawlRun
-from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+from tests.conftest import Crawled, Site, _presswatch_command, has_tables, presswatch
 
 INTERVAL = 3  # seconds between two crawls of a source
 
@@ -71,7 +71,7 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
 
 
 def runs(site: Site, status: str | None = None) -> list[CrawlRun]:
-    if not (site.workdir / "crawl.db").exists():
+    if not has_tables(site.database_url):
         return []
     query = select(CrawlRun)
     if status:
@@ -79,7 +79,7 @@ def runs(site: Site, status: str | None = None) -> list[CrawlRun]:
     try:
         with Session(site.engine()) as session:
             return list(session.scalars(query))
-    except OperationalError:
+    except SQLAlchemyError:
         return []  # the daemon is still creating the schema
 
 

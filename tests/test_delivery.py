@@ -10,11 +10,11 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,14 +24,16 @@ from typing import Any
 import feedparser
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, text
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session
 
+from crawler.config import load_config
 from crawler.demo.articles import SEED_STORY
 from storage.engine import make_engine
-from storage.models import Delivery, DeliveryItem
+from storage.models import Article, Delivery, DeliveryItem, WatcherState, WatchMatch
 from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+from tests.databases import PostgresServer, clone, reader
 
 # -- real servers ---------------------------------------------------------------------------
 
@@ -114,21 +116,48 @@ class Hook:
 # -- a copy of the crawled database and a config with a watcher -----------------------------
 
 
-def setup(crawled: Crawled, tmp_path: Path, watcher: str, delivery: str = "") -> Path:
-    """A private copy of the crawled database (SQLite's backup API: the WAL included) and a
-    config adding ``watcher`` (TOML lines) and ``delivery``."""
-    source = sqlite3.connect(crawled.site.workdir / "crawl.db")
-    target = sqlite3.connect(tmp_path / "crawl.db")
-    source.backup(target)
-    source.close()
-    target.close()
-    config = tmp_path / "presswatch.toml"
-    base = crawled.site.config.read_text(encoding="utf-8")
-    config.write_text(
-        f'{base}\n[[watchers]]\nname = "analyst"\nwatchlists = ["karabakh"]\n'
-        f'timezone = "Asia/Jakarta"\n{watcher}\n{delivery}\n',
-        encoding="utf-8",
+@dataclass
+class Copy:
+    """A private copy of the crawled database."""
+
+    crawled: Crawled
+    url: str
+
+    def write(self) -> Any:
+        """An engine to change the copy with (disposed by the caller)."""
+        return make_engine(self.url)
+
+
+@pytest.fixture
+def copy(
+    crawled: Crawled, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> Iterator[Copy]:
+    server: PostgresServer | None = (
+        request.getfixturevalue("postgres") if backend == "postgresql" else None
     )
+    url = clone(crawled.site.database_url, server, tmp_path / "crawl.db")
+    yield Copy(crawled, url)
+    if server is not None:
+        server.drop_database(url)
+
+
+def setup(copy: Copy, tmp_path: Path, watcher: str, delivery: str = "") -> Path:
+    """A config on the copy of the crawled database, adding ``watcher`` (TOML lines) and
+    ``delivery``."""
+    config = tmp_path / "presswatch.toml"
+    site = copy.crawled.site
+    base = site.config.read_text(encoding="utf-8")
+    assert site.database_url in base
+    lines = [
+        base.replace(site.database_url, copy.url),
+        "[[watchers]]",
+        'name = "analyst"',
+        'watchlists = ["karabakh"]',
+        'timezone = "Asia/Jakarta"',
+        watcher,
+        delivery,
+    ]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config
 
 
@@ -154,7 +183,7 @@ def preview(config: Path) -> dict[str, Any]:
 
 
 def deliveries(config: Path) -> list[Delivery]:
-    engine = make_engine(f"sqlite:///{config.parent / 'crawl.db'}", write=False)
+    engine = reader(load_config(config).database_url)
     with Session(engine) as session:
         rows = list(session.scalars(select(Delivery).order_by(Delivery.id)))
         session.expunge_all()
@@ -173,15 +202,18 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 def test_email_digest_arrives_grouped_escaped_with_a_message_id(
-    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp: MailSink, smtp_port: int
 ) -> None:
-    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    config = setup(copy, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
     # A headline carrying markup must arrive as text.
-    with sqlite3.connect(tmp_path / "crawl.db") as db:
+    engine = copy.write()
+    with engine.begin() as db:
         db.execute(
-            "UPDATE articles SET title = '<script>alert(1)</script> ' || title WHERE title = ?",
-            (SEED_STORY.title,),
+            update(Article)
+            .where(Article.title == SEED_STORY.title)
+            .values(title="<script>alert(1)</script> " + SEED_STORY.title)
         )
+    engine.dispose()
     expected = preview(config)
     assert expected["stories"] >= 3 and expected["articles"] > expected["stories"]
 
@@ -227,15 +259,18 @@ def test_email_digest_arrives_grouped_escaped_with_a_message_id(
 
 
 def test_smtp_down_then_back_sends_everything_once_with_what_arrived_since(
-    crawled: Crawled, tmp_path: Path, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp_port: int
 ) -> None:
-    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
-    db = tmp_path / "crawl.db"
+    config = setup(copy, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
     # One match arrives later (as a crawl would flag it): hold it back for now.
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        late = dict(conn.execute("SELECT * FROM matches ORDER BY id DESC LIMIT 1").fetchone())
-        conn.execute("DELETE FROM matches WHERE id = ?", (late["id"],))
+    engine = copy.write()
+    with engine.begin() as db:
+        late = dict(
+            db.execute(select(WatchMatch.__table__).order_by(WatchMatch.id.desc()).limit(1))
+            .mappings()
+            .one()
+        )
+        db.execute(delete(WatchMatch).where(WatchMatch.id == late["id"]))
     first = preview(config)
 
     down = send(config)
@@ -245,14 +280,9 @@ def test_smtp_down_then_back_sends_everything_once_with_what_arrived_since(
     assert (row.status, row.attempts) == ("pending", 1) and row.last_error
     failed_id = row.message_id
 
-    with sqlite3.connect(db) as conn:
-        columns = ", ".join(late)
-        # (in the format SQLAlchemy writes UTC times to SQLite)
-        late["updated_at"] = late["matched_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"
-        conn.execute(
-            f"INSERT INTO matches ({columns}) VALUES ({', '.join('?' * len(late))})",
-            list(late.values()),
-        )
+    with engine.begin() as db:
+        late["updated_at"] = late["matched_at"] = datetime.now(UTC)
+        db.execute(insert(WatchMatch).values(**late))
 
     controller, sink = start_smtp(smtp_port)
     try:
@@ -266,7 +296,6 @@ def test_smtp_down_then_back_sends_everything_once_with_what_arrived_since(
         assert (row.status, row.attempts) == ("sent", 2)
         # Its content changed since the failed attempt, so it is a new message.
         assert sink.messages[0]["Message-ID"].strip() == row.message_id != failed_id
-        engine = make_engine(f"sqlite:///{db}", write=False)
         with Session(engine) as session:
             taken = session.scalars(select(DeliveryItem.article_id)).all()
         engine.dispose()
@@ -279,9 +308,9 @@ def test_smtp_down_then_back_sends_everything_once_with_what_arrived_since(
 
 
 def test_a_crash_between_sending_and_recording_repeats_that_digest_with_its_message_id(
-    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp: MailSink, smtp_port: int
 ) -> None:
-    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    config = setup(copy, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
     process = subprocess.Popen(
         [*_presswatch_command(), "--config", str(config), "digest", "analyst", "--send"],
         cwd=tmp_path,
@@ -312,12 +341,10 @@ def test_a_crash_between_sending_and_recording_repeats_that_digest_with_its_mess
 # -- webhook, directory, feed ---------------------------------------------------------------
 
 
-def test_webhook_answering_500_then_200_gets_the_digest_once(
-    crawled: Crawled, tmp_path: Path
-) -> None:
+def test_webhook_answering_500_then_200_gets_the_digest_once(copy: Copy, tmp_path: Path) -> None:
     hook = Hook([500])
     try:
-        config = setup(crawled, tmp_path, f'webhook = "{hook.url}"')
+        config = setup(copy, tmp_path, f'webhook = "{hook.url}"')
         expected = preview(config)
         failed = send(config)
         assert failed.returncode == 1 and "HTTP 500" in failed.stdout
@@ -337,8 +364,8 @@ def test_webhook_answering_500_then_200_gets_the_digest_once(
         hook.stop()
 
 
-def test_directory_and_feed_channels(crawled: Crawled, tmp_path: Path) -> None:
-    config = setup(crawled, tmp_path, 'directory = "digests/"\nfeed = "feeds/karabakh.xml"')
+def test_directory_and_feed_channels(copy: Copy, tmp_path: Path) -> None:
+    config = setup(copy, tmp_path, 'directory = "digests/"\nfeed = "feeds/karabakh.xml"')
     expected = preview(config)
     result = send(config)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -352,10 +379,8 @@ def test_directory_and_feed_channels(crawled: Crawled, tmp_path: Path) -> None:
     assert len(feed.entries) == expected["stories"]
 
 
-def test_feed_command_writes_valid_atom_one_entry_per_story(
-    crawled: Crawled, tmp_path: Path
-) -> None:
-    config = setup(crawled, tmp_path, "")
+def test_feed_command_writes_valid_atom_one_entry_per_story(copy: Copy, tmp_path: Path) -> None:
+    config = setup(copy, tmp_path, "")
     stories = preview(config)["watchlists"][0]["entries"]
     out = tmp_path / "karabakh.xml"
     result = presswatch("--config", str(config), "feed", "karabakh", "-o", str(out), cwd=tmp_path)
@@ -377,13 +402,12 @@ def test_feed_command_writes_valid_atom_one_entry_per_story(
     assert unknown.returncode == 2 and "no watchlist named 'nope'" in unknown.stderr
 
 
-def test_send_and_since_together_is_a_usage_error(crawled: Crawled, tmp_path: Path) -> None:
-    config = setup(crawled, tmp_path, 'directory = "digests/"')
+def test_send_and_since_together_is_a_usage_error(copy: Copy, tmp_path: Path) -> None:
+    config = setup(copy, tmp_path, 'directory = "digests/"')
     result = send(config, "--since", "1d")
     assert result.returncode == 2 and "--since is for dry runs" in result.stderr
     assert not (tmp_path / "digests").exists()
-    with sqlite3.connect(tmp_path / "crawl.db") as db:
-        assert db.execute(text("SELECT count(*) FROM deliveries").text).fetchone()[0] == 0
+    assert deliveries(config) == []
 
 
 # -- urgent alerts, the daemon's schedule, status -------------------------------------------
@@ -409,7 +433,7 @@ def test_urgent_alert_is_sent_by_the_crawl_and_not_repeated_in_the_digest(
     assert SEED_STORY.title in alerted
     assert alerted.count(SEED_STORY.title) == 1
     config = site.config
-    engine = make_engine(f"sqlite:///{site.workdir / 'crawl.db'}", write=False)
+    engine = site.engine()
     with Session(engine) as session:
         kinds = set(session.scalars(select(Delivery.kind)))
         flagged = session.execute(text_sql("SELECT count(*) FROM matches")).scalar_one()
@@ -426,20 +450,23 @@ def test_urgent_alert_is_sent_by_the_crawl_and_not_repeated_in_the_digest(
 
 
 def test_a_digest_missed_while_the_daemon_was_down_is_sent_once_at_start(
-    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp: MailSink, smtp_port: int
 ) -> None:
     config = setup(
-        crawled,
+        copy,
         tmp_path,
         'email = "analyst@example.org"\nschedule = "hourly"',
         smtp_settings(smtp_port),
     )
     # The digest last ran five hours ago: four hourly digests were missed.
-    with sqlite3.connect(tmp_path / "crawl.db") as db:
+    engine = copy.write()
+    with engine.begin() as db:
         db.execute(
-            "INSERT INTO watcher_state (watcher, last_digest_at) "
-            "VALUES ('analyst', datetime('now', '-5 hours'))"
+            insert(WatcherState).values(
+                watcher="analyst", last_digest_at=datetime.now(UTC) - timedelta(hours=5)
+            )
         )
+    engine.dispose()
     daemon = subprocess.Popen(
         [*_presswatch_command(), "--config", str(config), "run"],
         cwd=tmp_path,
@@ -468,9 +495,9 @@ def test_a_digest_missed_while_the_daemon_was_down_is_sent_once_at_start(
 
 
 def test_status_shows_a_pending_delivery_and_why(
-    crawled: Crawled, tmp_path: Path, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp_port: int
 ) -> None:
-    config = setup(crawled, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
+    config = setup(copy, tmp_path, 'email = "analyst@example.org"', smtp_settings(smtp_port))
     assert send(config).returncode == 1
     status = presswatch("--config", str(config), "status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
@@ -504,10 +531,10 @@ def test_bad_delivery_settings_are_config_errors(tmp_path: Path, lines: str, mes
 
 
 def test_an_unset_password_variable_is_warned_of_and_keeps_the_email_pending(
-    crawled: Crawled, tmp_path: Path, smtp: MailSink, smtp_port: int
+    copy: Copy, tmp_path: Path, smtp: MailSink, smtp_port: int
 ) -> None:
     config = setup(
-        crawled,
+        copy,
         tmp_path,
         'email = "analyst@example.org"',
         smtp_settings(smtp_port) + 'username = "pw"\npassword_env = "PW_TEST_SMTP_PASSWORD"\n',

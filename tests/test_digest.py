@@ -22,10 +22,9 @@ WATCHER = '\n[[watchers]]\nname = "analyst"\nwatchlists = ["karabakh"]\ntimezone
 
 def digest_config(crawled: Crawled, tmp_path: Path) -> Path:
     text = crawled.site.config.read_text(encoding="utf-8")
-    database = crawled.site.workdir / "crawl.db"
     config = tmp_path / "presswatch.toml"
     config.write_text(
-        text.replace('url = "sqlite:///crawl.db"', f'url = "sqlite:///{database}"') + WATCHER,
+        text + WATCHER,
         encoding="utf-8",
     )
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,10 +34,11 @@ OTHER = (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
     ensure_schema(engine)
-    return engine
+    yield engine
+    engine.dispose()
 
 
 def record(url: str, text: str = WAR, **kw: object) -> ArticleRecord:

@@ -39,8 +39,10 @@ def demo_config(
     timeout: str = "10s",
     retries: int = 1,
 ) -> str:
-    """The demo's config for ``server``; tests add their extra pages and tighter limits."""
+    """The demo's config for ``server``; tests add their extra pages and tighter limits.
+    ``database`` is a SQLite file name, or a whole database URL."""
     news, wire = server.base("news"), server.base("wire")
+    url = database if "://" in database else f"sqlite:///{database}"
     pages = ", ".join(
         f'"{news}{path}"'
         for path in ("/", "/internasional/", "/en/", "/ru/", "/berita-lain/", *extra_pages)
@@ -48,7 +50,7 @@ def demo_config(
     return f"""\
 # Written by `presswatch demo` for the bundled site it served on {news} and {wire}.
 [storage]
-url = "sqlite:///{database}"
+url = "{url}"
 
 [crawl]
 user_agent = "presswatch-demo/0.1 (+https://example.org/presswatch)"
