@@ -342,13 +342,14 @@ def _send_digests(
     from crawler.watch.outbox import Outbox
 
     outbox = Outbox(engine, config)
-    outcomes = []
     for watcher in watchers:
         if not watcher.channels:
             raise UsageError(
                 f"{config.path}: watcher {watcher.name!r} has no channel to send on: give it "
                 "an email, webhook, feed or directory"
             )
+    outcomes = []
+    for watcher in watchers:
         outcomes += outbox.run_digest(watcher)
     failed = [o for o in outcomes if o.status == "failed"]
     if args.format == "json":

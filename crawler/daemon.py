@@ -30,9 +30,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from crawler.config import Config, ConfigError, SourceConfig, load_config
 from storage.engine import make_engine, make_sessionmaker
@@ -51,6 +52,7 @@ JOB_TABLE = "apscheduler_jobs"
 # Crawls due at start are spread this far apart, so they do not all start in one second.
 START_STAGGER = timedelta(seconds=2)
 _PG_LOCK_KEY = 0x70726573  # "pres"
+_PG_HOLDER = "presswatch-daemon"
 
 
 class DaemonRunning(Exception):
@@ -103,16 +105,29 @@ class DaemonLock:
         self._file = handle
 
     def _acquire_advisory(self) -> None:
-        self._engine = make_engine(self.database_url)
+        # The lock's connection names its holder (pid, start, host) for `presswatch status`
+        # and for a second daemon's refusal: it goes when the connection goes.
+        info = _holder_info()
+        started = int(datetime.fromisoformat(info["started_at"]).timestamp())
+        name = f"{_PG_HOLDER} {info['pid']} {started} {info['host']}"[:63]
+        self._engine = create_engine(
+            self.database_url, poolclass=NullPool, connect_args={"application_name": name}
+        )
         self._connection = self._engine.connect()
         taken = self._connection.scalar(
             text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}
         )
         self._connection.commit()
         if not taken:
+            holder = _pg_holder(self._connection)
             self.release()
+            where = (
+                f"pid {holder['pid']} on {holder['host']}, running since {holder['started_at']}"
+                if holder
+                else "pid unknown"
+            )
             raise DaemonRunning(
-                "another presswatch daemon holds this PostgreSQL database "
+                f"another presswatch daemon ({where}) holds this PostgreSQL database "
                 "(advisory lock); stop it first (one daemon per database)"
             )
 
@@ -144,8 +159,36 @@ def describe_holder(content: str) -> str:
         return "pid unknown"
 
 
+def _pg_holder(connection: Any) -> dict[str, Any] | None:
+    """The daemon holding the advisory lock, from its connection's application_name."""
+    name = connection.scalar(
+        text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :k "
+            "AND a.datname = current_database()"
+        ),
+        {"k": _PG_LOCK_KEY},
+    )
+    if name is None:
+        return None
+    parts = str(name).split(" ", 3)
+    if len(parts) < 4 or parts[0] != _PG_HOLDER or not parts[1].isdigit():
+        return {"pid": None, "host": None, "started_at": None}
+    started = datetime.fromtimestamp(int(parts[2]), UTC).isoformat(timespec="seconds")
+    return {"pid": int(parts[1]), "host": parts[3], "started_at": started}
+
+
 def daemon_state(database_url: str) -> dict[str, Any] | None:
-    """Who runs the daemon on this database, or None when none does (SQLite only)."""
+    """Who runs the daemon on this database, or None when none does."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        engine = create_engine(database_url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                return _pg_holder(connection)
+        except SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
     path = lock_path(database_url)
     if path is None or not path.exists():
         return None

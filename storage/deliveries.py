@@ -72,7 +72,8 @@ def undelivered(
 def delivered_stories(
     session: Session, watcher: str, channel: str, stories: Iterable[tuple[str, int]]
 ) -> set[tuple[str, int]]:
-    """Which (watchlist, story) pairs already went, listed, into a delivery on this channel."""
+    """Which (watchlist, story) pairs were already delivered, listed, on this channel (a story
+    still pending is not: a later copy joins it as "also reported by")."""
     wanted = set(stories)
     if not wanted:
         return set()
@@ -84,7 +85,9 @@ def delivered_stories(
         for start in range(0, len(ids), 500):
             rows = session.scalars(
                 select(DeliveryItem.story_id)
+                .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
                 .where(
+                    Delivery.status == "sent",
                     DeliveryItem.watcher == watcher,
                     DeliveryItem.channel == channel,
                     DeliveryItem.watchlist == watchlist,
@@ -167,6 +170,15 @@ def claim(
 ) -> bool:
     """Mark ``delivery`` as being sent by ``sender``, unless someone changed it since it was
     read (then another sender has it, and this one must leave it alone)."""
+    values: dict[str, Any] = {
+        "status": "sending",
+        "attempts": Delivery.attempts + 1,
+        "attempted_at": now,
+        "sender": sender,
+    }
+    if expected == "sending":
+        # Taken over from a sender that died mid-attempt: it may have got through.
+        values["uncertain"] = True
     result: Any = session.execute(
         update(Delivery)
         .where(
@@ -174,23 +186,27 @@ def claim(
             Delivery.status == expected,
             Delivery.attempts == delivery.attempts,
         )
-        .values(
-            status="sending",
-            attempts=Delivery.attempts + 1,
-            attempted_at=now,
-            sender=sender,
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)
 
 
-def finish(session: Session, delivery_id: int, *, error: str | None, now: datetime) -> None:
+def finish(
+    session: Session,
+    delivery_id: int,
+    *,
+    error: str | None,
+    now: datetime,
+    uncertain: bool = False,
+) -> None:
     values: dict[str, Any] = (
         {"status": "sent", "sent_at": now, "last_error": None}
         if error is None
         else {"status": "pending", "last_error": error[:2000]}
     )
+    if uncertain:
+        values["uncertain"] = True
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)

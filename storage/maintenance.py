@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, delete, text
+from sqlalchemy import CursorResult, Engine, delete, func, select, text
 
 from storage.engine import make_sessionmaker
 from storage.models import ArticleRevision, CrawlRun, Delivery
@@ -43,11 +43,19 @@ def maintain(
                     )
                 )
             )
-            # Only long-sent ones: their matches are older than any digest reaches back.
+            # Only long-sent ones, and never a channel's latest digest: where the next digest
+            # starts is read from it.
+            latest = (
+                select(func.max(Delivery.id))
+                .where(Delivery.kind == "digest")
+                .group_by(Delivery.watcher, Delivery.channel)
+            )
             deliveries = _deleted(
                 session.execute(
                     delete(Delivery).where(
-                        Delivery.status == "sent", Delivery.created_at < now - keep_runs
+                        Delivery.status == "sent",
+                        Delivery.sent_at < now - keep_runs,
+                        Delivery.id.not_in(latest),
                     )
                 )
             )
@@ -62,6 +70,11 @@ def maintain(
         if engine.dialect.name == "sqlite":
             session.execute(text("INSERT INTO article_search(article_search) VALUES ('optimize')"))
     optimised = False
+    if engine.dialect.name == "postgresql":
+        # Fresh planner statistics (autovacuum reclaims space on its own).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+        optimised = True
     if engine.dialect.name == "sqlite":
         # Outside any transaction (the driver connection is in autocommit mode).
         raw = engine.raw_connection()

@@ -205,6 +205,9 @@ class Delivery(Base):
     attempted_at: Mapped[datetime | None]
     sender: Mapped[str | None] = mapped_column(String(200))  # host:pid of the attempt
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The last attempt may have got through (a timeout after sending, a sender that died
+    # mid-attempt): the delivery is sent again exactly as it was, never grown.
+    uncertain: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime | None]
 
 

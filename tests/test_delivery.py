@@ -86,8 +86,9 @@ def smtp(smtp_port: int) -> Iterator[MailSink]:
 class Hook:
     """An HTTP endpoint answering the status codes it is given in turn (then 200)."""
 
-    def __init__(self, answers: list[int]) -> None:
+    def __init__(self, answers: list[int], delays: list[float] | None = None) -> None:
         self.answers = answers
+        self.delays = delays or []  # seconds to wait before answering, in turn
         self.requests: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         hook = self
 
@@ -96,6 +97,7 @@ class Hook:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = hook.answers.pop(0) if hook.answers else 200
                 hook.requests.append((status, dict(self.headers), json.loads(body)))
+                time.sleep(hook.delays.pop(0) if hook.delays else 0)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -111,6 +113,9 @@ class Hook:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def keys(self) -> list[str]:
+        return [headers["Idempotency-Key"] for _, headers, _ in self.requests]
 
 
 # -- a copy of the crawled database and a config with a watcher -----------------------------
@@ -561,3 +566,62 @@ def test_an_unset_password_variable_is_warned_of_and_keeps_the_email_pending(
     assert smtp.messages == []
     (row,) = deliveries(config)
     assert row.status == "pending"
+
+
+def test_a_webhook_that_took_the_post_but_never_answered_gets_the_same_delivery_again(
+    copy: Copy, tmp_path: Path
+) -> None:
+    # It processes the first POST, then answers too late: the outcome is unknown, so the same
+    # digest (same key, same items) is sent again, and what arrives later waits for the next.
+    hook = Hook([200], delays=[4])
+    try:
+        config = setup(
+            copy, tmp_path, f'webhook = "{hook.url}"', '[delivery.webhook]\ntimeout = "1s"'
+        )
+        first = send(config)
+        assert first.returncode == 1 and "gave no answer in time" in first.stdout
+        (row,) = deliveries(config)
+        assert (row.status, row.uncertain) == ("pending", True)
+        second = send(config)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert len(hook.requests) == 2 and hook.keys()[0] == hook.keys()[1] == row.message_id
+        assert hook.requests[0][2]["items"] == hook.requests[1][2]["items"]
+    finally:
+        hook.stop()
+
+
+def test_a_delivery_being_sent_by_a_live_process_is_left_to_it(copy: Copy, tmp_path: Path) -> None:
+    from crawler.watch.outbox import _started
+
+    hook = Hook([500])
+    try:
+        config = setup(copy, tmp_path, f'webhook = "{hook.url}"')
+        assert send(config).returncode == 1  # recorded, pending
+        # Another sender (a live process) has claimed it and is sending it now.
+        other = subprocess.Popen(["sleep", "60"])
+        try:
+            engine = copy.write()
+            with engine.begin() as db:
+                db.execute(
+                    update(Delivery).values(
+                        status="sending",
+                        sender=f"{socket.gethostname()}:{other.pid}:{_started(other.pid)}",
+                        attempted_at=datetime.now(UTC),
+                    )
+                )
+            busy = send(config)
+            assert busy.returncode == 0 and "being sent by another process" in busy.stdout
+            assert len(hook.requests) == 1
+            # Its sender gone, the delivery is taken over and sent as it was.
+            other.kill()
+            other.wait()
+            taken = send(config)
+            assert taken.returncode == 0, taken.stdout
+            assert len(hook.requests) == 2 and hook.keys()[0] == hook.keys()[1]
+            (row,) = deliveries(config)
+            assert (row.status, row.uncertain) == ("sent", True)
+        finally:
+            other.kill()
+            engine.dispose()
+    finally:
+        hook.stop()

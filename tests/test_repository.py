@@ -276,7 +276,8 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
                     replaced_at=now - timedelta(days=days),
                 )
             )
-        # Sent deliveries past retention go with their items; a pending one stays, however old.
+        # Sent deliveries past retention go with their items; a pending one stays, however old,
+        # and so does the channel's latest digest (the next digest starts where it ended).
         for days, status in ((400, "sent"), (400, "pending"), (2, "sent")):
             delivery = Delivery(
                 watcher="w",
@@ -287,6 +288,7 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
                 period_start=now - timedelta(days=days + 1),
                 period_end=now - timedelta(days=days),
                 created_at=now - timedelta(days=days),
+                sent_at=now - timedelta(days=days) if status == "sent" else None,
             )
             session.add(delivery)
             session.flush()

@@ -102,8 +102,15 @@ def _text(parent: etree._Element, name: str, value: str) -> etree._Element:
 
 
 def _clean(text: str) -> str:
-    """XML 1.0 cannot carry most control characters; article text sometimes has them."""
-    return "".join(c for c in text if c in "\t\n\r" or ord(c) >= 0x20)
+    """XML 1.0 cannot carry most control characters, surrogates or U+FFFE/U+FFFF; article
+    text sometimes has them."""
+    return "".join(
+        c
+        for c in text
+        if (c in "\t\n\r" or ord(c) >= 0x20)
+        and not 0xD800 <= ord(c) <= 0xDFFF
+        and c not in "\ufffe\uffff"
+    )
 
 
 def _iso(value: datetime) -> str:

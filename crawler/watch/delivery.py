@@ -6,6 +6,8 @@ what to check; the outbox keeps the delivery pending and tries again on the next
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import smtplib
@@ -38,7 +40,12 @@ USER_AGENT = "presswatch-digest/0.1"
 
 
 class DeliveryError(Exception):
-    """A channel that did not take the digest; the message says what to check."""
+    """A channel that did not take the digest; the message says what to check. ``uncertain``:
+    it may have taken it all the same (no answer after it was sent)."""
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
 
 
 class PartialDelivery(DeliveryError):
@@ -88,18 +95,23 @@ def send_email(smtp: SmtpConfig, message: EmailMessage) -> None:
         raise DeliveryError(str(exc)) from None
     where = f"SMTP server {smtp.host}:{smtp.port}"
     timeout = smtp.timeout.total_seconds()
+    client: smtplib.SMTP | None = None
     try:
-        client: smtplib.SMTP = (
+        client = (
             smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout)
             if smtp.ssl
             else smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
         )
-        with client:
-            if smtp.starttls:
-                client.starttls(context=ssl.create_default_context())
-            if smtp.username:
-                client.login(smtp.username, password or "")
-            refused = client.send_message(message)
+        if smtp.starttls:
+            client.starttls(context=ssl.create_default_context())
+        if smtp.username:
+            client.login(smtp.username, password or "")
+        refused = client.send_message(message)
+    except smtplib.SMTPServerDisconnected as exc:
+        # Lost mid-conversation: perhaps after the server took the message.
+        raise DeliveryError(f"{where} closed the connection: {exc}", uncertain=True) from None
+    except TimeoutError as exc:
+        raise DeliveryError(f"{where} did not answer in time: {exc}", uncertain=True) from None
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(
             f"{where} refused the login ({exc.smtp_code}): check [delivery.smtp] username "
@@ -118,6 +130,11 @@ def send_email(smtp: SmtpConfig, message: EmailMessage) -> None:
         raise DeliveryError(f"{where} refused every recipient: {exc.recipients}") from None
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"{where} could not be reached: {exc}") from None
+    finally:
+        if client is not None:
+            # The message is accepted once DATA is answered: a failing QUIT changes nothing.
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.quit()
     if refused:
         # Some recipients took it: sending again would repeat it for them, so it counts as
         # sent; the refused addresses are the config's to fix.
@@ -145,7 +162,9 @@ def webhook_payload(digest: Digest, message_id: str) -> dict[str, Any]:
 def post_webhook(url: str, payload: dict[str, Any], *, key: str, timeout: float) -> None:
     """POST the payload; a 2xx answer is delivery. The ``Idempotency-Key`` header lets a
     receiver drop the repeat of a digest whose answer was lost."""
-    host = urlsplit(url).netloc  # hook URLs carry secrets in their path: never log those
+    # Hook URLs carry secrets in their path or user part: name only the host and port.
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
     request = urllib.request.Request(
         url,
         data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -161,6 +180,11 @@ def post_webhook(url: str, payload: dict[str, Any], *, key: str, timeout: float)
             response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"webhook at {host} answered HTTP {exc.code}") from None
+    except (TimeoutError, http.client.HTTPException) as exc:
+        # Sent, then no (whole) answer: the receiver may have taken it.
+        raise DeliveryError(
+            f"webhook at {host} gave no answer in time: {exc!r}", uncertain=True
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"webhook at {host} could not be reached: {reason}") from None

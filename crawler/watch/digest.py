@@ -243,7 +243,12 @@ def _header(digest: Digest) -> str:
 
 
 def subject(digest: Digest) -> str:
-    """The email subject: what a watcher scans in an inbox."""
+    """The email subject: what a watcher scans in an inbox (one line, whatever the headline
+    holds)."""
+    return " ".join(_subject(digest).split())
+
+
+def _subject(digest: Digest) -> str:
     if digest.kind == "alert":
         lead = digest.groups[0].entries[0] if digest.groups else None
         more = f" (+{digest.stories - 1} more)" if digest.stories > 1 else ""

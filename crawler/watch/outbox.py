@@ -99,7 +99,9 @@ class Outbox:
     def __init__(self, engine: Engine, config: Config) -> None:
         self.config = config
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        self.sender = f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid:start: the start time tells this process from a later one given the same
+        # pid (a container's daemon is pid 1 after every restart).
+        self.sender = f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
 
     # runs ----------------------------------------------------------------------------------
 
@@ -193,10 +195,9 @@ class Outbox:
         to_send: list[int] = []
         pending_digest: Delivery | None = None
         for row in outbox.open_deliveries(session, watcher.name, channel):
-            if row.status == "sending" and self._busy(row, now):
-                continue
-            to_send.append(row.id)
-            if row.status == "pending" and row.kind == "digest" and pending_digest is None:
+            to_send.append(row.id)  # (one another process is sending comes back "busy")
+            grows = row.status == "pending" and row.kind == "digest" and not row.uncertain
+            if grows and pending_digest is None:
                 pending_digest = row
         last_end = outbox.last_digest_end(session, watcher.name, channel)
         if last_end is None:
@@ -213,7 +214,10 @@ class Outbox:
             digest_row = pending_digest
         elif any(not i.folded for i in items) or watcher.send_empty:
             digest_row = self._new_delivery(session, watcher, channel, "digest", since, now)
-            outbox.add_items(session, digest_row, items)
+            taken = outbox.add_items(session, digest_row, items)
+            if not taken and not watcher.send_empty:
+                session.delete(digest_row)  # a concurrent run took them all
+                return to_send, self._digest(session, watcher, "digest", since, now, [], 0)
             to_send.append(digest_row.id)
         else:
             # Nothing, or only later copies of stories already sent: nothing to tell yet
@@ -298,12 +302,15 @@ class Outbox:
         return delivery.new_message_id(self.config.delivery.smtp, watcher.name)
 
     def _busy(self, row: Delivery, now: datetime) -> bool:
-        """Is another live process sending ``row`` right now?"""
-        host, _, pid = (row.sender or "").rpartition(":")
-        if host == socket.gethostname() and pid.isdigit():
-            return _alive(int(pid))
+        """Is another live process sending ``row`` right now? (An attempt older than
+        STALE_ATTEMPT is over, whatever became of its process: sends time out long before.)"""
         attempted = row.attempted_at
-        return attempted is not None and now - attempted < STALE_ATTEMPT
+        if row.sender == self.sender or attempted is None or now - attempted >= STALE_ATTEMPT:
+            return False
+        host, pid, started = (row.sender or "::").split(":", 2)
+        if host == socket.gethostname() and pid.isdigit():
+            return _started(int(pid)) == started
+        return True
 
     # sending -------------------------------------------------------------------------------
 
@@ -316,6 +323,8 @@ class Outbox:
             base = Outcome(row.watcher, row.channel, row.kind, "busy", row.id)
             if row.status == "sent" or watcher is None:
                 return base
+            if row.status == "sending" and self._busy(row, now):
+                return base
             expected = row.status
             if not outbox.claim(session, row, expected=expected, sender=self.sender, now=now):
                 return base
@@ -323,15 +332,21 @@ class Outbox:
             message_id, channel, kind = row.message_id, row.channel, row.kind
             created = row.created_at
         error: str | None = None
+        uncertain = False
         target: str | None = None
         try:
             target = self._send(watcher, channel, digest, message_id, delivery_id, created)
         except delivery.PartialDelivery as exc:
             logger.warning("%s digest for %s: %s", channel, watcher.name, exc)
         except delivery.DeliveryError as exc:
-            error = str(exc)
+            error, uncertain = str(exc), exc.uncertain
+        except Exception as exc:  # a bug must not leave the delivery claimed for good
+            logger.error("sending %s %s for %s failed", kind, channel, watcher.name, exc_info=True)
+            error, uncertain = f"unexpected error: {exc!r}", True
         with self.sessions.begin() as session:
-            outbox.finish(session, delivery_id, error=error, now=datetime.now(UTC))
+            outbox.finish(
+                session, delivery_id, error=error, now=datetime.now(UTC), uncertain=uncertain
+            )
         if error:
             logger.warning(
                 "%s %s for %s not delivered, kept to retry on the next run: %s",
@@ -410,6 +425,10 @@ class Outbox:
             error = f"cannot write the feed {path}: {exc.strerror}; check the watcher's feed path"
             logger.warning("feed for %s not written: %s", watcher.name, error)
             return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
+        except ValueError as exc:  # text XML cannot carry, past _clean: a bug, not the user's
+            error = f"cannot render the feed {path}: {exc}"
+            logger.error("feed for %s not written", watcher.name, exc_info=True)
+            return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
         return Outcome(watcher.name, "feed", "feed", "sent", target=str(path))
 
     def feed_xml(
@@ -431,11 +450,15 @@ class Outbox:
         watcher = self._watcher(row.watcher)
         assert watcher is not None
         listed: list[tuple[WatchMatch, Article]] = []
+        seen: set[tuple[str, int]] = set()
         folded = 0
         for item, match, article in outbox.items_of(session, row.id):
             if item.folded:
                 folded += 1
-            elif match is not None:  # an article that no longer matches is left out
+            # An article that no longer matches is left out; two versions of one match (it
+            # was updated while the digest waited) are one entry, as it now reads.
+            elif match is not None and (match.watchlist, article.id) not in seen:
+                seen.add((match.watchlist, article.id))
                 listed.append((match, article))
         return self._digest(
             session, watcher, row.kind, row.period_start, row.period_end, listed, folded
@@ -472,11 +495,24 @@ class Outbox:
         return path if path.is_absolute() else self.config.path.parent / path
 
 
-def _alive(pid: int) -> bool:
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot), "" if there is no such process;
+    "?" where /proc cannot tell (then a live pid is taken as the same process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return "" if Path("/proc/self/stat").exists() else _alive(pid)
+    except OSError:
+        return "?"
+    # The command name (field 2) may hold spaces and parentheses: count after its end.
+    return stat.rpartition(")")[2].split()[19]
+
+
+def _alive(pid: int) -> str:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return ""
     except PermissionError:
-        return True
-    return True
+        return "?"
+    return "?"

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("attempted_at", UtcDateTime()),
         sa.Column("sender", sa.String(200)),
         sa.Column("last_error", sa.Text()),
+        sa.Column("uncertain", sa.Boolean(), nullable=False),
         sa.Column("sent_at", UtcDateTime()),
     )
     op.create_index("ix_deliveries_open", "deliveries", ["watcher", "channel", "status"])
