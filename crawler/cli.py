@@ -269,6 +269,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import redis
+
+    from crawler.worker import run_worker
+
+    config = _load(args)
+    if config.cluster is None:
+        raise UsageError(
+            f"{config.path} has no [cluster] redis_url: a worker takes its crawls from the "
+            "shared frontier in Redis (see README, Deployment)"
+        )
+    _daemon_logging(config, args.verbose)
+    try:
+        return run_worker(config)
+    except redis.exceptions.ConnectionError as exc:
+        print(
+            f"presswatch: error: cannot reach Redis at {config.cluster.redis_url} ({exc}): "
+            "check [cluster] redis_url and that Redis runs",
+            file=sys.stderr,
+        )
+        return 2
+
+
 def _daemon_logging(config: Config, verbose: int) -> None:
     """Time-stamped lines on stderr, and in [daemon] log_file (rotated) when set."""
     from logging.handlers import RotatingFileHandler
@@ -525,11 +548,13 @@ def _print_status(
     from crawler.daemon import daemon_state
 
     daemon: dict[str, Any] = daemon_state(config.database_url) or {}
-    status = {
+    status: dict[str, Any] = {
         "daemon": {"running": bool(daemon), **daemon},
         "sources": sources,
         "watchers": watchers,
     }
+    if config.cluster is not None:
+        status["cluster"] = _cluster_status(config)
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -550,6 +575,18 @@ def _print_status(
             f"{last.get('new', 0):>5} {last.get('errors', 0):>6}  "
             f"{(row['next_run'] or '-')[:19]:<20} {_health_text(row['health'])}"
         )
+    cluster = status.get("cluster")
+    if cluster is not None:
+        if cluster["reachable"]:
+            print(
+                f"cluster: {len(cluster['workers'])} workers alive, "
+                f"{cluster['frontier_length']} requests waiting in the frontier, "
+                f"{len(cluster['active_runs'])} runs in progress"
+            )
+            for w in cluster["workers"]:
+                print(f"  worker {w['worker']} (heartbeat {w['last_heartbeat_seconds_ago']} s ago)")
+        else:
+            print(f"cluster: Redis at {cluster['redis']} NOT reachable: {cluster['error']}")
     if watchers:
         print()
         print(f"{'watcher':<16} {'schedule':<18} {'last digest':<20} {'next digest':<20} delivery")
@@ -560,6 +597,28 @@ def _print_status(
                 f"{(row['next_digest'] or '-')[:19]:<20} {_delivery_text(row)}"
             )
     return 0
+
+
+def _cluster_status(config: Config) -> dict[str, Any]:
+    import redis
+
+    from crawler.cluster import Frontier
+
+    assert config.cluster is not None
+    try:
+        frontier = Frontier(config.cluster)
+        return {
+            "redis": config.cluster.redis_url,
+            "reachable": True,
+            "workers": [
+                {"worker": w, "last_heartbeat_seconds_ago": round(ago, 1)}
+                for w, ago in sorted(frontier.workers().items())
+            ],
+            "frontier_length": frontier.length(),
+            "active_runs": {str(r): s for r, s in frontier.active_runs().items()},
+        }
+    except redis.exceptions.RedisError as exc:
+        return {"redis": config.cluster.redis_url, "reachable": False, "error": str(exc)}
 
 
 def _delivery_text(row: dict[str, Any]) -> str:
@@ -1116,6 +1175,16 @@ def build_parser() -> argparse.ArgumentParser:
         "`every`, each crawl in its own process; log to stderr and [daemon] log_file. One "
         "daemon per database. SIGTERM or Ctrl-C stops it (running crawls get "
         "[daemon] stop_grace to finish); SIGHUP re-reads the config.",
+    )
+
+    add(
+        "worker",
+        cmd_worker,
+        "run a crawl worker of a cluster ([cluster] redis_url)",
+        "Run in the foreground a worker that takes part in every crawl the daemon announces in "
+        "the shared frontier (Redis): start as many as you like, on any machines that reach the "
+        "same Redis and database. SIGTERM or Ctrl-C stops it; what it held goes back to the "
+        "frontier for the others.",
     )
 
     p = add(

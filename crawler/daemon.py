@@ -521,6 +521,9 @@ class Daemon:
             source = self.config.source(source_name)
         except ConfigError:
             return
+        if self.config.cluster is not None:
+            self._cluster_crawl(source)
+            return
         daemon = self.config.daemon
         command = crawl_command(self.config.path, source.name, daemon.crawl_time_limit)
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
@@ -550,6 +553,62 @@ class Daemon:
             with self._children_lock:
                 self._children.pop(source.name, None)
         run = self._report(source, process, time.monotonic() - child.started)
+        self._check_health(source.name)
+        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
+            self._adapt(source, run)
+
+    def _cluster_crawl(self, source: SourceConfig) -> None:
+        """Open a run in the shared frontier with the source's seeds, and wait for the
+        workers to finish it (or for the time limit)."""
+        from crawler.cluster import Frontier, Seed
+        from storage import repository
+
+        assert self._engine is not None and self.config.cluster is not None
+        frontier = Frontier(self.config.cluster)
+        sessions = make_sessionmaker(self._engine)
+        started = time.monotonic()
+        with sessions.begin() as session:
+            run_id = repository.start_run(session, source.name, datetime.now(UTC), None)
+        seeds = [Seed(u, "feed") for u in source.feeds]
+        seeds += [Seed(u, "sitemap") for u in source.sitemaps]
+        seeds += [Seed(u, "page") for u in source.pages]
+        frontier.announce(run_id, source.name, seeds)
+        limit = self.config.daemon.crawl_time_limit.total_seconds()
+        run: CrawlRun | None = None
+        while True:
+            with sessions() as session:
+                run = session.get(CrawlRun, run_id)
+                if run is None or run.status != "running":
+                    break
+            if time.monotonic() - started > limit or self._stopping.is_set():
+                why = "time limit" if not self._stopping.is_set() else "the daemon stopped"
+                frontier.abandon(run_id)
+                with sessions.begin() as session:
+                    repository.close_run(
+                        session,
+                        run_id,
+                        finished_at=datetime.now(UTC),
+                        status="timeout" if why == "time limit" else "stopped",
+                        finish_reason=f"cluster run ended at the {why}",
+                    )
+                break
+            time.sleep(1.0)
+        with sessions() as session:
+            run = session.get(CrawlRun, run_id)
+            if run is not None:
+                session.expunge(run)
+        if run is not None:
+            logger.info(
+                "%s: %s in %.1f s (cluster run %d): %d pages, %d new, %d updated, %d flagged",
+                source.name,
+                run.status,
+                time.monotonic() - started,
+                run_id,
+                run.pages_fetched,
+                run.new,
+                run.updated,
+                run.flagged,
+            )
         self._check_health(source.name)
         if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
             self._adapt(source, run)
@@ -654,8 +713,15 @@ class Daemon:
         """Runs left 'running' by crawls that no longer exist (the machine or the daemon was
         killed mid-crawl) are marked interrupted."""
         assert self._engine is not None
+        active: set[int] = set()
+        if self.config.cluster is not None:
+            from crawler.cluster import Frontier
+
+            active = set(Frontier(self.config.cluster).active_runs())
         with make_sessionmaker(self._engine).begin() as session:
             for run in session.scalars(select(CrawlRun).where(CrawlRun.status == "running")):
+                if run.id in active:
+                    continue  # a distributed crawl the workers are still at
                 if run.pid is None or not _alive(run.pid):
                     run.status = "interrupted"
                     run.finish_reason = "the crawl process ended without closing its run"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
-from typing import Self
+from typing import Any, Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -72,6 +72,12 @@ class CrawlRunRecorder:
         source = getattr(getattr(spider, "source", None), "name", None)
         if source is None:
             return
+        cluster_run = getattr(spider, "run_id", None)
+        if cluster_run is not None:
+            # One worker's share of a run the daemon opened: counted into it at the end.
+            self.run_id = cluster_run
+            self.stats.set_value("presswatch/run_id", cluster_run)
+            return
         try:
             with self.sessions.begin() as session:
                 self.run_id = repository.start_run(session, source, datetime.now(UTC), os.getpid())
@@ -82,6 +88,9 @@ class CrawlRunRecorder:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
+            return
+        if getattr(spider, "run_id", None) is not None:
+            self._close_share(spider, reason)
             return
         status = (
             "finished"
@@ -102,6 +111,27 @@ class CrawlRunRecorder:
                 )
         except SQLAlchemyError:
             logger.error("Cannot complete crawl run %s", self.run_id, exc_info=True)
+
+    def _close_share(self, spider: Any, reason: str) -> None:
+        """Add this worker's counts to the run; the worker that finds nothing left of the run
+        anywhere closes it (finished)."""
+        assert self.run_id is not None
+        try:
+            with self.sessions.begin() as session:
+                repository.add_run_counts(session, self.run_id, run_counts(self.stats.get_stats()))
+            if reason != "finished" or spider.frontier.pending(self.run_id) > 0:
+                return
+            if spider.frontier.claim_final(self.run_id):
+                with self.sessions.begin() as session:
+                    repository.close_run(
+                        session,
+                        self.run_id,
+                        finished_at=datetime.now(UTC),
+                        status="finished",
+                        finish_reason="finished",
+                    )
+        except SQLAlchemyError:
+            logger.error("Cannot record this worker's part of run %s", self.run_id, exc_info=True)
 
 
 class ProgressReporter:

@@ -198,6 +198,7 @@ class StoragePipeline:
         self._sessions: sessionmaker[Session] | None = None
         self._timer: task.LoopingCall | None = None
         self._watchlists: list[str] = []
+        self._batches_in_flight = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -227,15 +228,24 @@ class StoragePipeline:
                 self._flush()
         return item
 
+    def settled(self) -> bool:
+        """Everything accepted so far is written (or failed and counted); if not, flush."""
+        if self._buffer or self._batches_in_flight:
+            self._flush()
+            return False
+        return True
+
     def _flush(self) -> None:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        self._batches_in_flight += 1
         # Chained so batches are written one after another, in arrival order.
         self._writing.addCallback(lambda _: threads.deferToThread(self._write, batch))
         self._writing.addCallbacks(self._count, self._write_failed, errbackArgs=(len(batch),))
 
     def _write_failed(self, failure: Any, size: int) -> None:
+        self._batches_in_flight -= 1
         logger.error(
             "Storing a batch of %d articles failed",
             size,
@@ -245,6 +255,7 @@ class StoragePipeline:
 
     def _count(self, outcomes: list[str]) -> None:
         # On the reactor thread, like every other stats update.
+        self._batches_in_flight -= 1
         for outcome in outcomes:
             self.stats.inc_value(outcome)
 

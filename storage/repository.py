@@ -536,6 +536,39 @@ def finish_run(
     )
 
 
+def close_run(
+    session: Session, run_id: int, *, finished_at: datetime, status: str, finish_reason: str
+) -> None:
+    """End a run whose counts were added as it went (a distributed crawl's)."""
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+        .values(finished_at=finished_at, status=status, finish_reason=finish_reason)
+    )
+
+
+def add_run_counts(session: Session, run_id: int, counts: RunCounts) -> None:
+    """Add one worker's share of a distributed crawl to its run (locked while read and
+    written, so that workers finishing together each add theirs)."""
+    run = session.scalars(
+        select(CrawlRun).where(CrawlRun.id == run_id).with_for_update()
+    ).one_or_none()
+    if run is None:
+        return
+    run.pages_fetched += counts.pages_fetched
+    run.articles_fetched += counts.articles_fetched
+    run.new += counts.new
+    run.updated += counts.updated
+    run.duplicate += counts.duplicate
+    run.unchanged += counts.unchanged
+    run.empty += counts.empty
+    run.flagged += counts.flagged
+    errors = dict(run.errors)
+    for kind, count in counts.errors.items():
+        errors[kind] = errors.get(kind, 0) + count
+    run.errors = errors
+
+
 def get_runs(session: Session, run_ids: Sequence[int]) -> list[CrawlRun]:
     return list(session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids))))
 

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler import discovery
@@ -49,6 +50,8 @@ class NewsArgs(BaseModel):
 
     source: str
     config: str | None = None
+    # Cluster mode: the crawl-run id the daemon announced in the shared frontier.
+    run: int | None = None
 
 
 def _charset(response: Response) -> str | None:
@@ -70,6 +73,9 @@ class NewsSpider(Spider):
     config: Config
     source: SourceConfig
     _setup_error: tuple[str, str] | None = None
+    run_id: int | None = None  # cluster mode
+    frontier: Any = None
+    worker: str = ""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -103,6 +109,14 @@ class NewsSpider(Spider):
         except (SchemaError, SQLAlchemyError) as exc:
             self._setup_error = ("storage_error", f"storage: {exc}")
             return
+        if args.run is not None:
+            if self.config.cluster is None:
+                self._setup_error = (
+                    "config_error",
+                    f"-a run={args.run} needs a [cluster] redis_url in {self.config.path}",
+                )
+                return
+            self._cluster_setup(settings, args.run)
 
         self.allowed_domains = self.source.domains
         crawl = self.config.crawl
@@ -145,6 +159,68 @@ class NewsSpider(Spider):
         # compares against host:port and drops every link on a site served on a port.
         self._links = LinkExtractor(unique=True)
 
+    def _cluster_setup(self, settings: Settings, run: int) -> None:
+        """Take part in run ``run`` of the shared frontier (see crawler.cluster)."""
+        from crawler.cluster import Frontier
+        from crawler.frontier import worker_id
+
+        cluster = self.config.cluster
+        assert cluster is not None
+        self.run_id = run
+        self.worker = worker_id()
+        self.frontier = Frontier(cluster)
+        for key, value in {
+            "SCHEDULER": "crawler.frontier.RunScheduler",
+            # (replaced by the run's filter; named so scrapy-redis does not build Scrapy's own)
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "REDIS_URL": cluster.redis_url,
+            "PRESSWATCH_RUN_ID": run,
+            "PRESSWATCH_CLUSTER_PREFIX": cluster.key_prefix,
+            "PRESSWATCH_WORKER_ID": self.worker,
+        }.items():
+            settings.set(key, value, priority="spider")
+        self.crawler.signals.connect(self._cluster_idle, signal=signals.spider_idle)
+        self.crawler.signals.connect(self._cluster_opened, signal=signals.spider_opened)
+        self._poke = task.LoopingCall(self._poke_engine)
+
+    def _cluster_opened(self, spider: Spider) -> None:
+        self.frontier.join(self.run_id, self.worker)
+        self._poke.start(0.5, now=False)
+
+    def _poke_engine(self) -> None:
+        # Another worker may push requests at any moment: look for them twice a second
+        # rather than at Scrapy's idle heartbeat (5 s).
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
+
+    def _cluster_idle(self, spider: Spider) -> None:
+        """Idle: all this worker took is done (pages fetched, links pushed, articles stored
+        once the storage pipeline has settled), so it is dropped from its processing list.
+        The crawl stays open while any of the run is left anywhere."""
+        for pipeline in getattr(self.crawler.engine.scraper.itemproc, "middlewares", ()):
+            settled = getattr(pipeline, "settled", None)
+            if settled is not None and not settled():
+                raise DontCloseSpider
+        assert self.run_id is not None
+        self.frontier.done_with_all(self.run_id, self.worker)
+        # Seeds given back by a worker that died after taking them.
+        taken = False
+        while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
+            self.crawler.engine.crawl(self._seed_request(seed))
+            taken = True
+        if taken or (
+            self.frontier.is_active(self.run_id) and self.frontier.pending(self.run_id) > 0
+        ):
+            raise DontCloseSpider
+
+    def _seed_request(self, seed: Any) -> Request:
+        if seed.kind == "feed":
+            return self._listing(seed.url, self.parse_feed, conditional=True)
+        if seed.kind == "sitemap":
+            return self._listing(seed.url, self.parse_sitemap, conditional=True)
+        return self._listing(seed.url, self.parse_page, depth=1)
+
     # -- start ---------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
@@ -152,6 +228,11 @@ class NewsSpider(Spider):
             reason, message = self._setup_error
             logger.error("%s", message)
             raise CloseSpider(reason)
+        if self.run_id is not None:
+            # The run's seeds, as many as this worker takes before the others do.
+            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
+                yield self._seed_request(seed)
+            return
         for url in self.source.feeds:
             yield self._listing(url, self.parse_feed, conditional=True)
         for url in self.source.sitemaps:
@@ -392,6 +473,12 @@ class NewsSpider(Spider):
     def closed(self, reason: str) -> None:
         """Save the listings' validators, for the next crawl's conditional requests. Only a
         finished crawl's: a stopped one has not fetched everything its listings offered."""
+        if self.run_id is not None:
+            if getattr(self, "_poke", None) is not None and self._poke.running:
+                self._poke.stop()
+            if reason != "finished":
+                # Stopped mid-run: what this worker holds goes back for the others.
+                self.frontier.requeue(self.run_id, self.worker)
         if reason != "finished" or not self._fetched_listings:
             return
         states = {

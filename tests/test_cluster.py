@@ -1,0 +1,219 @@
+"""Distributed crawling: a real redis-server on 127.0.0.1, `presswatch worker` processes and
+the daemon, against the local test site, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from crawler.demo.articles import PAPUA, STORIES
+from storage.models import Article, ArticleUrl, CrawlRun
+from tests.conftest import Site, _presswatch_command, presswatch
+from tests.test_crawl_e2e import _accounted, _stored
+
+REQUIRE_VAR = "PRESSWATCH_REQUIRE_REDIS"  # set by .ci/run: no Redis is a failure there
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server not found (apt-get install redis-server)"
+        if os.environ.get(REQUIRE_VAR):
+            pytest.fail(f"Redis is required here (${REQUIRE_VAR}) but {reason}")
+        pytest.skip(f"cluster tests skipped: {reason}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def cluster_site(site: Site, redis_url: str) -> Site:
+    prefix = f"pwtest-{uuid.uuid4().hex[:8]}"
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[cluster]\nredis_url = "{redis_url}"\nkey_prefix = "{prefix}"\n'
+            'heartbeat = "1s"\ndead_after = "3s"\n'
+        )
+    return site
+
+
+def start(site: Site, command: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*_presswatch_command(), "--config", str(site.config), command],
+        cwd=site.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def status(site: Site) -> dict[str, object]:
+    result = presswatch("--config", str(site.config), "status", "--json", cwd=site.workdir)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def finished_runs(site: Site) -> list[CrawlRun]:
+    try:
+        with Session(site.engine()) as session:
+            return list(session.scalars(select(CrawlRun).where(CrawlRun.status == "finished")))
+    except SQLAlchemyError:
+        return []  # the daemon is still creating the schema
+
+
+def stop(*processes: subprocess.Popen[str]) -> list[str]:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    logs = []
+    for process in processes:
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+        logs.append(err)
+    return logs
+
+
+def stored_once(site: Site) -> int:
+    with Session(site.engine()) as session:
+        articles = session.scalar(select(func.count()).select_from(Article))
+        hashes = session.scalar(select(func.count(func.distinct(Article.content_hash))))
+        urls = session.scalar(select(func.count()).select_from(ArticleUrl))
+        keys = session.scalar(select(func.count(func.distinct(ArticleUrl.url_key))))
+    assert articles == hashes and urls == keys
+    return int(articles or 0)
+
+
+def test_three_workers_crawl_the_site_together(cluster_site: Site) -> None:
+    site = cluster_site
+    workers = [start(site, "worker") for _ in range(3)]
+    daemon = None
+    try:
+        wait_for(lambda: len(status(site)["cluster"]["workers"]) == 3, 30, "three workers")  # type: ignore[index]
+        site.server.reset_log()
+        daemon = start(site, "run")
+        wait_for(lambda: len(finished_runs(site)) == 2, 120, "both sources' runs")
+        state = status(site)
+        cluster = state["cluster"]
+        assert cluster["frontier_length"] == 0 and cluster["active_runs"] == {}  # type: ignore[index]
+    finally:
+        logs = stop(*([daemon] if daemon else []), *workers)
+    assert all(w.returncode == 0 for w in workers), logs
+
+    # Every article page requested once, by whichever worker took it.
+    article_paths = {s.path for s in STORIES if s is not PAPUA}
+    counts = Counter(
+        (r.host, r.path)
+        for r in site.server.requested()
+        if r.method == "GET" and r.path in article_paths
+    )
+    assert len(counts) >= 10
+    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+    # Every article stored once: the syndicated copy is its original's article.
+    assert stored_once(site) == len(STORIES) - 1
+    # The runs' accounting adds up over the workers' shares.
+    runs = finished_runs(site)
+    for run in runs:
+        summary = {
+            "articles_fetched": run.articles_fetched,
+            "new": run.new,
+            "updated": run.updated,
+            "duplicate": run.duplicate,
+            "unchanged": run.unchanged,
+            "empty": run.empty,
+            "errors": run.errors,
+        }
+        assert run.articles_fetched > 0 and _accounted(summary) == run.articles_fetched, summary
+    assert sum(r.new for r in runs) == len(STORIES) - 1
+    # The work was shared.
+    client = redis.Redis.from_url(site.config.read_text().split('redis_url = "')[1].split('"')[0])
+    prefix = site.config.read_text().split('key_prefix = "')[1].split('"')[0]
+    shares = [client.scard(f"{prefix}:run:{r.id}:workers") for r in runs]
+    assert max(shares) >= 2, shares
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(cluster_site: Site) -> None:
+    site = cluster_site
+    workers = [start(site, "worker") for _ in range(3)]
+    daemon = None
+    try:
+        wait_for(lambda: len(status(site)["cluster"]["workers"]) == 3, 30, "three workers")  # type: ignore[index]
+        daemon = start(site, "run")
+        wait_for(
+            lambda: len([r for r in site.server.requested() if "/read/" in r.path]) >= 3,
+            60,
+            "the crawl under way",
+        )
+        workers[0].kill()  # SIGKILL: its crawls die with it, holding what they took
+        wait_for(lambda: len(finished_runs(site)) == 2, 120, "both runs finished by the others")
+    finally:
+        stop(*([daemon] if daemon else []), *workers)
+    assert workers[0].returncode == -signal.SIGKILL
+    # Nothing lost, nothing twice.
+    assert stored_once(site) == len(STORIES) - 1
+    for story in STORIES:
+        _stored(site, story)
+
+
+def test_a_worker_without_a_cluster_config_is_told_what_to_add(site: Site) -> None:
+    result = presswatch("--config", str(site.config), "worker", cwd=site.workdir)
+    assert result.returncode == 2
+    assert "has no [cluster] redis_url" in result.stderr
+
+
+def test_a_worker_that_cannot_reach_redis_says_so(site: Site, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with site.config.open("a", encoding="utf-8") as config:
+        config.write(f'\n[cluster]\nredis_url = "redis://127.0.0.1:{port}/0"\n')
+    result = presswatch("--config", str(site.config), "worker", cwd=site.workdir)
+    assert result.returncode == 2
+    assert f"cannot reach Redis at redis://127.0.0.1:{port}/0" in result.stderr
