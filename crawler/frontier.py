@@ -57,3 +57,19 @@ class RunScheduler(Scheduler):
     def open(self, spider: Any) -> None:
         super().open(spider)
         self.queue.processing_key = self.processing_key
+
+    # scrapy-redis's own pass the spider to the stats, which Scrapy 2.13 deprecates.
+    def enqueue_request(self, request: Any) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Any:
+        request = self.queue.pop()
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
