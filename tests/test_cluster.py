@@ -13,7 +13,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -22,9 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.demo.articles import PAPUA, STORIES
-from storage.models import Article, ArticleUrl, CrawlRun
-from tests.conftest import Site, _presswatch_command, presswatch
-from tests.test_crawl_e2e import _accounted, _stored
+from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
+from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+from tests.test_crawl_e2e import _accounted, _stored, change_papua
 
 REQUIRE_VAR = "PRESSWATCH_REQUIRE_REDIS"  # set by .ci/run: no Redis is a failure there
 
@@ -131,7 +133,32 @@ def stored_once(site: Site) -> int:
     return int(articles or 0)
 
 
-def test_three_workers_crawl_the_site_together(cluster_site: Site) -> None:
+def results(site: Site) -> tuple[set[str], set[frozenset[str]], set[tuple[str, str]]]:
+    """What a crawl stored, by address without the port: article URLs, stories (sets of
+    URLs), and (watchlist, URL) matches."""
+
+    def where(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.hostname}{parts.path}"
+
+    with Session(site.engine()) as session:
+        articles = list(session.scalars(select(Article)))
+        matches = session.execute(
+            select(WatchMatch.watchlist, Article.url).join(
+                Article, Article.id == WatchMatch.article_id
+            )
+        ).all()
+    stories: dict[int, set[str]] = {}
+    for article in articles:
+        stories.setdefault(article.story_id or article.id, set()).add(where(article.url))
+    return (
+        {where(a.url) for a in articles},
+        {frozenset(s) for s in stories.values()},
+        {(w, where(u)) for w, u in matches},
+    )
+
+
+def test_three_workers_crawl_the_site_together(cluster_site: Site, crawled: Crawled) -> None:
     site = cluster_site
     workers = [start(site, "worker") for _ in range(3)]
     daemon = None
@@ -172,6 +199,9 @@ def test_three_workers_crawl_the_site_together(cluster_site: Site) -> None:
         }
         assert run.articles_fetched > 0 and _accounted(summary) == run.articles_fetched, summary
     assert sum(r.new for r in runs) == len(STORIES) - 1
+    # The same results as the single-machine crawl of the same site: articles, stories and
+    # watchlist matches.
+    assert results(site) == results(crawled.site)
     # The work was shared.
     client = redis.Redis.from_url(site.config.read_text().split('redis_url = "')[1].split('"')[0])
     prefix = site.config.read_text().split('key_prefix = "')[1].split('"')[0]
@@ -200,6 +230,42 @@ def test_a_worker_killed_mid_crawl_loses_nothing(cluster_site: Site) -> None:
     assert stored_once(site) == len(STORIES) - 1
     for story in STORIES:
         _stored(site, story)
+
+
+def test_a_changed_article_is_updated_by_a_later_cluster_run(cluster_site: Site) -> None:
+    site = cluster_site
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(
+        text.replace('every = "15m"', 'every = "3s"').replace(
+            "[cluster]", "[daemon]\nadaptive = false\n[cluster]"
+        ),
+        encoding="utf-8",
+    )
+    workers = [start(site, "worker") for _ in range(2)]
+    daemon = start(site, "run")
+    try:
+        wait_for(
+            lambda: any(r.source == "warta" for r in finished_runs(site)), 90, "a first warta run"
+        )
+        update = change_papua(site)
+        changed_at = datetime.now(UTC)
+        wait_for(
+            lambda: any(
+                r.source == "warta" and r.updated == 1 and r.started_at > changed_at
+                for r in finished_runs(site)
+            ),
+            90,
+            "a run that updates the changed article",
+        )
+    finally:
+        stop(daemon, *workers)
+    article = _stored(site, PAPUA)
+    assert article.revision == 2 and article.text.endswith(update.strip())
+    with Session(site.engine()) as session:
+        (old,) = session.scalars(
+            select(ArticleRevision).where(ArticleRevision.article_id == article.id)
+        )
+    assert old.revision == 1
 
 
 def test_a_worker_without_a_cluster_config_is_told_what_to_add(site: Site) -> None:

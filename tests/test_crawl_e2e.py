@@ -220,8 +220,8 @@ def test_second_crawl_downloads_no_article_again(site: Site) -> None:
         assert summary["new"] == 0 and summary["updated"] == 0
 
 
-def test_changed_article_is_updated_and_its_revision_kept(site: Site) -> None:
-    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+def change_papua(site: Site) -> str:
+    """Add a sentence to PAPUA's page and date its sitemap entry now; returns the sentence."""
     file = site.root / "news" / PAPUA.path.lstrip("/")
     sentence = PAPUA.paragraphs[-1]
     update = " Pembaruan: Gubernur Papua meresmikan ruas jalan tersebut pada Selasa malam."
@@ -235,6 +235,12 @@ def test_changed_article_is_updated_and_its_revision_kept(site: Site) -> None:
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     changed = re.sub(r"<lastmod>[^<]+</lastmod>", f"<lastmod>{now}</lastmod>", entry.group(0))
     sitemap.write_text(text.replace(entry.group(0), changed), encoding="utf-8")
+    return update
+
+
+def test_changed_article_is_updated_and_its_revision_kept(site: Site) -> None:
+    assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
+    update = change_papua(site)
     site.server.reset_log()
 
     result = presswatch(
