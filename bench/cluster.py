@@ -47,21 +47,22 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
 
 
 def one_run(config: Path, workdir: Path, workers: int, database: str) -> dict[str, Any]:
+    logs = [(workdir / f"{config.stem}-worker{i}.log").open("w") for i in range(workers)]
     procs = [
         subprocess.Popen(
             [*PRESSWATCH, "--config", str(config), "worker"],
             cwd=workdir,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
-        for _ in range(workers)
+        for log in logs
     ]
     time.sleep(2)
     daemon = subprocess.Popen(
         [*PRESSWATCH, "--config", str(config), "run"],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(workdir / f"{config.stem}-daemon.log").open("w"),
     )
     engine = create_engine(database, poolclass=NullPool)
     run: CrawlRun | None = None
@@ -101,9 +102,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     work = Path(tempfile.mkdtemp(prefix="presswatch-bench-cluster-"))
+    work.chmod(0o755)  # nginx's workers read the site as another user
     base, nginx = serve(work / "site", work, args.articles)
     postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="presswatch-bench-pg-"))).start()
     redis_port = free_port()
@@ -139,6 +142,10 @@ def main() -> int:
     out = ROOT / "bench" / "results" / "cluster.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\n(also in {out.relative_to(ROOT)})")
+    if args.keep:
+        print(f"logs in {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
