@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from crawler.config import load_config
+from crawler.config import Config, load_config
 from crawler.demo.articles import SEED_STORY
 from crawler.watch.digest import build_digest, render
 from storage import repository
@@ -76,7 +77,8 @@ def test_nothing_new_is_said_so(crawled: Crawled, tmp_path: Path) -> None:
     assert "presswatch digest for analyst: nothing new" in result.stdout
 
 
-def test_article_text_is_escaped_in_html(tmp_path: Path) -> None:
+def karabakh_database(tmp_path: Path) -> tuple[Config, Engine]:
+    """A config with a 'karabakh' watchlist and the analyst watcher, and its empty database."""
     config_path = tmp_path / "presswatch.toml"
     config_path.write_text(
         '[storage]\nurl = "sqlite:///d.db"\n[[watchlists]]\nname = "karabakh"\n'
@@ -86,6 +88,11 @@ def test_article_text_is_escaped_in_html(tmp_path: Path) -> None:
     config = load_config(config_path)
     engine = make_engine(config.database_url)
     ensure_schema(engine)
+    return config, engine
+
+
+def test_article_text_is_escaped_in_html(tmp_path: Path) -> None:
+    config, engine = karabakh_database(tmp_path)
     now = datetime.now(UTC)
     title = "<script>alert(1)</script> Karabakh & co"
     body = "Fighting resumed in Karabakh <b>overnight</b>, officials said. " * 5
@@ -128,16 +135,8 @@ def test_a_watcher_of_an_unknown_watchlist_is_a_config_error(tmp_path: Path) -> 
 def test_the_chart_counts_mentions_per_day_of_publication_in_the_watchers_zone(
     tmp_path: Path,
 ) -> None:
-    config_path = tmp_path / "presswatch.toml"
-    config_path.write_text(
-        '[storage]\nurl = "sqlite:///d.db"\n[[watchlists]]\nname = "karabakh"\n'
-        'query = "Karabakh"\n' + WATCHER,
-        encoding="utf-8",
-    )
-    config = load_config(config_path)
+    config, engine = karabakh_database(tmp_path)
     watcher = config.watcher("analyst")
-    engine = make_engine(config.database_url)
-    ensure_schema(engine)
     now = datetime.now(UTC)
     from crawler.watch.flagging import Flagger
     from crawler.watch.matcher import WatchlistQuery
