@@ -1170,9 +1170,11 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "run",
         cmd_run,
-        "run the daemon: crawl every source on its schedule",
+        "run the daemon: crawl every source and send every digest on its schedule",
         "Run in the foreground (as systemd and containers expect), crawling each source every "
-        "`every`, each crawl in its own process; log to stderr and [daemon] log_file. One "
+        "`every`, each crawl in its own process (with [cluster], announced to the workers "
+        "instead), and sending each watcher's digest on its schedule (one catch-up digest "
+        "for a time missed while it was down); log to stderr and [daemon] log_file. One "
         "daemon per database. SIGTERM or Ctrl-C stops it (running crawls get "
         "[daemon] stop_grace to finish); SIGHUP re-reads the config.",
     )
@@ -1229,9 +1231,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "status",
         cmd_status,
-        "show each source's last and next crawl, and whether the daemon runs",
-        "Show whether the daemon runs, and for each source its last crawl (when, result, new "
-        "articles, errors) and its next scheduled one. Works with or without the daemon.",
+        "show the daemon, each source's crawls, each watcher's digests, the cluster",
+        "Show whether the daemon runs; for each source its last crawl (when, result, new "
+        "articles, errors), its next scheduled one and its health; for each watcher its last "
+        "and next digest and any delivery still pending, with why; with [cluster], the live "
+        "workers and the frontier's length. Works with or without the daemon.",
     )
     p.add_argument("--json", action="store_true", help="print the status as JSON")
 
