@@ -39,6 +39,30 @@ from crawler.config import ClusterConfig
 # Finished runs' keys are kept this long (seconds) for inspection, then Redis drops them.
 RUN_TTL = 24 * 3600
 
+# Give back a worker's processing list in one step (no moment where an item is in no list):
+# seeds (JSON) to the seeds, requests to the queue, first in line.
+_REQUEUE = """
+local moved = 0
+while true do
+  local item = redis.call('LPOP', KEYS[1])
+  if not item then return moved end
+  if string.sub(item, 1, 1) == '{' then
+    redis.call('RPUSH', KEYS[2], item)
+  else
+    redis.call('RPUSH', KEYS[3], item)
+  end
+  moved = moved + 1
+end
+"""
+# Seeds, queued requests and every taking part worker's holdings, read in one step.
+_PENDING = """
+local total = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2])
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  total = total + redis.call('LLEN', ARGV[1] .. worker)
+end
+return total
+"""
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -58,15 +82,13 @@ class Seed:
         return Seed(str(value["url"]), str(value["kind"]))
 
 
-def is_seed(data: bytes) -> bool:
-    return data[:1] == b"{"
-
-
 class Frontier:
     def __init__(self, config: ClusterConfig, client: Any | None = None) -> None:
         self.config = config
         self.prefix = config.key_prefix
         self.redis: Any = client or redis.Redis.from_url(config.redis_url)
+        self._requeue = self.redis.register_script(_REQUEUE)
+        self._pending = self.redis.register_script(_PENDING)
 
     # keys ------------------------------------------------------------------------------------
 
@@ -104,7 +126,9 @@ class Frontier:
         return bool(self.redis.sismember(f"{self.prefix}:runs", run))
 
     def abandon(self, run: int) -> None:
-        """Close a run that ran out of time: what is left of it is dropped."""
+        """Close a run that ran out of time: what is left of it is dropped, and no worker may
+        close it as finished."""
+        self.redis.set(self.run_key(run, "final"), "abandoned")
         self.redis.srem(f"{self.prefix}:runs", run)
         keys = [self.run_key(run, "seeds"), self.run_key(run, "queue")]
         keys += [
@@ -136,13 +160,29 @@ class Frontier:
 
     def pending(self, run: int) -> int:
         """Seeds, queued requests and requests in workers' hands of ``run``."""
-        workers = [w.decode() for w in self.redis.smembers(self.run_key(run, "workers"))]
+        keys = [
+            self.run_key(run, "seeds"),
+            self.run_key(run, "queue"),
+            self.run_key(run, "workers"),
+        ]
+        return int(self._pending(keys=keys, args=[self.run_key(run, "processing:")]))
+
+    def state(self, run: int) -> str:
+        """active, finished or abandoned (ran out of time)."""
+        final = self.redis.get(self.run_key(run, "final"))
+        if final is None:
+            return "active"
+        return "abandoned" if final == b"abandoned" else "finished"
+
+    def claim_articles(self, run: int, keys: list[str]) -> list[bool]:
+        """For each article URL key, whether this caller is the first of the run to want it
+        (the one to fetch it): the duplicate filter across workers."""
+        if not keys:
+            return []
         pipe = self.redis.pipeline()
-        pipe.llen(self.run_key(run, "seeds"))
-        pipe.llen(self.run_key(run, "queue"))
-        for worker in workers:
-            pipe.llen(self.processing_key(run, worker))
-        return sum(int(n) for n in pipe.execute())
+        for key in keys:
+            pipe.sadd(self.run_key(run, "articles"), key)
+        return [bool(added) for added in pipe.execute()]
 
     def claim_final(self, run: int) -> bool:
         """True for the one caller that closes the run."""
@@ -154,7 +194,7 @@ class Frontier:
 
     def _expire(self, run: int) -> None:
         pipe = self.redis.pipeline()
-        for part in ("", "seeds", "queue", "seen", "workers", "final"):
+        for part in ("", "seeds", "queue", "seen", "articles", "workers", "final"):
             pipe.expire(self.run_key(run, part), RUN_TTL)
         pipe.execute()
 
@@ -176,16 +216,12 @@ class Frontier:
     def requeue(self, run: int, worker: str) -> int:
         """Give back what ``worker`` held of ``run``: seeds to the seeds, requests to the
         queue (they were filtered when first pushed; they are not filtered again)."""
-        key = self.processing_key(run, worker)
-        moved = 0
-        while True:
-            data = self.redis.lpop(key)
-            if data is None:
-                return moved
-            target = self.run_key(run, "seeds" if is_seed(data) else "queue")
-            # The queue is popped from the right: given-back work goes first.
-            self.redis.rpush(target, data)
-            moved += 1
+        keys = [
+            self.processing_key(run, worker),
+            self.run_key(run, "seeds"),
+            self.run_key(run, "queue"),  # popped from the right: given-back work goes first
+        ]
+        return int(self._requeue(keys=keys))
 
     def reap(self) -> int:
         """Give back what dead workers held, and forget them. Returns requests given back."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -90,8 +90,7 @@ class CrawlRunRecorder:
         if self.run_id is None:
             return
         if getattr(spider, "run_id", None) is not None:
-            self._close_share(spider, reason)
-            return
+            return  # a worker's share of a distributed run: the spider reports it
         status = (
             "finished"
             if reason == "finished"
@@ -111,27 +110,6 @@ class CrawlRunRecorder:
                 )
         except SQLAlchemyError:
             logger.error("Cannot complete crawl run %s", self.run_id, exc_info=True)
-
-    def _close_share(self, spider: Any, reason: str) -> None:
-        """Add this worker's counts to the run; the worker that finds nothing left of the run
-        anywhere closes it (finished)."""
-        assert self.run_id is not None
-        try:
-            with self.sessions.begin() as session:
-                repository.add_run_counts(session, self.run_id, run_counts(self.stats.get_stats()))
-            if reason != "finished" or spider.frontier.pending(self.run_id) > 0:
-                return
-            if spider.frontier.claim_final(self.run_id):
-                with self.sessions.begin() as session:
-                    repository.close_run(
-                        session,
-                        self.run_id,
-                        finished_at=datetime.now(UTC),
-                        status="finished",
-                        finish_reason="finished",
-                    )
-        except SQLAlchemyError:
-            logger.error("Cannot record this worker's part of run %s", self.run_id, exc_info=True)
 
 
 class ProgressReporter:

@@ -37,6 +37,17 @@ class RunQueue(Base):
         return self._decode_request(data) if data is not None else None
 
 
+# Take an article for the run and queue its request in one step: the first worker to want an
+# article fetches it, and a worker dying between the two cannot leave it claimed but unqueued.
+_CLAIM_AND_PUSH = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
 class RunScheduler(Scheduler):
     """scrapy-redis's scheduler with the run's keys (settings PRESSWATCH_RUN_ID and
     PRESSWATCH_CLUSTER_PREFIX, set by the spider) and the processing list."""
@@ -52,6 +63,8 @@ class RunScheduler(Scheduler):
         scheduler.persist = True
         scheduler.processing_key = f"{base}:processing:{settings.get('PRESSWATCH_WORKER_ID')}"
         scheduler.df = RFPDupeFilter(scheduler.server, key=f"{base}:seen")
+        scheduler.articles_key = f"{base}:articles"
+        scheduler.claim_and_push = scheduler.server.register_script(_CLAIM_AND_PUSH)
         return scheduler
 
     def open(self, spider: Any) -> None:
@@ -60,12 +73,24 @@ class RunScheduler(Scheduler):
 
     # scrapy-redis's own pass the spider to the stats, which Scrapy 2.13 deprecates.
     def enqueue_request(self, request: Any) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        claim = request.meta.get("pw_claim")
+        if claim and not request.meta.get("redirect_urls") and not request.meta.get("retry_times"):
+            # An article's first request (its redirects and retries follow it unfiltered).
+            pushed = self.claim_and_push(
+                keys=[self.articles_key, self.queue.key],
+                args=[claim, self.queue._encode_request(request)],
+            )
+            if not pushed:
+                if self.stats:
+                    self.stats.inc_value("discover/taken_by_another_worker")
+                return False
+        elif not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
+        else:
+            self.queue.push(request)
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self) -> Any:

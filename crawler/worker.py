@@ -136,10 +136,14 @@ class Worker:
         for crawl in self.crawls.values():
             crawl.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
+        # Beating on while the crawls finish their pages: they still hold them.
+        while time.monotonic() < deadline and any(
+            c.process.poll() is None for c in self.crawls.values()
+        ):
+            self.frontier.heartbeat(self.id)
+            time.sleep(0.5)
         for crawl in self.crawls.values():
-            try:
-                crawl.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            if crawl.process.poll() is None:
                 crawl.process.kill()
                 crawl.process.wait()
             self.frontier.requeue(crawl.run, self.id)

@@ -450,6 +450,34 @@ class RunCounts:
     flagged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
+    def minus(self, earlier: RunCounts) -> RunCounts:
+        """What was counted since ``earlier`` (a worker's share reported in parts)."""
+        errors = {k: v - earlier.errors.get(k, 0) for k, v in self.errors.items()}
+        return RunCounts(
+            pages_fetched=self.pages_fetched - earlier.pages_fetched,
+            articles_fetched=self.articles_fetched - earlier.articles_fetched,
+            new=self.new - earlier.new,
+            updated=self.updated - earlier.updated,
+            duplicate=self.duplicate - earlier.duplicate,
+            unchanged=self.unchanged - earlier.unchanged,
+            empty=self.empty - earlier.empty,
+            flagged=self.flagged - earlier.flagged,
+            errors={k: v for k, v in errors.items() if v},
+        )
+
+    def any(self) -> bool:
+        return bool(
+            self.pages_fetched
+            or self.articles_fetched
+            or self.new
+            or self.updated
+            or self.duplicate
+            or self.unchanged
+            or self.empty
+            or self.flagged
+            or self.errors
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ListingState:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crawler.config import load_config
 from crawler.demo.articles import PAPUA, STORIES
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from tests.conftest import Crawled, Site, _presswatch_command, presswatch
@@ -73,6 +74,12 @@ def cluster_site(site: Site, redis_url: str) -> Site:
             'heartbeat = "1s"\ndead_after = "3s"\n'
         )
     return site
+
+
+def frontier_of(site: Site) -> tuple[redis.Redis, str]:
+    config = load_config(site.config)
+    assert config.cluster is not None
+    return redis.Redis.from_url(config.cluster.redis_url), config.cluster.key_prefix
 
 
 def start(site: Site, command: str) -> subprocess.Popen[str]:
@@ -203,8 +210,7 @@ def test_three_workers_crawl_the_site_together(cluster_site: Site, crawled: Craw
     # watchlist matches.
     assert results(site) == results(crawled.site)
     # The work was shared.
-    client = redis.Redis.from_url(site.config.read_text().split('redis_url = "')[1].split('"')[0])
-    prefix = site.config.read_text().split('key_prefix = "')[1].split('"')[0]
+    client, prefix = frontier_of(site)
     shares = [client.scard(f"{prefix}:run:{r.id}:workers") for r in runs]
     assert max(shares) >= 2, shares
 
@@ -221,11 +227,20 @@ def test_a_worker_killed_mid_crawl_loses_nothing(cluster_site: Site) -> None:
             60,
             "the crawl under way",
         )
-        workers[0].kill()  # SIGKILL: its crawls die with it, holding what they took
+        # SIGKILL the worker holding the most: its crawls die with it, holding what they took.
+        client, prefix = frontier_of(site)
+        held: Counter[int] = Counter()
+        for key in client.scan_iter(f"{prefix}:run:*:processing:*"):
+            pid = int(key.decode().rsplit(":", 2)[-2])
+            held[pid] += client.llen(key)
+        victim = next(w for w in workers if w.pid == held.most_common(1)[0][0])
+        assert held[victim.pid] > 0
+        victim.kill()
         wait_for(lambda: len(finished_runs(site)) == 2, 120, "both runs finished by the others")
     finally:
-        stop(*([daemon] if daemon else []), *workers)
-    assert workers[0].returncode == -signal.SIGKILL
+        logs = stop(*([daemon] if daemon else []), *workers)
+    assert victim.returncode == -signal.SIGKILL
+    assert any("held by dead workers" in log for log in logs), logs
     # Nothing lost, nothing twice.
     assert stored_once(site) == len(STORIES) - 1
     for story in STORIES:

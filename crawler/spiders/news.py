@@ -169,6 +169,8 @@ class NewsSpider(Spider):
         self.run_id = run
         self.worker = worker_id()
         self.frontier = Frontier(cluster)
+        self._writer = make_sessionmaker(make_engine(self.config.database_url))
+        self._reported: repository.RunCounts | None = None
         for key, value in {
             "SCHEDULER": "crawler.frontier.RunScheduler",
             # (replaced by the run's filter; named so scrapy-redis does not build Scrapy's own)
@@ -196,23 +198,58 @@ class NewsSpider(Spider):
 
     def _cluster_idle(self, spider: Spider) -> None:
         """Idle: all this worker took is done (pages fetched, links pushed, articles stored
-        once the storage pipeline has settled), so it is dropped from its processing list.
-        The crawl stays open while any of the run is left anywhere."""
+        once the storage pipeline has settled): its counts go into the run, and it is dropped
+        from its processing list. The crawl stays open while any of the run is left anywhere;
+        a run abandoned at its time limit closes it ("abandoned")."""
+        import redis
+
         for pipeline in getattr(self.crawler.engine.scraper.itemproc, "middlewares", ()):
             settled = getattr(pipeline, "settled", None)
             if settled is not None and not settled():
                 raise DontCloseSpider
         assert self.run_id is not None
-        self.frontier.done_with_all(self.run_id, self.worker)
-        # Seeds given back by a worker that died after taking them.
-        taken = False
-        while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
-            self.crawler.engine.crawl(self._seed_request(seed))
-            taken = True
-        if taken or (
-            self.frontier.is_active(self.run_id) and self.frontier.pending(self.run_id) > 0
-        ):
-            raise DontCloseSpider
+        try:
+            state = self.frontier.state(self.run_id)
+            if state == "abandoned":
+                raise CloseSpider("abandoned")
+            self._report_share()
+            self.frontier.done_with_all(self.run_id, self.worker)
+            # Seeds given back by a worker that died after taking them.
+            taken = False
+            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
+                self.crawler.engine.crawl(self._seed_request(seed))
+                taken = True
+            if taken or (state == "active" and self.frontier.pending(self.run_id) > 0):
+                raise DontCloseSpider
+        except (redis.RedisError, SQLAlchemyError):
+            # Not a reason to close as finished: try again at the next idle moment.
+            logger.warning("Cannot settle this worker's part of run %s", self.run_id, exc_info=True)
+            raise DontCloseSpider from None
+
+    def _report_share(self) -> None:
+        """Add what this worker counted since its last report to the run's row."""
+        from crawler.extensions import run_counts
+
+        assert self.crawler.stats is not None and self.run_id is not None
+        now = run_counts(self.crawler.stats.get_stats())
+        delta = now.minus(self._reported) if self._reported is not None else now
+        if delta.any():
+            with self._writer.begin() as session:
+                repository.add_run_counts(session, self.run_id, delta)
+        self._reported = now
+
+    def _close_run_if_done(self) -> None:
+        """The worker that finds nothing of the run left anywhere closes its row."""
+        assert self.run_id is not None
+        if self.frontier.pending(self.run_id) == 0 and self.frontier.claim_final(self.run_id):
+            with self._writer.begin() as session:
+                repository.close_run(
+                    session,
+                    self.run_id,
+                    finished_at=datetime.now(UTC),
+                    status="finished",
+                    finish_reason="finished",
+                )
 
     def _seed_request(self, seed: Any) -> Request:
         if seed.kind == "feed":
@@ -423,6 +460,9 @@ class NewsSpider(Spider):
             if checked is not None:
                 self._count("discover/changed")
             self._requested.add(key)
+            meta: dict[str, Any] = {"pw_listed": entry.published, "pw_listing": listing}
+            if self.run_id is not None:
+                meta["pw_claim"] = key  # across workers: the run's scheduler claims it
             yield Request(
                 entry.url,
                 callback=self.parse_article,
@@ -430,7 +470,7 @@ class NewsSpider(Spider):
                 # Duplicates are filtered by URL key above; a redirect loop must reach the
                 # redirect limit (and be counted) instead of vanishing in the dupefilter.
                 dont_filter=True,
-                meta={"pw_listed": entry.published, "pw_listing": listing},
+                meta=meta,
             )
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
@@ -476,9 +516,17 @@ class NewsSpider(Spider):
         if self.run_id is not None:
             if getattr(self, "_poke", None) is not None and self._poke.running:
                 self._poke.stop()
-            if reason != "finished":
-                # Stopped mid-run: what this worker holds goes back for the others.
-                self.frontier.requeue(self.run_id, self.worker)
+            try:
+                self._report_share()
+                if reason != "finished":
+                    # Stopped mid-run: what this worker holds goes back for the others.
+                    self.frontier.requeue(self.run_id, self.worker)
+                else:
+                    self._close_run_if_done()
+            except Exception:
+                logger.error(
+                    "Cannot close this worker's part of run %s", self.run_id, exc_info=True
+                )
         if reason != "finished" or not self._fetched_listings:
             return
         states = {
