@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -211,10 +212,10 @@ def test_three_workers_crawl_the_site_together(cluster_site: Site, crawled: Craw
     assert sum(r.new for r in runs) == len(STORIES) - 1
     # The same results as the single-machine crawl of the same site: articles, stories and
     # watchlist matches.
-    for part, mine, single in zip(
-        ("articles", "stories", "matches"), results(site), results(crawled.site), strict=True
-    ):
-        assert mine == single, (part, mine - single, single - mine)
+    parts: tuple[set[Any], ...] = results(site)
+    single: tuple[set[Any], ...] = results(crawled.site)
+    for name, got, wanted in zip(("articles", "stories", "matches"), parts, single, strict=True):
+        assert got == wanted, (name, got - wanted, wanted - got)
     # The work was shared.
     client, prefix = frontier_of(site)
     shares = [client.scard(f"{prefix}:run:{r.id}:workers") for r in runs]
