@@ -122,9 +122,6 @@ class Frontier:
             if source is not None
         }
 
-    def is_active(self, run: int) -> bool:
-        return bool(self.redis.sismember(f"{self.prefix}:runs", run))
-
     def abandon(self, run: int) -> None:
         """Close a run that ran out of time: what is left of it is dropped, and no worker may
         close it as finished."""

@@ -74,7 +74,7 @@ class CrawlRunRecorder:
             return
         cluster_run = getattr(spider, "run_id", None)
         if cluster_run is not None:
-            # One worker's share of a run the daemon opened: counted into it at the end.
+            # One worker's share of a run the daemon opened: the spider adds its counts.
             self.run_id = cluster_run
             self.stats.set_value("presswatch/run_id", cluster_run)
             return

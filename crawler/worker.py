@@ -9,7 +9,6 @@ killed worker holds nothing another does not get back after ``dead_after``.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -23,17 +22,9 @@ from crawler.cluster import Frontier, new_worker_id
 from crawler.config import Config
 from crawler.daemon import crawl_command
 from crawler.frontier import WORKER_ENV
+from crawler.workers import die_with_parent
 
 logger = logging.getLogger("presswatch.worker")
-
-
-def _die_with_parent() -> None:
-    """In the crawl process, before exec: be killed when the worker dies, however it dies."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 @dataclass
@@ -107,7 +98,7 @@ class Worker:
                 text=True,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
             self.crawls[run] = Crawl(run, source, process)
             logger.info("run %d (%s): crawling (pid %d)", run, source, process.pid)

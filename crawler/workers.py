@@ -76,12 +76,13 @@ def start_worker(watchlists: Sequence[WatchlistQuery]) -> None:
     _matcher = Matcher(watchlists) if watchlists else None
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _die_with_parent()
+        die_with_parent()
 
 
-def _die_with_parent() -> None:
-    """On Linux, ask the kernel to kill this worker when its parent (the fork server, which
-    itself exits with the crawl) goes, so a crawl killed with SIGKILL leaves no orphans."""
+def die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this process when its parent goes (an extraction
+    worker with its fork server, a cluster crawl with its worker), so a SIGKILL leaves no
+    orphans."""
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -28,7 +27,9 @@ from crawler.config import load_config
 from crawler.demo.articles import PAPUA, STORIES
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+from tests.databases import free_port
 from tests.test_crawl_e2e import _accounted, _stored, change_papua
+from tests.test_daemon import wait_for
 
 REQUIRE_VAR = "PRESSWATCH_REQUIRE_REDIS"  # set by .ci/run: no Redis is a failure there
 
@@ -41,9 +42,7 @@ def redis_url() -> Iterator[str]:
         if os.environ.get(REQUIRE_VAR):
             pytest.fail(f"Redis is required here (${REQUIRE_VAR}) but {reason}")
         pytest.skip(f"cluster tests skipped: {reason}")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -97,15 +96,6 @@ def status(site: Site) -> dict[str, object]:
     result = presswatch("--config", str(site.config), "status", "--json", cwd=site.workdir)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
-
-
-def wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def finished_runs(site: Site) -> list[CrawlRun]:
@@ -297,9 +287,7 @@ def test_a_worker_without_a_cluster_config_is_told_what_to_add(site: Site) -> No
 
 
 def test_a_worker_that_cannot_reach_redis_says_so(site: Site, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with site.config.open("a", encoding="utf-8") as config:
         config.write(f'\n[cluster]\nredis_url = "redis://127.0.0.1:{port}/0"\n')
     result = presswatch("--config", str(site.config), "worker", cwd=site.workdir)

@@ -33,15 +33,9 @@ from crawler.demo.articles import SEED_STORY
 from storage.engine import make_engine
 from storage.models import Article, Delivery, DeliveryItem, WatcherState, WatchMatch
 from tests.conftest import Crawled, Site, _presswatch_command, presswatch
-from tests.databases import PostgresServer, clone, reader
+from tests.databases import PostgresServer, clone, free_port, reader
 
 # -- real servers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class MailSink:

@@ -15,7 +15,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.watch.digest import Entry, Group, group_entries
+from crawler.watch.digest import Entry, Group, group_entries, marked, terms_text
 from storage.deliveries import undelivered
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -77,22 +77,14 @@ def _entry(feed: etree._Element, feed_id: str, group: Group, entry: Entry) -> No
 def _summary_html(entry: Entry) -> str:
     """The summary as HTML text (Atom escapes it once more as XML)."""
     e = html.escape
-    parts = [f"<p><small>{e(entry.source)} · {e(_terms(entry))}</small></p>"]
-    if entry.snippet:
-        text, out, position = str(entry.snippet["text"]), [], 0
-        for start, end in entry.snippet.get("highlights", []):
-            out += [e(text[position:start]), "<strong>", e(text[start:end]), "</strong>"]
-            position = end
-        out.append(e(text[position:]))
-        parts.append(f"<blockquote>{''.join(out)}</blockquote>")
+    parts = [f"<p><small>{e(entry.source)} · {e(terms_text(entry))}</small></p>"]
+    snippet = marked(entry.snippet, "<strong>", "</strong>", e)
+    if snippet:
+        parts.append(f"<blockquote>{snippet}</blockquote>")
     if entry.also:
         others = ", ".join(f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also)
         parts.append(f"<p>also reported by {others}</p>")
     return _clean("".join(parts))
-
-
-def _terms(entry: Entry) -> str:
-    return ", ".join(f"{term} ×{count}" for term, count in entry.terms)
 
 
 def _text(parent: etree._Element, name: str, value: str) -> etree._Element:

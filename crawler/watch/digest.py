@@ -202,11 +202,11 @@ def _when(digest: Digest, value: datetime | None) -> str:
     return _utc(value).astimezone(digest.watcher.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _terms(entry: Entry) -> str:
+def terms_text(entry: Entry) -> str:
     return ", ".join(f"{term} ×{count}" for term, count in entry.terms)
 
 
-def _marked(snippet: dict[str, Any] | None, open_: str, close: str, escape: Any) -> str:
+def marked(snippet: dict[str, Any] | None, open_: str, close: str, escape: Any) -> str:
     if not snippet:
         return ""
     text, out, position = str(snippet["text"]), [], 0
@@ -294,9 +294,9 @@ def render_text(digest: Digest) -> str:
             lines += [
                 "",
                 f"* {entry.title}{flag}",
-                f"  {entry.source} · {_when(digest, entry.published_at)} · {_terms(entry)}",
+                f"  {entry.source} · {_when(digest, entry.published_at)} · {terms_text(entry)}",
             ]
-            snippet = _marked(entry.snippet, "[", "]", str)
+            snippet = marked(entry.snippet, "[", "]", str)
             if snippet:
                 lines.append(f"  {snippet}")
             lines.append(f"  {entry.url}")
@@ -325,9 +325,9 @@ def render_markdown(digest: Digest) -> str:
                 "",
                 f"- [{_md_escape(entry.title)}](<{entry.url}>){flag}  ",
                 f"  {_md_escape(entry.source)} · {_when(digest, entry.published_at)} · "
-                f"{_md_escape(_terms(entry))}  ",
+                f"{_md_escape(terms_text(entry))}  ",
             ]
-            snippet = _marked(entry.snippet, "**", "**", _md_escape)
+            snippet = marked(entry.snippet, "**", "**", _md_escape)
             if snippet:
                 lines.append(f"  > {snippet}  ")
             if entry.also:
@@ -371,9 +371,9 @@ def render_html(digest: Digest, chart_src: str | None = None) -> str:
                 f"<li style='margin-bottom:.9em'><a href='{e(entry.url, quote=True)}'>"
                 f"{e(entry.title)}</a>{flag}<br>"
                 f"<small style='color:#555'>{e(entry.source)} · "
-                f"{e(_when(digest, entry.published_at))} · {e(_terms(entry))}</small>"
+                f"{e(_when(digest, entry.published_at))} · {e(terms_text(entry))}</small>"
             )
-            snippet = _marked(entry.snippet, "<mark style='background:#ffe48a'>", "</mark>", e)
+            snippet = marked(entry.snippet, "<mark style='background:#ffe48a'>", "</mark>", e)
             if snippet:
                 parts.append(
                     "<blockquote style='margin:.3em 0 .3em .5em;padding-left:.6em;"
@@ -421,7 +421,7 @@ def render_slack(digest: Digest) -> str:
             link = f"<{entry.url.replace('|', '%7C')}|{x(entry.title).replace('|', '¦')}>"
             lines.append(
                 f"• {link}{flag} — {x(entry.source)}, {_when(digest, entry.published_at)}"
-                f" — {x(_terms(entry))}"
+                f" — {x(terms_text(entry))}"
             )
             if entry.also:
                 lines.append(f"   also: {x(', '.join(s for s, _ in entry.also))}")

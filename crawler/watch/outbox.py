@@ -166,24 +166,25 @@ class Outbox:
                     folded += item.folded
                     if match is not None and not item.folded:
                         listed.append((match, article))
-            last_end = outbox.last_digest_end(session, watcher.name, channel)
-            if last_end is None:
-                reach = now - schedule_period(watcher, now)
-            else:
-                reach = last_end - COMMIT_LAG
-            planned = self._plan(session, watcher, channel, watcher.watchlists, reach)
-            wanted = {(i.watchlist, i.article_id) for i in planned if not i.folded}
-            folded += sum(i.folded for i in planned)
-            listed += [
-                (m, a)
-                for m, a in outbox.undelivered(
-                    session, watcher.watchlists, reach, watcher=watcher.name, channel=channel
-                )
-                if (m.watchlist, a.id) in wanted
-            ]
-            return self._digest(
-                session, watcher, "digest", since or last_end or reach, now, listed, folded
-            )
+            start, reach = self._window(session, watcher, channel, now)
+            for planned, match, article in self._plan(
+                session, watcher, channel, watcher.watchlists, reach
+            ):
+                folded += planned.folded
+                if not planned.folded:
+                    listed.append((match, article))
+            return self._digest(session, watcher, "digest", since or start, now, listed, folded)
+
+    def _window(
+        self, session: Session, watcher: WatcherConfig, channel: str, now: datetime
+    ) -> tuple[datetime, datetime]:
+        """Where the next digest on ``channel`` starts, and how far back it looks for
+        matches (COMMIT_LAG further, for matches committed late)."""
+        last_end = outbox.last_digest_end(session, watcher.name, channel)
+        if last_end is None:
+            since = now - schedule_period(watcher, now)
+            return since, since
+        return last_end, last_end - COMMIT_LAG
 
     # recording -----------------------------------------------------------------------------
 
@@ -199,13 +200,9 @@ class Outbox:
             grows = row.status == "pending" and row.kind == "digest" and not row.uncertain
             if grows and pending_digest is None:
                 pending_digest = row
-        last_end = outbox.last_digest_end(session, watcher.name, channel)
-        if last_end is None:
-            since = now - schedule_period(watcher, now)
-            reach = since
-        else:
-            since, reach = last_end, last_end - COMMIT_LAG
-        items = self._plan(session, watcher, channel, watcher.watchlists, reach)
+        since, reach = self._window(session, watcher, channel, now)
+        planned = self._plan(session, watcher, channel, watcher.watchlists, reach)
+        items = [item for item, _, _ in planned]
         if pending_digest is not None:
             added = outbox.add_items(session, pending_digest, items)
             pending_digest.period_end = now
@@ -240,9 +237,8 @@ class Outbox:
             for row in outbox.open_deliveries(session, watcher.name, channel)
             if row.kind == "alert" and not (row.status == "sending" and self._busy(row, now))
         ]
-        items = [
-            i for i in self._plan(session, watcher, channel, watchlists, since) if not i.folded
-        ]
+        planned = self._plan(session, watcher, channel, watchlists, since)
+        items = [item for item, _, _ in planned if not item.folded]
         if items:
             row = self._new_delivery(session, watcher, channel, "alert", since, now)
             if outbox.add_items(session, row, items):
@@ -258,18 +254,24 @@ class Outbox:
         channel: str,
         watchlists: Sequence[str],
         since: datetime,
-    ) -> list[outbox.NewItem]:
+    ) -> list[tuple[outbox.NewItem, WatchMatch, Article]]:
+        """The matches not yet delivered on ``channel``, with the items they would become."""
         rows = outbox.undelivered(session, watchlists, since, watcher=watcher.name, channel=channel)
         stories = {(m.watchlist, a.story_id or a.id) for m, a in rows}
         sent = outbox.delivered_stories(session, watcher.name, channel, stories)
         return [
-            outbox.NewItem(
-                watchlist=m.watchlist,
-                article_id=a.id,
-                story_id=a.story_id or a.id,
-                match_updated_at=m.updated_at,
-                # A new copy of a story already delivered adds nothing to read; an update does.
-                folded=m.status == "new" and (m.watchlist, a.story_id or a.id) in sent,
+            (
+                outbox.NewItem(
+                    watchlist=m.watchlist,
+                    article_id=a.id,
+                    story_id=a.story_id or a.id,
+                    match_updated_at=m.updated_at,
+                    # A new copy of a story already delivered adds nothing to read; an
+                    # update does.
+                    folded=m.status == "new" and (m.watchlist, a.story_id or a.id) in sent,
+                ),
+                m,
+                a,
             )
             for m, a in rows
         ]
