@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -20,8 +20,10 @@ from urllib.parse import urljoin
 import charset_normalizer
 import py3langid
 import trafilatura
+from htmldate import find_date
 from lxml import html as lxml_html
 from lxml.etree import ParserError, XMLSyntaxError
+from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
@@ -107,6 +109,11 @@ _DATE_META_NAMES = (
     "sailthru.date",
     "parsely-pub-date",
     "cxenseparse:recs:publishtime",
+)
+# Declared bylines that name a role, not a person (trafilatura strips digits: "Reporter 38").
+_ROLE_BYLINES = frozenset(
+    "admin administrator author editor editors redaksi redaktur reporter staff team user guest "
+    "webmaster newsroom desk".split()
 )
 _MIN_DETECT_CHARS = 40
 _LATIN_SINGLE_BYTE = {
@@ -219,10 +226,14 @@ def _has_time(value: str) -> bool:
 
 
 def find_published(
-    candidates: Iterable[str], zone: tzinfo, listed: datetime | None, fallback_day: str | None
+    candidates: Iterable[str],
+    zone: tzinfo,
+    listed: datetime | None,
+    fallback_day: Callable[[], str | None] | None = None,
 ) -> datetime | None:
     """The publication time: the page's own timestamp when it has one with a time of day, else
-    the feed's or sitemap's, else the page's date (htmldate) at midnight in the source's zone."""
+    the feed's or sitemap's, else the page's date (``fallback_day``, htmldate's reading, asked
+    only then) at midnight in the source's zone."""
     date_only: datetime | None = None
     for candidate in candidates:
         parsed = parse_datetime(candidate, zone)
@@ -235,9 +246,8 @@ def find_published(
         return listed.astimezone(UTC)
     if date_only is not None:
         return date_only
-    if fallback_day:
-        return parse_datetime(fallback_day, zone)
-    return None
+    day = fallback_day() if fallback_day else None
+    return parse_datetime(day, zone) if day else None
 
 
 def _declared_language(tree: Any) -> str | None:
@@ -308,18 +318,58 @@ SECOND_LOOK_SHARE = 0.5
 
 
 def _trafilatura(tree: Any, url: str, *, fast: bool) -> Any:
+    """The main text only: metadata is read by ``page_metadata`` (once, and only as far as
+    needed), not by trafilatura's own pass."""
     return trafilatura.bare_extraction(
         tree,
         url=url,
         include_comments=False,
         include_tables=True,
-        with_metadata=True,
+        with_metadata=False,
         deduplicate=False,
         favor_precision=True,
         fast=fast,
-        # Metadata and URL only: the extensive search turns "Copyright 2020" into a date.
-        date_extraction_params={"extensive_search": False, "original_date": True},
     )
+
+
+def page_metadata(tree: Any) -> Document:
+    """Title, author, site name, description, categories and tags of a page, with trafilatura's
+    readers, cheapest first: the page's own metadata (meta tags, OpenGraph, JSON-LD), and
+    trafilatura's searches of the page body only for what the metadata does not say.
+
+    trafilatura's own pass drops a declared single-word author and searches the body for another;
+    here a single-word byline is kept ("Reuters", "AFP", "Antara": the attribution a wire story
+    carries) unless it names a role rather than a person ("admin", "Redaksi"), and then the page
+    has told us it names nobody: the body is searched only when the metadata names no author.
+    The publication date is not read here (``find_published``).
+    """
+    found = trafilatura_metadata.examine_meta(tree)
+    try:
+        found = trafilatura_metadata.extract_meta_json(tree, found)
+    except Exception as exc:  # trafilatura's JSON-LD reader fails on some odd markup
+        logger.debug("JSON-LD metadata not read: %s", exc)
+    if not found.title:
+        found.title = trafilatura_metadata.extract_title(tree)
+    if not found.author:
+        found.author = trafilatura_metadata.extract_author(tree)
+    elif found.author.casefold() in _ROLE_BYLINES:
+        found.author = None
+    if not found.sitename:
+        found.sitename = trafilatura_metadata.extract_sitename(tree)
+    if found.sitename:
+        found.sitename = found.sitename.lstrip("@")
+    if not found.categories:
+        found.categories = trafilatura_metadata.extract_catstags("category", tree)
+    if not found.tags:
+        found.tags = trafilatura_metadata.extract_catstags("tag", tree)
+    found.clean_and_trim()
+    return found
+
+
+def _page_date(tree: Any, url: str) -> str | None:
+    """htmldate's reading of the page's date: its metadata and URL only (the extensive search
+    turns "Copyright 2020" into a date)."""
+    return find_date(tree, url=url, extensive_search=False, original_date=True)
 
 
 def _doubtful(document: Any, paragraph_chars: int) -> bool:
@@ -350,8 +400,9 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
     if not isinstance(document, Document) or not document.text:
         return None
-    site_name = document.sitename or None
-    title = clean_title(document.title, h1, site_name)
+    metadata = page_metadata(tree)
+    site_name = metadata.sitename or None
+    title = clean_title(metadata.title, h1, site_name)
     text = strip_read_also(document.text)
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()) == title:
@@ -362,7 +413,10 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     if canonical:
         canonical = urljoin(options.url, canonical.strip())
     published = find_published(
-        date_candidates, options.timezone, options.listed_published, document.date
+        date_candidates,
+        options.timezone,
+        options.listed_published,
+        lambda: _page_date(tree, options.url),
     )
     language = declared_language or _detected(text, options.language_hint)
     return ExtractedArticle(
@@ -370,10 +424,10 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         text=text,
         title=title,
         canonical_url=canonical,
-        authors=_split_list(document.author, r"[;,]| and "),
+        authors=_split_list(metadata.author, r"[;,]| and "),
         published_at=published,
         language=language,
-        description=document.description or None,
+        description=metadata.description or None,
         site_name=site_name,
-        tags=_split_list([*(document.tags or []), *(document.categories or [])], r"[,;]"),
+        tags=_split_list([*(metadata.tags or []), *(metadata.categories or [])], r"[,;]"),
     )

@@ -77,6 +77,15 @@ def test_page_time_beats_listing_time_and_listing_beats_a_bare_date() -> None:
     assert b is not None and b.published_at == listed
 
 
+def test_a_page_without_a_timestamp_gets_its_day_from_htmldate_in_the_source_zone() -> None:
+    options = ExtractionOptions(url="http://n.example/2020/11/05/judul", timezone=JAKARTA)
+    article = extract_article(page(), options)
+    assert article is not None
+    assert article.published_at == datetime(2020, 11, 4, 17, 0, tzinfo=UTC)  # 5 Nov, Jakarta
+    undated = extract_article(page(), ExtractionOptions(url="http://n.example/judul"))
+    assert undated is not None and undated.published_at is None
+
+
 def test_json_ld_date_and_canonical_and_tags() -> None:
     html = page(
         '<script type="application/ld+json">{"@type":"NewsArticle",'
@@ -90,6 +99,24 @@ def test_json_ld_date_and_canonical_and_tags() -> None:
     assert article.canonical_url == "http://n.example/read/1/x"
     assert {"Armenia", "Azerbaijan"} <= set(article.tags)
     assert article.authors == ("Berlianto Sitompul",)
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "authors"),
+    [
+        # A wire agency's one-word byline is the attribution itself: kept.
+        ('<meta name="author" content="Reuters">', "", ("Reuters",)),
+        # A declared role is no name, and the page has said whom it names: nobody.
+        ('<meta name="author" content="Reporter 38">', '<p class="author">By Ani Lestari</p>', ()),
+        ('<meta name="author" content="admin">', "", ()),
+        # Nothing declared: the byline in the body is found.
+        ("", '<p class="author">By Ani Lestari</p>', ("Ani Lestari",)),
+    ],
+)
+def test_bylines(head: str, body: str, authors: tuple[str, ...]) -> None:
+    article = extract_article(page(head, body), ExtractionOptions(url="http://n.example/r/1"))
+    assert article is not None
+    assert article.authors == authors
 
 
 def test_language_detected_when_the_page_does_not_say() -> None:
