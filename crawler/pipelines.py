@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
 from scrapy import Request, signals
@@ -121,6 +122,9 @@ class ExtractionPipeline:
             return
         except ProcessExpired as exc:
             self._drop(result, "worker_crash", item, f"the worker died ({exc})")
+            return
+        except BrokenProcessPool:
+            self._drop(result, "worker_crash", item, "the workers' pool broke")
             return
         except Exception:
             # A page that breaks the extractor is one lost page, not a lost crawl.

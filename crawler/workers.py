@@ -14,14 +14,16 @@ runs past the time limit or kills its worker costs that page alone: pebble repla
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -41,6 +43,8 @@ PRELOAD = [__name__, "crawler.extraction", "datasketch"]
 # A worker is replaced after this many pages, which bounds what lxml's and trafilatura's caches
 # can grow to. Not sooner: a new worker starts with cold caches (500 cost 12% of throughput).
 TASKS_PER_WORKER = 10_000
+# How often the pool's watchdog looks for a broken pool while pages are out (seconds).
+WATCHDOG_INTERVAL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,14 @@ def process_page(task: PageTask) -> Processed | None:
 
 class PagePool:
     """A pool of ``workers`` processes running ``function`` (``process_page``) on tasks, each
-    with a time limit; ``workers=0`` runs tasks in the calling thread (no pool)."""
+    with a time limit; ``workers=0`` runs tasks in the calling thread (no pool).
+
+    pebble replaces a worker that dies on a page (that page's future gets ``ProcessExpired``),
+    but a worker that dies while idle (the out-of-memory killer's usual victim, or a failed
+    start) breaks its whole pool: it takes no more tasks and never answers those it holds.
+    Such a pool is replaced: its unanswered tasks fail with ``BrokenProcessPool`` (each one
+    page, counted), found by a watchdog thread, and new tasks go to a fresh pool.
+    """
 
     def __init__(
         self,
@@ -138,22 +149,32 @@ class PagePool:
         self.workers = workers
         self.timeout = timeout
         self.function = function
+        self.replaced = 0
+        self._watchlists = tuple(watchlists)
+        self._tasks_per_worker = tasks_per_worker
         self._pool: Any = None
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
         if workers == 0:
             start_worker(watchlists)
             return
+        self._pool = self._new_pool()
+        atexit.register(self.stop)
+        threading.Thread(target=self._watch, name="PagePool-watchdog", daemon=True).start()
+
+    def _new_pool(self) -> Any:
         import pebble
 
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        self._pool = pebble.ProcessPool(
-            max_workers=workers,
-            max_tasks=tasks_per_worker,
+        return pebble.ProcessPool(
+            max_workers=self.workers,
+            max_tasks=self._tasks_per_worker,
             initializer=start_worker,
-            initargs=(tuple(watchlists),),
+            initargs=(self._watchlists,),
             context=context,
         )
-        atexit.register(self.stop)
 
     def submit(self, task: Any) -> Future[Any]:
         if self._pool is None:
@@ -163,17 +184,57 @@ class PagePool:
             except Exception as exc:
                 future.set_exception(exc)
             return future
-        return self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
+        with self._lock:
+            self._replace_if_broken()
+            future = self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _watch(self) -> None:
+        while not self._closing.wait(WATCHDOG_INTERVAL):
+            with self._lock:
+                if self._pending:
+                    self._replace_if_broken()
+
+    def _replace_if_broken(self) -> None:
+        """Under ``_lock``: when the pool is broken, fail what it holds and start a new one."""
+        if self._pool is None or self._closing.is_set() or self._pool.active:
+            return
+        from concurrent.futures.process import BrokenProcessPool
+
+        broken, self._pool = self._pool, self._new_pool()
+        self.replaced += 1
+        logger.warning(
+            "The extraction workers' pool broke (a worker ended while idle); %d page(s) it "
+            "held are counted as lost, and a new pool takes the next pages",
+            sum(not f.done() for f in self._pending),
+        )
+        error = BrokenProcessPool("the extraction workers' pool broke")
+        for future in self._pending:
+            if not future.done():
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(error)
+        self._pending.clear()
+        # Its threads may be stuck writing to workers that are gone: let them go unjoined.
+        threading.Thread(target=broken.stop, daemon=True).start()
 
     def close(self, timeout: float | None = None) -> None:
         """Let the tasks submitted finish, then end the workers."""
         if self._pool is not None:
+            with self._lock:
+                self._replace_if_broken()
             self._pool.close()
             self._pool.join(timeout)
             self.stop()
 
     def stop(self) -> None:
         """End the workers now (tasks still running are lost: use ``close`` to keep them)."""
+        self._closing.set()
         if self._pool is not None:
             if self._pool.active:
                 self._pool.stop()

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -45,6 +46,12 @@ def misbehave(task: str) -> str:
         os._exit(3)  # as a segfault in a C extension would end the worker
     if task == "hang":
         time.sleep(60)
+    if task == "die idle":
+        # Ends the worker after it has answered, while it waits for work (as the kernel's
+        # out-of-memory killer may): pebble then marks the whole pool broken.
+        threading.Timer(0.2, os._exit, (3,)).start()
+    if task == "slow":
+        time.sleep(1)
     return task.upper()
 
 
@@ -109,6 +116,18 @@ def test_a_page_past_the_time_limit_costs_that_page() -> None:
         assert time.monotonic() - started < 10
         assert fine.result(timeout=30) == "FINE"
         assert pool.submit("after").result(timeout=30) == "AFTER"
+    finally:
+        pool.close()
+
+
+def test_a_pool_broken_by_an_idle_worker_dying_is_replaced_and_nothing_hangs() -> None:
+    pool = PagePool(1, [], function=misbehave)
+    try:
+        assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
+        time.sleep(1)  # the worker is gone, and with it pebble's pool
+        futures = [pool.submit(f"p{i}") for i in range(20)]
+        assert [f.result(timeout=30) for f in futures] == [f"P{i}" for i in range(20)]
+        assert pool.replaced == 1
     finally:
         pool.close()
 
