@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -331,8 +332,11 @@ def _insert_new(
     digests: list[str],
     signatures: dict[int, bytes],
 ) -> dict[int, StoreResult]:
+    # Core statements on the tables, not the ORM's bulk paths: the same SQL, without the
+    # ORM's per-row bookkeeping (a tenth of the crawl process's CPU in a profile).
+    articles = Article.__table__
     inserted = session.execute(
-        insert(Article).returning(Article.id, Article.content_hash),
+        insert(articles).returning(articles.c.id, articles.c.content_hash),
         [_article_values(records[i], digests[i], signatures[i]) for i in fresh],
     ).all()
     ids_by_hash = {digest: article_id for article_id, digest in inserted}
@@ -366,13 +370,18 @@ def _insert_new(
         stories[i] = best_story
         for band in bands[i]:
             by_band.setdefault(band, []).append((article_id, best_story, signatures[i]))
-    session.execute(update(Article), [{"id": ids[i], "story_id": stories[i]} for i in fresh])
     session.execute(
-        dialect_insert(session)(StoryBand).on_conflict_do_nothing(),
+        update(articles)
+        .where(articles.c.id == bindparam("article_id"))
+        .values(story_id=bindparam("story")),
+        [{"article_id": ids[i], "story": stories[i]} for i in fresh],
+    )
+    session.execute(
+        dialect_insert(session)(StoryBand.__table__).on_conflict_do_nothing(),
         [{"band_key": b, "article_id": ids[i]} for i in fresh for b in bands[i]],
     )
     session.execute(
-        dialect_insert(session)(ArticleUrl).on_conflict_do_nothing(),
+        dialect_insert(session)(ArticleUrl.__table__).on_conflict_do_nothing(),
         [row for i in fresh for row in _url_rows(records[i], ids[i], pages[i][1])],
     )
     return {i: StoreResult(Outcome.NEW, ids[i], stories[i]) for i in fresh}
@@ -750,7 +759,7 @@ def add_new_matches(session: Session, rows: Sequence[tuple[int, MatchRecord, dat
     if not rows:
         return
     session.execute(
-        dialect_insert(session)(WatchMatch).on_conflict_do_nothing(),
+        dialect_insert(session)(WatchMatch.__table__).on_conflict_do_nothing(),
         [
             {
                 "article_id": article_id,
