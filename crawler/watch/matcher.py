@@ -1,38 +1,42 @@
 """Matching watchlists against articles, fast with many watchlists.
 
 All terms of all watchlists are compiled once into hash indexes keyed by word, by stem (per
-language) and by prefix. An article is tokenised once; each distinct word looks itself up in
-those indexes, which yields the few watchlists that could match; only those are evaluated. The
-cost per article grows with its number of distinct words, not with the number of watchlists,
-and word boundaries come for free ("war" never matches "award"), which a character automaton
-such as Aho-Corasick would have to check after the fact.
+language) and by prefix. An article is tokenised once; its distinct words, intersected with
+those indexes as sets, yield the terms it may hold and the few watchlists that could match;
+only those are evaluated, and a term whose key is missing is known absent at once. The cost per
+article grows with its number of distinct words, not with the number of watchlists, and word
+boundaries come for free ("war" never matches "award"), which a character automaton such as
+Aho-Corasick would have to check after the fact. The positions, snippets and highlights of a
+match are worked out only for an article that matches, once per article where watchlists share
+them (the index of word positions, the character offsets, a snippet set for the same hits).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
+from functools import cached_property, lru_cache
+from itertools import filterfalse, repeat
+from operator import itemgetter
+from typing import TypeAlias
 
 from crawler.watch.query import And, Field, Near, Node, Not, Or, QueryError, Term, parse_query
 from crawler.watch.stemming import MIN_PREFIX_RULE_LENGTH, PREFIX_SLACK, stemmer, suffixing
-from crawler.watch.text import WORD, exact_form, plain_form
+from crawler.watch.text import WORD_HEAD, exact_form, plain_form
 
 FIELDS = ("title", "body")
 SNIPPET_WORDS = 30
 MAX_SNIPPETS = 3
 
 
-class Hit(NamedTuple):
-    """A term's occurrence (a tuple: cheap to make, hash and compare by the thousand)."""
-
-    field: str
-    start: int  # token index, inclusive
-    end: int  # token index, exclusive
+# A matching article's occurrences of the terms that make it match: per term, per field where
+# there are any, the distinct token indexes where it starts (it spans as many words as it has).
+Hits: TypeAlias = dict[Term, dict[str, Collection[int]]]
+# One occurrence in the field snippets are cut from: (start, end) in token indexes.
+Span: TypeAlias = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +102,6 @@ def compile_query(query: str) -> Node:
 # -- one article ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=500_000)
-def _forms(word: str) -> tuple[str, str]:
-    return exact_form(word), plain_form(word)
-
-
 @lru_cache(maxsize=200_000)
 def _stem(language: str | None, word: str) -> str | None:
     stem = stemmer(language)
@@ -110,44 +109,66 @@ def _stem(language: str | None, word: str) -> str | None:
 
 
 def split_words(text: str) -> list[str]:
-    # An apostrophe before a suffix (Turkish "Karabağ'da") ends the word for matching.
-    return [w.split("'", 1)[0] for w in WORD.findall(text.replace("’", "'"))]
+    return WORD_HEAD.findall(text)
 
 
 class ArticleText:
-    """An article's title and body, tokenised once. Presence checks use word sets; positions
-    and character offsets are built only for the watchlists that match."""
+    """An article's title and body, tokenised once. Each distinct word is normalised and
+    stemmed once (an article repeats its words), by ``map`` over the cached forms rather than
+    a Python loop per word. Only the plain forms are made up front (the search words need
+    them); the rest when matching asks for it: word sets for presence checks, and, for
+    articles that match, an index of word positions and character offsets."""
 
     def __init__(self, title: str, body: str, language: str | None) -> None:
         self.text = {"title": title or "", "body": body or ""}
         self.language = (language or "").lower() or None
         self.suffixing = suffixing(self.language)
-        self.exact: dict[str, list[str]] = {}
-        self.plain: dict[str, list[str]] = {}
-        self.raw: dict[str, list[str]] = {}
-        for name in FIELDS:
-            self.raw[name] = split_words(self.text[name])
-            forms = [_forms(w) for w in self.raw[name]]
-            self.exact[name] = [f[0] for f in forms]
-            self.plain[name] = [f[1] for f in forms]
-        self.plain_set = {name: set(self.plain[name]) for name in FIELDS}
-        self.exact_set = {name: set(self.exact[name]) for name in FIELDS}
-        self.distinct_plain = self.plain_set["title"] | self.plain_set["body"]
-        self.distinct_exact = self.exact_set["title"] | self.exact_set["body"]
+        self.raw = {name: split_words(self.text[name]) for name in FIELDS}
+        words = list(set(self.raw["title"]).union(self.raw["body"]))
+        plain_of = dict(zip(words, map(plain_form, words), strict=True))
+        self.plain = {name: list(map(plain_of.__getitem__, self.raw[name])) for name in FIELDS}
+        self._sorted: dict[str, list[str]] = {}
+        self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self._by_stem: dict[str, list[str]] = {}
+        self._char_starts: dict[str, list[int]] = {}
+        # Watchlists that match the same words of this article share their snippets.
+        self.shared_snippets: dict[tuple[str, tuple[Span, ...]], tuple[Snippet, ...]] = {}
+
+    @cached_property
+    def plain_set(self) -> dict[str, set[str]]:
+        return {name: set(self.plain[name]) for name in FIELDS}
+
+    @cached_property
+    def exact(self) -> dict[str, list[str]]:
+        return {name: list(map(exact_form, self.raw[name])) for name in FIELDS}
+
+    @cached_property
+    def exact_set(self) -> dict[str, set[str]]:
+        return {name: set(self.exact[name]) for name in FIELDS}
+
+    @cached_property
+    def distinct_plain(self) -> set[str]:
+        return self.plain_set["title"] | self.plain_set["body"]
+
+    @cached_property
+    def distinct_exact(self) -> set[str]:
+        return self.exact_set["title"] | self.exact_set["body"]
+
+    @cached_property
+    def stem_of(self) -> dict[str, str]:
         stem = stemmer(self.language)
+        if stem is None:
+            return {}
         words = list(self.distinct_plain)
-        self.stem_of: dict[str, str] = (
-            dict(zip(words, stem.stemWords(words), strict=True)) if (stem is not None) else {}
-        )
-        self.stem_set = {
-            name: {self.stem_of[w] for w in self.plain_set[name]} if self.stem_of else set()
+        return dict(zip(words, stem.stemWords(words), strict=True))
+
+    @cached_property
+    def stem_set(self) -> dict[str, set[str]]:
+        stem_of = self.stem_of
+        return {
+            name: set(map(stem_of.__getitem__, self.plain_set[name])) if stem_of else set()
             for name in FIELDS
         }
-        self._sorted: dict[str, list[str]] = {}
-        self._positions: dict[tuple[str, str, str], list[int]] = {}
-        self._by_stem: dict[str, list[str]] = {}
-        self._offsets: dict[str, list[tuple[int, int]]] = {}
-        self._folded: dict[str, str] = {}
 
     # presence (fast) --------------------------------------------------------------------------
 
@@ -155,7 +176,7 @@ class ArticleText:
         if name not in self._sorted:
             self._sorted[name] = sorted(self.plain_set[name])
         words = self._sorted[name]
-        i = bisect.bisect_left(words, prefix)
+        i = bisect_left(words, prefix)
         while i < len(words) and words[i].startswith(prefix):
             yield words[i]
             i += 1
@@ -177,23 +198,18 @@ class ArticleText:
 
     # positions (for matches) ----------------------------------------------------------------
 
-    def _where(self, name: str, kind: str, word: str) -> list[int]:
-        """Token indexes of ``word`` among the ``kind`` forms of a field: a scan at C speed
-        with ``list.index``, cheaper than indexing every word of an article that matches."""
-        key = (name, kind, word)
-        found = self._positions.get(key)
-        if found is None:
-            values = self.exact[name] if kind == "exact" else self.plain[name]
-            found = []
-            i = -1
-            try:
-                while True:
-                    i = values.index(word, i + 1)
-                    found.append(i)
-            except ValueError:
-                pass
-            self._positions[key] = found
-        return found
+    def _positions(self, name: str, kind: str) -> dict[str, list[int]]:
+        """Each word of a field (in its ``kind`` form) with its token indexes, ascending: one
+        pass over the field, then a lookup for each word a match needs."""
+        key = (name, kind)
+        index = self._index.get(key)
+        if index is None:
+            words = (self.exact if kind == "exact" else self.plain)[name]
+            table: defaultdict[str, list[int]] = defaultdict(list)
+            for i, word in enumerate(words):
+                table[word].append(i)
+            index = self._index[key] = dict(table)
+        return index
 
     def _stemmed(self, name: str, stem: str) -> Iterator[str]:
         """The distinct plain words of a field whose stem is ``stem``."""
@@ -202,57 +218,64 @@ class ArticleText:
                 self._by_stem.setdefault(word_stem, []).append(word)
         return (w for w in self._by_stem.get(stem, ()) if w in self.plain_set[name])
 
-    def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> set[int]:
-        found = set(self._where(name, "exact" if exact else "plain", word))
+    def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> list[int]:
+        """Token indexes of ``word`` in a field, and of its inflected forms, ascending (a list
+        the caller must not change)."""
+        found = self._positions(name, "exact" if exact else "plain").get(word, [])
         if not inflect:
             return found
+        forms: set[str] = set()
         stem = _stem(self.language, word)
         if stem is not None and self.stem_of:
-            for other in self._stemmed(name, stem):
-                found.update(self._where(name, "plain", other))
+            forms.update(self._stemmed(name, stem))
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
-            for other in self._starting(name, word):
-                if len(other) - len(word) <= PREFIX_SLACK:
-                    found.update(self._where(name, "plain", other))
-        return found
+            forms.update(
+                o for o in self._starting(name, word) if len(o) - len(word) <= PREFIX_SLACK
+            )
+        plain = self._positions(name, "plain")
+        merged = set(found)
+        for form in forms:
+            merged.update(plain[form])
+        # Usually the word has no other form in the field: its own list, already sorted.
+        return sorted(merged) if len(merged) > len(found) else found
 
-    def prefix_positions(self, name: str, prefix: str) -> set[int]:
-        return {
-            i for word in self._starting(name, prefix) for i in self._where(name, "plain", word)
-        }
+    def prefix_positions(self, name: str, prefix: str) -> list[int]:
+        plain = self._positions(name, "plain")
+        return sorted(i for word in self._starting(name, prefix) for i in plain[word])
 
-    def offsets(self, name: str, index: int) -> list[tuple[int, int]]:
-        """Character offsets of the words of a field, at least up to word ``index``, found
-        lazily: the words occur in order, so each is searched after the previous one (a fast C
-        scan), only as far as the snippets need."""
-        spans = self._offsets.setdefault(name, [])
-        if index >= len(spans):
-            text = self._folded.get(name)
-            if text is None:
-                text = self._folded[name] = self.text[name].replace("’", "'")
-            raw = self.raw[name]
-            position = spans[-1][1] if spans else 0
-            for word in raw[len(spans) : index + 1]:
-                start = text.find(word, position)
-                position = start + len(word)
-                spans.append((start, position))
-        return spans
-
-    def term_hits(self, term: Term, name: str) -> list[Hit]:
+    def term_starts(self, term: Term, name: str) -> list[int]:
+        """Token indexes where ``term`` occurs in a field, ascending; each occurrence spans
+        ``len(term.words)`` words."""
         inflect = not term.quoted and not term.prefix
         last = len(term.words) - 1
-        positions = []
-        for k, word in enumerate(term.words):
-            if term.prefix and k == last:
-                positions.append(self.prefix_positions(name, word))
-            else:
-                positions.append(self.word_positions(name, word, exact=term.exact, inflect=inflect))
-        first, rest = positions[0], positions[1:]
-        return [
-            Hit(name, i, i + len(term.words))
-            for i in sorted(first)
-            if all(i + k + 1 in p for k, p in enumerate(rest))
+        positions = [
+            self.prefix_positions(name, word)
+            if term.prefix and k == last
+            else self.word_positions(name, word, exact=term.exact, inflect=inflect)
+            for k, word in enumerate(term.words)
         ]
+        starts = positions[0]
+        if last:
+            following = [set(p) for p in positions[1:]]
+            starts = [i for i in starts if all(i + k in p for k, p in enumerate(following, 1))]
+        return starts
+
+    def char_starts(self, name: str, index: int) -> list[int]:
+        """Character offsets where the words of a field start, at least up to word ``index``,
+        found lazily: the words occur in order, so each is searched after the previous one (a
+        fast C scan), only as far as the snippets need. A word ends ``len`` of it later."""
+        starts = self._char_starts.setdefault(name, [])
+        if index >= len(starts):
+            # The words hold no apostrophe: the same places as in the text with ’ folded to '.
+            find = self.text[name].find
+            words = self.raw[name]
+            done = len(starts)
+            position = starts[-1] + len(words[done - 1]) if starts else 0
+            for word in words[done : index + 1]:
+                position = find(word, position)
+                starts.append(position)
+                position += len(word)
+        return starts
 
 
 # -- evaluation -----------------------------------------------------------------------------
@@ -261,71 +284,91 @@ class ArticleText:
 class _Evaluator:
     """Decides matches with presence checks first; positions only for what matched."""
 
-    def __init__(self, article: ArticleText) -> None:
+    def __init__(self, article: ArticleText, keyed: set[int], keys_found: set[int]) -> None:
         self.article = article
-        # Keyed by id(): the matcher interns equal terms into one object.
-        self._present: dict[tuple[int, str], bool] = {}
-        self._hits: dict[tuple[int, str], list[Hit]] = {}
+        # Of the ``keyed`` terms (by id), those not in ``keys_found`` are in neither field.
+        self.keyed = keyed
+        self.keys_found = keys_found
+        # Per field, keyed by id(): the matcher interns equal terms into one object.
+        self._present: dict[str, dict[int, bool]] = {name: {} for name in FIELDS}
+        self._starts: dict[str, dict[int, list[int]]] = {name: {} for name in FIELDS}
 
-    def hits(self, term: Term, fields: Sequence[str]) -> list[Hit]:
-        out: list[Hit] = []
-        for name in fields:
-            key = (id(term), name)
-            if key not in self._hits:
-                self._hits[key] = self.article.term_hits(term, name)
-            out.extend(self._hits[key])
-        return out
+    def starts(self, term: Term, name: str) -> list[int]:
+        cache = self._starts[name]
+        found = cache.get(id(term))
+        if found is None:
+            found = cache[id(term)] = self.article.term_starts(term, name)
+        return found
 
     def _term_present(self, term: Term, name: str) -> bool:
-        key = (id(term), name)
-        if key not in self._present:
-            a = self.article
-            inflect = not term.quoted and not term.prefix
-            last = len(term.words) - 1
-            present = all(
-                a.has_prefix(name, w)
-                if term.prefix and k == last
-                else a.has_word(name, w, exact=term.exact, inflect=inflect)
-                for k, w in enumerate(term.words)
-            )
-            if present and len(term.words) > 1:
-                present = bool(self.hits(term, (name,)))
-            self._present[key] = present
-        return self._present[key]
+        if id(term) not in self.keys_found and id(term) in self.keyed:
+            return False
+        cache = self._present[name]
+        present = cache.get(id(term))
+        if present is None:
+            present = cache[id(term)] = self._find_term(term, name)
+        return present
 
-    def _near_hits(self, node: Near, fields: Sequence[str]) -> tuple[list[Hit], list[Hit]]:
-        used_left: dict[Hit, None] = {}
-        used_right: dict[Hit, None] = {}
-        for a in self.hits(node.left, fields):
-            for b in self.hits(node.right, fields):
-                # Distance in words between the two terms' nearest words: 1 when adjacent.
-                distance = b.start - a.end + 1 if b.start >= a.end else a.start - b.end + 1
-                if a.field == b.field and distance <= node.distance:
-                    used_left[a] = None
-                    used_right[b] = None
-        return list(used_left), list(used_right)
+    def _find_term(self, term: Term, name: str) -> bool:
+        a = self.article
+        inflect = not term.quoted and not term.prefix
+        last = len(term.words) - 1
+        for k, word in enumerate(term.words):
+            if term.prefix and k == last:
+                if not a.has_prefix(name, word):
+                    return False
+            elif not a.has_word(name, word, exact=term.exact, inflect=inflect):
+                return False
+        # Each word is there; a phrase needs them in order.
+        return not last or bool(self.starts(term, name))
+
+    def _near(self, node: Near, fields: Sequence[str]) -> list[tuple[str, set[int], set[int]]]:
+        """Per field, the starts of the left and of the right term's occurrences that are
+        within the distance of an occurrence of the other."""
+        left_width, right_width = len(node.left.words), len(node.right.words)
+        found = []
+        for name in fields:
+            used_left: set[int] = set()
+            used_right: set[int] = set()
+            rights = self.starts(node.right, name)
+            for a in self.starts(node.left, name):
+                a_end = a + left_width
+                for b in rights:
+                    # Distance in words between the two terms' nearest words: 1 when adjacent.
+                    distance = b - a_end + 1 if b >= a_end else a - (b + right_width) + 1
+                    if distance <= node.distance:
+                        used_left.add(a)
+                        used_right.add(b)
+            found.append((name, used_left, used_right))
+        return found
 
     def matches(self, node: Node, fields: Sequence[str] = FIELDS) -> bool:
+        # any() and all() over map(): they stop at the first answer, like the generator
+        # expressions they replace, without resuming one for each child.
         if isinstance(node, Term):
-            return any(self._term_present(node, name) for name in fields)
+            return any(map(self._term_present, repeat(node), fields))
+        if isinstance(node, Or):
+            return any(map(self.matches, node.children, repeat(fields)))
+        if isinstance(node, And):
+            return all(map(self.matches, node.children, repeat(fields)))
         if isinstance(node, Field):
             return self.matches(node.child, (node.name,))
         if isinstance(node, Not):
             return not self.matches(node.child, fields)
-        if isinstance(node, And):
-            return all(self.matches(c, fields) for c in node.children)
-        if isinstance(node, Or):
-            return any(self.matches(c, fields) for c in node.children)
         if not (self.matches(node.left, fields) and self.matches(node.right, fields)):
             return False
-        return bool(self._near_hits(node, fields)[0])
+        return any(used_left for _, used_left, _ in self._near(node, fields))
 
-    def collect(
-        self, node: Node, out: dict[Term, dict[Hit, None]], fields: Sequence[str] = FIELDS
-    ) -> None:
-        """The hits of the terms that make a matching ``node`` match (dicts as ordered sets)."""
+    def collect(self, node: Node, out: Hits, fields: Sequence[str] = FIELDS) -> None:
+        """The occurrences of the terms that make a matching ``node`` match, per term (in the
+        order first met) and field."""
         if isinstance(node, Term):
-            out.setdefault(node, {}).update(dict.fromkeys(self.hits(node, fields)))
+            found = out.setdefault(node, {})
+            for name in fields:
+                starts = self.starts(node, name)
+                if starts:
+                    known = found.get(name)
+                    found[name] = starts if known is None else {*known, *starts}
         elif isinstance(node, Field):
             self.collect(node.child, out, (node.name,))
         elif isinstance(node, And | Or):
@@ -333,72 +376,98 @@ class _Evaluator:
                 if not isinstance(child, Not) and self.matches(child, fields):
                     self.collect(child, out, fields)
         elif isinstance(node, Near):
-            left, right = self._near_hits(node, fields)
-            out.setdefault(node.left, {}).update(dict.fromkeys(left))
-            out.setdefault(node.right, {}).update(dict.fromkeys(right))
+            left = out.setdefault(node.left, {})
+            right = out.setdefault(node.right, {})
+            for name, used_left, used_right in self._near(node, fields):
+                if used_left:
+                    left[name] = {*left.get(name, ()), *used_left}
+                if used_right:
+                    right[name] = {*right.get(name, ()), *used_right}
 
 
 # -- results --------------------------------------------------------------------------------
 
 
-def _snippets(article: ArticleText, hits: Iterable[Hit]) -> tuple[Snippet, ...]:
-    chosen = "body" if any(h.field == "body" for h in hits) else "title"
-    pending = sorted({h for h in hits if h.field == chosen}, key=lambda h: (h.start, h.end))
-    count = len(article.raw[chosen])
+def _result(name: str, article: ArticleText, hits: Hits) -> Match:
+    terms = []
+    score = 0.0
+    chosen = "body" if any("body" in by_field for by_field in hits.values()) else "title"
+    spans: set[Span] = set()
+    for term, by_field in hits.items():
+        where = FIELDS if len(by_field) == len(FIELDS) else tuple(by_field)
+        terms.append(TermMatch(term.text, sum(map(len, by_field.values())), where))
+        body_count = len(by_field.get("body", ()))
+        score += (2.0 if "title" in by_field else 0.0) + math.log2(1 + body_count)
+        starts = by_field.get(chosen)
+        if starts:
+            spans.update(zip(starts, map(len(term.words).__add__, starts), strict=True))
+    return Match(name, tuple(terms), round(score, 3), _snippets(article, chosen, spans))
+
+
+def _snippets(article: ArticleText, chosen: str, spans: set[Span]) -> tuple[Snippet, ...]:
+    pending = sorted(spans)
+    key = (chosen, tuple(pending))
+    snippets = article.shared_snippets.get(key)
+    if snippets is None:
+        snippets = article.shared_snippets[key] = _make_snippets(article, chosen, pending)
+    return snippets
+
+
+def _best_window(starts: list[int]) -> int:
+    """The first word of the window, anchored a third of its width before a hit, that covers
+    the most hits (the first such), given the hits' ascending ``starts``. Window starts only
+    grow along them, so two cursors find each count."""
+    lead = SNIPPET_WORDS // 3
+    best_start, best_cover = 0, -1
+    first = last = 0
+    total = len(starts)
+    for hit in starts:
+        start = hit - lead if hit > lead else 0
+        while starts[first] < start:
+            first += 1
+        stop = start + SNIPPET_WORDS
+        while last < total and starts[last] < stop:
+            last += 1
+        if last - first > best_cover:
+            best_start, best_cover = start, last - first
+    return best_start
+
+
+def _make_snippets(article: ArticleText, chosen: str, pending: list[Span]) -> tuple[Snippet, ...]:
+    words = article.raw[chosen]
+    count = len(words)
     text = article.text[chosen]
     snippets: list[Snippet] = []
     while pending and len(snippets) < MAX_SNIPPETS:
-        starts = [h.start for h in pending]
-        # The window (anchored a third of its width before a hit) that covers most hits:
-        # window starts only grow along ``pending``, so two cursors find each count.
-        best_start, best_cover = 0, -1
-        first = last = 0
-        for hit in pending:
-            start = max(0, hit.start - SNIPPET_WORDS // 3)
-            while starts[first] < start:
-                first += 1
-            while last < len(starts) and starts[last] < start + SNIPPET_WORDS:
-                last += 1
-            if last - first > best_cover:
-                best_start, best_cover = start, last - first
+        starts = list(map(itemgetter(0), pending))
+        best_start = _best_window(starts)
         end = min(count, best_start + SNIPPET_WORDS)
-        inside = [h for h in pending if h.start >= best_start and h.end <= end]
+        near = pending[bisect_left(starts, best_start) : bisect_left(starts, end)]
+        inside = [span for span in near if span[1] <= end]
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
-            best_start, end = inside[0].start, inside[0].end
-        offsets = article.offsets(chosen, end - 1)
-        lo, hi = offsets[best_start][0], offsets[end - 1][1]
+            best_start, end = pending[0]
+        chars = article.char_starts(chosen, end - 1)
+        lo, hi = chars[best_start], chars[end - 1] + len(words[end - 1])
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
         body = text[lo:hi].replace("\n", " ")  # same length: offsets stay true
-        spans = sorted(
-            (len(prefix) + offsets[h.start][0] - lo, len(prefix) + offsets[h.end - 1][1] - lo)
-            for h in inside
-        )
+        shift = len(prefix) - lo
+        # In order already: ``inside`` is, and words start after the previous one ends.
+        highlights = [
+            (chars[start] + shift, chars[stop - 1] + len(words[stop - 1]) + shift)
+            for start, stop in inside
+        ]
         # Overlapping hits ("Nagorno-Karabakh" and "Karabakh") become one highlight.
         merged: list[tuple[int, int]] = []
-        for start, stop in spans:
+        for start, stop in highlights:
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
             else:
                 merged.append((start, stop))
-        highlights = tuple(merged)
-        snippets.append(Snippet(prefix + body + suffix, highlights))
-        taken = set(inside)
-        pending = [h for h in pending if h not in taken]
+        snippets.append(Snippet(prefix + body + suffix, tuple(merged)))
+        pending = list(filterfalse(set(inside).__contains__, pending))
     return tuple(snippets)
-
-
-def _result(name: str, article: ArticleText, hits: dict[Term, list[Hit]]) -> Match:
-    terms = []
-    score = 0.0
-    for term, term_hits in hits.items():
-        where = tuple(f for f in FIELDS if any(h.field == f for h in term_hits))
-        terms.append(TermMatch(term.text, len(term_hits), where))
-        body_count = sum(1 for h in term_hits if h.field == "body")
-        score += (2.0 if "title" in where else 0.0) + math.log2(1 + body_count)
-    all_hits = [h for term_hits in hits.values() for h in term_hits]
-    return Match(name, tuple(terms), round(score, 3), _snippets(article, all_hits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,66 +523,91 @@ class Matcher:
         self.watchlists = list(watchlists)
         interned: dict[Term, Term] = {}
         self.nodes = [_intern(compile_query(w.query), interned) for w in self.watchlists]
-        self._by_plain: dict[str, set[int]] = defaultdict(set)
-        self._by_exact: dict[str, set[int]] = defaultdict(set)
-        self._by_prefix: dict[str, set[int]] = defaultdict(set)
-        self._inflected: dict[str, set[int]] = defaultdict(set)
+        # The watchlists each term can make candidates: every article a watchlist matches has
+        # one of its trigger terms.
+        self._watching: dict[int, list[int]] = defaultdict(list)
         for index, node in enumerate(self.nodes):
-            for term in triggers(node) or []:
-                if term.prefix and len(term.words) == 1:
-                    self._by_prefix[term.words[0]].add(index)
-                    continue
-                words = term.words[:-1] if term.prefix else term.words
-                key = max(words, key=len)
-                (self._by_exact if term.exact else self._by_plain)[key].add(index)
-                if not term.quoted and not term.prefix:
-                    self._inflected[key].add(index)
-        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
-        self._by_stem: dict[str, dict[str, set[int]]] = {}
+            for term in dict.fromkeys(triggers(node) or []):
+                self._watching[id(term)].append(index)
+        # Terms, by id() (equal terms are one object), under one key: the prefix of a one-word
+        # prefix term, else the longest of its whole words (the rarest). An article without
+        # the key has the term in neither field. Prefix terms only as triggers: looking up
+        # every prefix costs more than evaluating the few that candidates hold.
+        self._by_plain: dict[str, list[int]] = defaultdict(list)
+        self._by_exact: dict[str, list[int]] = defaultdict(list)
+        self._by_prefix: dict[str, list[int]] = defaultdict(list)
+        self._inflected: dict[str, list[int]] = defaultdict(list)
+        self._keyed: set[int] = set()
+        for term in interned.values():
+            if term.prefix and len(term.words) == 1:
+                if id(term) in self._watching:
+                    self._by_prefix[term.words[0]].append(id(term))
+                    self._keyed.add(id(term))
+                continue
+            words = term.words[:-1] if term.prefix else term.words
+            key = max(words, key=len)
+            (self._by_exact if term.exact else self._by_plain)[key].append(id(term))
+            if not term.quoted and not term.prefix:
+                self._inflected[key].append(id(term))
+            self._keyed.add(id(term))
+        # Cutting every word of an article to each length of a prefix (or, for the prefix rule
+        # of suffixing languages, by each number of letters a suffix may add) gives the keys to
+        # look up, with ``map`` at C speed; a word shorter than a prefix stays whole, and is
+        # found only if it is that prefix, which it starts with.
+        self._prefix_cuts = [
+            itemgetter(slice(n)) for n in sorted({len(p) for p in self._by_prefix})
+        ]
+        self._suffix_cuts = [itemgetter(slice(-n)) for n in range(1, PREFIX_SLACK + 1)]
+        # A word that loses its suffix must keep MIN_PREFIX_RULE_LENGTH letters.
+        self._inflected_long = {
+            word: terms
+            for word, terms in self._inflected.items()
+            if len(word) >= MIN_PREFIX_RULE_LENGTH
+        }
+        self._by_stem: dict[str, dict[str, list[int]]] = {}
 
-    def _stems(self, language: str | None) -> dict[str, set[int]]:
+    def _stems(self, language: str | None) -> dict[str, list[int]]:
         key = language or ""
         if key not in self._by_stem:
-            table: dict[str, set[int]] = defaultdict(set)
-            for word, indexes in self._inflected.items():
+            table: dict[str, list[int]] = defaultdict(list)
+            for word, terms in self._inflected.items():
                 stem = _stem(language, word)
                 if stem is not None:
-                    table[stem] |= indexes
+                    table[stem] += terms
             self._by_stem[key] = dict(table)
         return self._by_stem[key]
 
-    def candidates(self, article: ArticleText) -> set[int]:
+    def keyed_terms(self, article: ArticleText) -> set[int]:
+        """The terms (by id) whose key the article has, found by set intersections of its
+        distinct words with the indexes (no Python loop over the words)."""
         found: set[int] = set()
-        by_plain, by_exact = self._by_plain, self._by_exact
-        for word in article.distinct_plain:
-            if word in by_plain:
-                found |= by_plain[word]
-        if by_exact:
-            for word in article.distinct_exact:
-                if word in by_exact:
-                    found |= by_exact[word]
-        if self._by_prefix:
-            for word in article.distinct_plain:
-                for length in self._prefix_lengths:
-                    if length > len(word):
-                        break
-                    hit = self._by_prefix.get(word[:length])
-                    if hit:
-                        found |= hit
+        words = article.distinct_plain
+        for key in self._by_plain.keys() & words:
+            found.update(self._by_plain[key])
+        if self._by_exact:
+            for key in self._by_exact.keys() & article.distinct_exact:
+                found.update(self._by_exact[key])
+        for cut in self._prefix_cuts:
+            for key in self._by_prefix.keys() & set(map(cut, words)):
+                found.update(self._by_prefix[key])
         if self._inflected:
             stems = self._stems(article.language)
             if stems:
-                for stem in set(article.stem_of.values()):
-                    if stem in stems:
-                        found |= stems[stem]
+                for key in stems.keys() & set(article.stem_of.values()):
+                    found.update(stems[key])
             if article.suffixing:
-                for word in article.distinct_plain:
-                    for length in range(
-                        max(MIN_PREFIX_RULE_LENGTH, len(word) - PREFIX_SLACK), len(word)
-                    ):
-                        hit = self._inflected.get(word[:length])
-                        if hit:
-                            found |= hit
+                for cut in self._suffix_cuts:
+                    for key in self._inflected_long.keys() & set(map(cut, words)):
+                        found.update(self._inflected_long[key])
+        return found
+
+    def candidates(self, article: ArticleText, keyed: set[int] | None = None) -> set[int]:
+        """The watchlists one of whose trigger terms has its key in the article."""
+        found: set[int] = set()
+        watching = self._watching
+        for term in self.keyed_terms(article) if keyed is None else keyed:
+            if term in watching:
+                found.update(watching[term])
         return found
 
     def match(self, title: str, body: str, language: str | None) -> list[Match]:
@@ -521,17 +615,18 @@ class Matcher:
 
     def match_article(self, article: ArticleText) -> list[Match]:
         language = article.language
-        evaluator = _Evaluator(article)
+        keys_found = self.keyed_terms(article)
+        evaluator = _Evaluator(article, self._keyed, keys_found)
         matches = []
-        for index in sorted(self.candidates(article)):
+        for index in sorted(self.candidates(article, keys_found)):
             watchlist = self.watchlists[index]
             if watchlist.languages and (language or "") not in watchlist.languages:
                 continue
             node = self.nodes[index]
             if evaluator.matches(node):
-                found: dict[Term, dict[Hit, None]] = {}
+                found: Hits = {}
                 evaluator.collect(node, found)
-                hits = {term: list(term_hits) for term, term_hits in found.items() if term_hits}
+                hits = {term: by_field for term, by_field in found.items() if by_field}
                 if hits:
                     matches.append(_result(watchlist.name, article, hits))
         return matches
