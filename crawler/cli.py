@@ -236,7 +236,8 @@ def print_summaries(summaries: Sequence[Any], out: TextIO = sys.stdout) -> None:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.crawl import crawl_sources
+    from crawler.crawl import crawl_sources, read_summaries
+    from crawler.precheck import precheck
 
     config = _load(args)
     names = args.sources or [s.name for s in config.sources]
@@ -244,10 +245,35 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise UsageError(f"{config.path} has no [[sources]] to crawl")
     for name in names:
         config.source(name)
-    _open_database(config, write=True).dispose()
-    if not args.quiet:
-        print(f"crawling {', '.join(names)} into {config.database_url}", file=sys.stderr)
-    summaries = crawl_sources(config, names, progress_seconds=0 if args.quiet else 5)
+    engine = _open_database(config, write=True)
+    unchanged: dict[str, int | None] = {}
+    try:
+        if not args.force and config.cluster is None:
+            for name in names:
+                checked = precheck(config, config.source(name), engine)
+                if checked.unchanged:
+                    unchanged[name] = checked.run_id
+                elif not args.quiet:
+                    print(f"{name}: crawling, as {checked.why}", file=sys.stderr)
+    finally:
+        engine.dispose()
+    if unchanged and not args.quiet:
+        print(
+            f"{', '.join(unchanged)}: nothing new (every feed and sitemap answered 304 Not "
+            "Modified); not crawled",
+            file=sys.stderr,
+        )
+    to_crawl = [name for name in names if name not in unchanged]
+    summaries = []
+    if to_crawl:
+        if not args.quiet:
+            print(f"crawling {', '.join(to_crawl)} into {config.database_url}", file=sys.stderr)
+        summaries = crawl_sources(config, to_crawl, progress_seconds=0 if args.quiet else 5)
+    if unchanged:
+        checked_runs = read_summaries(
+            config, unchanged, dict.fromkeys(unchanged, "not_modified")
+        )
+        summaries = sorted([*summaries, *checked_runs], key=lambda s: names.index(s.source))
     if args.json:
         print(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
@@ -1072,10 +1098,18 @@ def build_parser() -> argparse.ArgumentParser:
         "crawl all (or the named) sources once",
         "Crawl all sources, or the named ones, once: discover articles in feeds, sitemaps "
         "and section pages, extract and store new ones, and print a summary per source. "
+        "A source whose feeds and sitemaps all answer 304 Not Modified to the last crawl's "
+        "validators is recorded as checked (finish reason not_modified) and not crawled. "
         "Exit status 1 when a crawl did not finish.",
     )
     p.add_argument("sources", nargs="*", metavar="NAME", help="source names (default: all)")
     p.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="crawl even a source whose feeds and sitemaps all answer 304 Not Modified "
+        "(by default such a source is recorded as checked, with nothing new, and not crawled)",
+    )
 
     p = add(
         "export",

@@ -1,7 +1,8 @@
 """Run the ``news`` spider for one or more sources in this process, as ``presswatch crawl`` does.
 
 The code path is the one ``scrapy crawl news -a source=NAME`` takes: the same spider, settings,
-pipelines and extensions, one Scrapy crawler per source in one reactor.
+pipelines and extensions, one Scrapy crawler per source in one reactor. Scrapy is imported only
+when a crawl starts: a source whose listings are unchanged (``crawler.precheck``) needs none.
 """
 
 from __future__ import annotations
@@ -9,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
 from sqlalchemy import select
 
-from crawler import settings as default_settings
 from crawler.config import Config
-from crawler.spiders.news import NewsSpider
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import CrawlRun
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,10 @@ class RunSummary:
 
 
 def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    from scrapy.settings import Settings
+
+    from crawler import settings as default_settings
+
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     for key, value in (overrides or {}).items():
@@ -59,6 +63,10 @@ def crawl_sources(
     overrides: dict[str, Any] | None = None,
 ) -> list[RunSummary]:
     """Crawl ``names`` once each, concurrently, and return what each run recorded."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.news import NewsSpider
+
     settings = scrapy_settings(
         {
             "PRESSWATCH_PROGRESS_SECONDS": progress_seconds,

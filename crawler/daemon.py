@@ -524,6 +524,8 @@ class Daemon:
         if self.config.cluster is not None:
             self._cluster_crawl(source)
             return
+        if self._unchanged(source):
+            return
         daemon = self.config.daemon
         command = crawl_command(self.config.path, source.name, daemon.crawl_time_limit)
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
@@ -556,6 +558,34 @@ class Daemon:
         self._check_health(source.name)
         if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
             self._adapt(source, run)
+
+    def _unchanged(self, source: SourceConfig) -> bool:
+        """Whether every feed and sitemap of ``source`` answered 304 Not Modified, in which
+        case the run is recorded and no crawl process starts (``crawler.precheck``)."""
+        from crawler.precheck import precheck
+
+        assert self._engine is not None
+        started = time.monotonic()
+        try:
+            checked = precheck(self.config, source, self._engine)
+        except Exception:  # the crawl will meet and record whatever this was
+            logger.warning("checking %s's listings failed; crawling", source.name, exc_info=True)
+            return False
+        if not checked.unchanged:
+            logger.debug("%s: crawling, as %s", source.name, checked.why)
+            return False
+        logger.info(
+            "%s: nothing new in %.1f s: %d listings answered 304 Not Modified; not crawled",
+            source.name,
+            time.monotonic() - started,
+            checked.listings,
+        )
+        with make_sessionmaker(self._engine)() as session:
+            run = session.get(CrawlRun, checked.run_id)
+        self._check_health(source.name)
+        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
+            self._adapt(source, run)
+        return True
 
     def _cluster_crawl(self, source: SourceConfig) -> None:
         """Open a run in the shared frontier with the source's seeds, and wait for the

@@ -522,3 +522,48 @@ def test_a_changed_sitemap_is_read_again_despite_validators(site: Site) -> None:
     assert presswatch("--config", str(site.config), "crawl", "-q", cwd=site.workdir).returncode == 0
     (changed,) = [r for r in site.server.requested() if r.path == "/sitemap-2020-11.xml.gz"]
     assert "if-none-match" in changed.headers and changed.status == 200
+
+
+def test_an_unchanged_source_is_checked_without_starting_a_crawl(site: Site) -> None:
+    # The wire source without its section page: feeds and sitemaps only, all with validators.
+    text = site.config.read_text(encoding="utf-8")
+    section = f'pages = ["{site.url("wire", "/")}"]'
+    assert section in text
+    site.config.write_text(text.replace(section, ""), encoding="utf-8")
+
+    def crawl(*extra: str) -> dict[str, Any]:
+        done = presswatch(
+            "--config", str(site.config), "crawl", "wire", "--json", "-q", *extra, cwd=site.workdir
+        )
+        assert done.returncode == 0, done.stderr
+        (summary,) = json.loads(done.stdout)
+        return dict(summary)
+
+    first = crawl()
+    assert first["finish_reason"] == "finished" and first["new"] > 0
+    site.server.reset_log()
+    second = crawl()
+    assert second["status"] == "finished" and second["finish_reason"] == "not_modified"
+    assert second["new"] == 0 and second["pages_fetched"] >= 2
+    requested = site.server.requested()
+    listings = [r for r in requested if r.path != "/robots.txt"]
+    # robots.txt, then each feed and sitemap once, conditionally, all unchanged; nothing else.
+    assert [r.path for r in requested if r.path == "/robots.txt"] == ["/robots.txt"]
+    assert len(listings) == second["pages_fetched"]
+    assert all(r.status == 304 and "if-none-match" in r.headers for r in listings)
+    with Session(site.engine()) as session:
+        runs = session.scalars(
+            select(CrawlRun).where(CrawlRun.source == "wire").order_by(CrawlRun.id)
+        ).all()
+    assert [r.finish_reason for r in runs] == ["finished", "not_modified"]
+    assert runs[-1].status == "finished" and runs[-1].pages_fetched == second["pages_fetched"]
+
+    assert crawl("--force")["finish_reason"] == "finished"  # a crawl all the same
+
+    # A changed sitemap means a crawl, which reads it.
+    sitemap = site.root / "wire" / "sitemap.xml"
+    sitemap.write_text(sitemap.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    site.server.reset_log()
+    assert crawl()["finish_reason"] == "finished"
+    reads = [r for r in site.server.requested() if r.path == "/sitemap.xml"]
+    assert [r.status for r in reads] == [200, 200]  # asked by the check, then by the crawl

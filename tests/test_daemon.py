@@ -309,17 +309,19 @@ def test_a_source_that_stops_answering_turns_unhealthy_once_and_recovers(fast_si
             server.shutdown()
 
 
-def test_the_interval_backs_off_while_nothing_is_new_and_resets_on_news(site: Site) -> None:
-    config = site.config.read_text(encoding="utf-8")
-    config = config.replace(
-        "[[sources]]", '[daemon]\nlog_file = "daemon.log"\n\n[[sources]]', 1
-    ).replace('every = "15m"', 'every = "2s"\nmax_every = "4s"', 1)
+def logging_to_a_file(site: Site, config: str) -> Callable[[str], bool]:
+    """Write ``config`` with the daemon logging to a file; return "is this text logged?"."""
+    config = config.replace("[[sources]]", '[daemon]\nlog_file = "daemon.log"\n\n[[sources]]', 1)
     site.config.write_text(config, encoding="utf-8")
     log = site.workdir / "daemon.log"
+    return lambda text: log.exists() and text in log.read_text(encoding="utf-8")
 
-    def logged(text: str) -> bool:
-        return log.exists() and text in log.read_text(encoding="utf-8")
 
+def test_the_interval_backs_off_while_nothing_is_new_and_resets_on_news(site: Site) -> None:
+    config = site.config.read_text(encoding="utf-8")
+    logged = logging_to_a_file(
+        site, config.replace('every = "15m"', 'every = "2s"\nmax_every = "4s"', 1)
+    )
     process = start_daemon(site)
     try:
         # The first crawl stores the site; the next ones find nothing new and back off.
@@ -445,3 +447,27 @@ def test_status_before_any_crawl_creates_nothing(tmp_path: Path) -> None:
     assert [s["last_run"] for s in state["sources"]] == [None, None]
     assert {s["health"]["state"] for s in state["sources"]} == {"unknown"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["presswatch.toml"]
+
+
+def test_a_source_with_nothing_new_is_checked_without_a_crawl_process(site: Site) -> None:
+    # The wire source without its section page: feeds and sitemaps only, all with validators.
+    config = site.config.read_text(encoding="utf-8")
+    section = f'pages = ["{site.url("wire", "/")}"]'
+    assert section in config
+    logged = logging_to_a_file(
+        site, config.replace(section, "").replace('every = "30m"', 'every = "2s"')
+    )
+    process = start_daemon(site)
+    try:
+        wait_for(lambda: logged("listings answered 304 Not Modified; not crawled"), 40, "a check")
+        # Like any crawl that found nothing new, it backs the source's interval off.
+        wait_for(lambda: logged("wire: next crawls every 3s (nothing new)"), 40, "a back-off")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    wire = [r for r in runs(site) if r.source == "wire"]
+    assert wire[0].finish_reason == "finished"  # the first: a crawl
+    checked = [r for r in wire if r.finish_reason == "not_modified"]
+    assert checked and all(r.status == "finished" and r.new == 0 for r in checked)
+    # No crawl process ran for those: a crawl's row carries its own process id.
+    assert {r.pid for r in checked} == {process.pid}
