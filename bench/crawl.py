@@ -23,6 +23,7 @@ bench/results/crawl.json). Needs nginx (`apt-get install nginx`) and psutil
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -308,6 +309,10 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=10_000, help="articles of the memory run")
     parser.add_argument("--keep", type=Path, help="keep the sites, configs and databases here")
     args = parser.parse_args()
+    # Bytecode compiled, as an install leaves it (with PYTHONDONTWRITEBYTECODE set, or from a
+    # read-only checkout, every run would compile presswatch's own modules again).
+    for package in ("crawler", "storage"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     work = args.keep or Path(tempfile.mkdtemp(prefix="presswatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)  # nginx's workers run as another user and must read the site

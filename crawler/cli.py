@@ -247,13 +247,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         config.source(name)
     engine = _open_database(config, write=True)
     unchanged: dict[str, int | None] = {}
+    expect_articles = args.force
     try:
         if not args.force and config.cluster is None:
             for name in names:
                 checked = precheck(config, config.source(name), engine)
                 if checked.unchanged:
                     unchanged[name] = checked.run_id
-                elif not args.quiet:
+                    continue
+                expect_articles = expect_articles or checked.listings_changed
+                if not args.quiet:
                     print(f"{name}: crawling, as {checked.why}", file=sys.stderr)
     finally:
         engine.dispose()
@@ -268,7 +271,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if to_crawl:
         if not args.quiet:
             print(f"crawling {', '.join(to_crawl)} into {config.database_url}", file=sys.stderr)
-        summaries = crawl_sources(config, to_crawl, progress_seconds=0 if args.quiet else 5)
+        summaries = crawl_sources(
+            config,
+            to_crawl,
+            progress_seconds=0 if args.quiet else 5,
+            expect_articles=expect_articles,
+        )
     if unchanged:
         checked_runs = read_summaries(
             config, unchanged, dict.fromkeys(unchanged, "not_modified")

@@ -61,8 +61,18 @@ def crawl_sources(
     *,
     progress_seconds: float = 0,
     overrides: dict[str, Any] | None = None,
+    expect_articles: bool = False,
 ) -> list[RunSummary]:
-    """Crawl ``names`` once each, concurrently, and return what each run recorded."""
+    """Crawl ``names`` once each, concurrently, and return what each run recorded.
+
+    ``expect_articles``: a listing is known to have changed (or was never read whole), so
+    there will be pages to extract: the extraction workers' fork server starts at once, in
+    parallel with Scrapy's start, rather than when the first article page is requested.
+    """
+    if expect_articles and (overrides or {}).get("PRESSWATCH_WORKERS") != 0:
+        from crawler.workers import start_fork_server
+
+        start_fork_server()
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.news import NewsSpider

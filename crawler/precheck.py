@@ -37,6 +37,7 @@ from storage.urlkeys import url_key
 logger = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 8
+SECTION_PAGES = "it has section pages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,11 @@ class Precheck:
     why: str
     listings: int = 0
     run_id: int | None = None
+
+    @property
+    def listings_changed(self) -> bool:
+        """A feed or sitemap changed or was never read whole: the crawl will find articles."""
+        return not self.unchanged and self.why != SECTION_PAGES
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -75,7 +81,7 @@ def _listings(
 def precheck(config: Config, source: SourceConfig, engine: Engine) -> Precheck:
     """Ask for ``source``'s listings conditionally; record a run when none has changed."""
     if source.pages:
-        return Precheck(False, "it has section pages")
+        return Precheck(False, SECTION_PAGES)
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         states = repository.listing_states(session, source.name)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -135,6 +135,10 @@ class PagePool:
     start) breaks its whole pool: it takes no more tasks and never answers those it holds.
     Such a pool is replaced: its unanswered tasks fail with ``BrokenProcessPool`` (each one
     page, counted), found by a watchdog thread, and new tasks go to a fresh pool.
+
+    The workers start in a thread of their own: the fork server's first start imports
+    trafilatura and the rest (about a second), during which the crawl keeps downloading; tasks
+    submitted meanwhile wait here and go to the workers once they are up.
     """
 
     def __init__(
@@ -160,14 +164,28 @@ class PagePool:
             start_worker(watchlists)
             return
         self._pool = self._new_pool()
+        self._started = False
+        self._waiting: list[tuple[Any, Future[Any]]] = []
         atexit.register(self.stop)
+        self._starter = threading.Thread(target=self._start, name="PagePool-start", daemon=True)
+        self._starter.start()
         threading.Thread(target=self._watch, name="PagePool-watchdog", daemon=True).start()
+
+    def _start(self) -> None:
+        try:
+            self._pool.active  # noqa: B018 - pebble starts its pool (forks the workers) on first use
+        except Exception:  # a pool that cannot start is broken: the watchdog replaces it
+            logger.warning("The extraction workers did not start", exc_info=True)
+        with self._lock:
+            self._started = True
+            waiting, self._waiting = self._waiting, []
+            for task, future in waiting:
+                self._schedule(task).add_done_callback(partial(_settle, future))
 
     def _new_pool(self) -> Any:
         import pebble
 
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
+        context = _fork_server_context()
         return pebble.ProcessPool(
             max_workers=self.workers,
             max_tasks=self._tasks_per_worker,
@@ -185,9 +203,17 @@ class PagePool:
                 future.set_exception(exc)
             return future
         with self._lock:
+            if not self._started:
+                future = Future()
+                self._waiting.append((task, future))
+                return future
             self._replace_if_broken()
-            future = self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
-            self._pending.add(future)
+            return self._schedule(task)
+
+    def _schedule(self, task: Any) -> Future[Any]:
+        """Under ``_lock``: hand ``task`` to the workers."""
+        future: Future[Any] = self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
+        self._pending.add(future)
         future.add_done_callback(self._done)
         return future
 
@@ -226,6 +252,7 @@ class PagePool:
     def close(self, timeout: float | None = None) -> None:
         """Let the tasks submitted finish, then end the workers."""
         if self._pool is not None:
+            self._starter.join()
             with self._lock:
                 self._replace_if_broken()
             self._pool.close()
@@ -241,6 +268,33 @@ class PagePool:
             self._pool.join()
             self._pool = None
             atexit.unregister(self.stop)
+
+
+def _fork_server_context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the workers' fork server now, without waiting for it: its imports (trafilatura,
+    lxml, datasketch, the stemmers: about a second) then run while this process goes on
+    starting the crawl, instead of after its first article page arrives."""
+    from multiprocessing import forkserver
+
+    _fork_server_context()
+    forkserver.ensure_running()
+
+
+def _settle(future: Future[Any], done: Future[Any]) -> None:
+    """Give ``future`` the outcome of ``done``."""
+    with contextlib.suppress(InvalidStateError):
+        if done.cancelled():
+            future.cancel()
+        elif done.exception() is not None:
+            future.set_exception(done.exception())
+        else:
+            future.set_result(done.result())
 
 
 def worker_count(setting: int | str) -> int:
