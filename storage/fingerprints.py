@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
@@ -19,6 +20,7 @@ SHINGLE_WORDS = 3
 _SEED = 20201102
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LITTLE_ENDIAN = sys.byteorder == "little"
 # The scheme is pinned: stored signatures must stay comparable across datasketch releases.
 _SCHEME = "affine32"
 
@@ -52,11 +54,27 @@ def _shingles(text: str) -> Iterable[bytes]:
     }
 
 
+def _shingle_hashes(text: str) -> list[int]:
+    """datasketch's default hash (``sha1_hash32``: the first four bytes of a shingle's SHA-1
+    digest, little-endian) of every shingle, read from all the digests at once rather than
+    unpacked one call at a time (a third of a signature's time)."""
+    digests = b"".join(hashlib.sha1(shingle).digest() for shingle in _shingles(text))
+    return memoryview(digests).cast("I")[::5].tolist() if _LITTLE_ENDIAN else [
+        int.from_bytes(digests[i : i + 4], "little") for i in range(0, len(digests), 20)
+    ]
+
+
+def _given(value: int) -> int:
+    return value
+
+
 def minhash_signature(text: str) -> bytes:
     """The MinHash of the text's 3-word shingles, as bytes to store (4 bytes per permutation)."""
     minhash, lean_minhash, permutations = _datasketch()
-    mh = minhash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=_SCHEME)
-    mh.update_batch(list(_shingles(text)))
+    mh = minhash(
+        num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=_SCHEME, hashfunc=_given
+    )
+    mh.update_batch(_shingle_hashes(text))
     return lean_minhash(mh).hashvalues.astype("<u4").tobytes()
 
 
