@@ -19,7 +19,7 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,6 +58,7 @@ class ExtractionPipeline:
         in_flight = crawler.settings.getint("PRESSWATCH_PAGES_IN_FLIGHT")
         self.in_flight = in_flight if in_flight > 0 else 8 * max(1, self.workers)
         self._pool: PagePool | None = None
+        self._giving_up = False
         self._slots = defer.DeferredSemaphore(self.in_flight)
 
     @classmethod
@@ -125,6 +126,11 @@ class ExtractionPipeline:
             return
         except BrokenProcessPool:
             self._drop(result, "worker_crash", item, "the workers' pool broke")
+            if self._pool is not None and self._pool.gave_up and not self._giving_up:
+                # Extraction is impossible: end the crawl as failed (its listings keep no
+                # validators, so the next crawl asks for every article again).
+                self._giving_up = True
+                self._close_spider("extraction_workers_failed")
             return
         except Exception:
             # A page that breaks the extractor is one lost page, not a lost crawl.
@@ -148,6 +154,14 @@ class ExtractionPipeline:
                 matches=processed.matches,
             )
         )
+
+    def _close_spider(self, reason: str) -> None:
+        engine = self.crawler.engine
+        assert engine is not None
+        if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
+            deferred_from_coro(engine.close_spider_async(reason=reason))
+        else:  # pragma: no cover - older Scrapy
+            engine.close_spider(self.crawler.spider, reason)
 
     def _drop(
         self, result: defer.Deferred[ArticleItem], kind: str, item: PageItem, why: str

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
@@ -45,6 +46,12 @@ PRELOAD = [__name__, "crawler.extraction", "datasketch"]
 TASKS_PER_WORKER = 10_000
 # How often the pool's watchdog looks for a broken pool while pages are out (seconds).
 WATCHDOG_INTERVAL = 0.5
+# Broken pools replaced before giving up: workers that cannot start or keep dying (a failing
+# import, no memory) would otherwise be replaced for ever, each new pool losing its pages.
+MAX_REPLACEMENTS = 3
+GAVE_UP = (
+    f"The extraction workers broke {MAX_REPLACEMENTS + 1} pools in a row: no more pages go to them"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,7 @@ class PagePool:
         self.timeout = timeout
         self.function = function
         self.replaced = 0
+        self.gave_up = False  # MAX_REPLACEMENTS pools broke: every page fails at once
         self._watchlists = tuple(watchlists)
         self._tasks_per_worker = tasks_per_worker
         self._pool: Any = None
@@ -195,7 +203,7 @@ class PagePool:
         )
 
     def submit(self, task: Any) -> Future[Any]:
-        if self._pool is None:
+        if self.workers == 0:
             future: Future[Any] = Future()
             try:
                 future.set_result(self.function(task))
@@ -208,6 +216,10 @@ class PagePool:
                 self._waiting.append((task, future))
                 return future
             self._replace_if_broken()
+            if self.gave_up:
+                future = Future()
+                future.set_exception(BrokenProcessPool(GAVE_UP))
+                return future
             return self._schedule(task)
 
     def _schedule(self, task: Any) -> Future[Any]:
@@ -228,18 +240,23 @@ class PagePool:
                     self._replace_if_broken()
 
     def _replace_if_broken(self) -> None:
-        """Under ``_lock``: when the pool is broken, fail what it holds and start a new one."""
-        if self._pool is None or self._closing.is_set() or self._pool.active:
+        """Under ``_lock``: when the pool is broken, fail what it holds and start a new one;
+        after ``MAX_REPLACEMENTS``, give up (``gave_up``: every later task fails at once)."""
+        if self._pool is None or self._closing.is_set() or self.gave_up or self._pool.active:
             return
-        from concurrent.futures.process import BrokenProcessPool
-
-        broken, self._pool = self._pool, self._new_pool()
-        self.replaced += 1
-        logger.warning(
-            "The extraction workers' pool broke (a worker ended while idle); %d page(s) it "
-            "held are counted as lost, and a new pool takes the next pages",
-            sum(not f.done() for f in self._pending),
-        )
+        lost = sum(not f.done() for f in self._pending)
+        broken = self._pool
+        if self.replaced >= MAX_REPLACEMENTS:
+            self.gave_up = True
+            logger.error("%s; %d page(s) they held are counted as lost", GAVE_UP, lost)
+        else:
+            self._pool = self._new_pool()
+            self.replaced += 1
+            logger.warning(
+                "The extraction workers' pool broke (a worker ended while idle); %d page(s) "
+                "it held are counted as lost, and a new pool takes the next pages",
+                lost,
+            )
         error = BrokenProcessPool("the extraction workers' pool broke")
         for future in self._pending:
             if not future.done():
@@ -248,6 +265,8 @@ class PagePool:
         self._pending.clear()
         # Its threads may be stuck writing to workers that are gone: let them go unjoined.
         threading.Thread(target=broken.stop, daemon=True).start()
+        if self.gave_up:
+            self._pool = None
 
     def close(self, timeout: float | None = None) -> None:
         """Let the tasks submitted finish, then end the workers."""

@@ -10,6 +10,7 @@ import textwrap
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from pebble import ProcessExpired
 from crawler.demo import SITE
 from crawler.demo.articles import SEED_STORY
 from crawler.watch.matcher import WatchlistQuery
-from crawler.workers import PagePool, PageTask, Processed, process_page
+from crawler.workers import MAX_REPLACEMENTS, PagePool, PageTask, Processed, process_page
 from storage import fingerprints
 
 KARABAKH = WatchlistQuery("karabakh", '"Nagorno-Karabakh" AND (perang OR rudal OR tewas)')
@@ -128,6 +129,21 @@ def test_a_pool_broken_by_an_idle_worker_dying_is_replaced_and_nothing_hangs() -
         futures = [pool.submit(f"p{i}") for i in range(20)]
         assert [f.result(timeout=30) for f in futures] == [f"P{i}" for i in range(20)]
         assert pool.replaced == 1
+    finally:
+        pool.close()
+
+
+def test_workers_that_keep_breaking_their_pool_are_given_up_on() -> None:
+    pool = PagePool(1, [], function=misbehave)
+    try:
+        for _ in range(MAX_REPLACEMENTS + 1):
+            assert not pool.gave_up
+            assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
+            time.sleep(1)  # the pool breaks
+            pool.submit("next")  # finds it broken: a new one, or no more
+        assert pool.gave_up and pool.replaced == MAX_REPLACEMENTS
+        with pytest.raises(BrokenProcessPool):  # at once, not after a wait
+            pool.submit("after").result(timeout=1)
     finally:
         pool.close()
 
