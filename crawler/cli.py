@@ -237,7 +237,7 @@ def print_summaries(summaries: Sequence[Any], out: TextIO = sys.stdout) -> None:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.crawl import crawl_sources, read_summaries
-    from crawler.precheck import precheck
+    from crawler.precheck import Precheck, precheck
 
     config = _load(args)
     names = args.sources or [s.name for s in config.sources]
@@ -251,7 +251,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         if not args.force and config.cluster is None:
             for name in names:
-                checked = precheck(config, config.source(name), engine)
+                try:
+                    checked = precheck(config, config.source(name), engine)
+                except Exception as exc:  # the crawl will meet and record whatever this was
+                    logger.warning("checking %s's listings failed (%s); crawling", name, exc)
+                    checked = Precheck(False, "the check failed")
                 if checked.unchanged:
                     unchanged[name] = checked.run_id
                     continue

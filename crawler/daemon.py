@@ -524,7 +524,7 @@ class Daemon:
         if self.config.cluster is not None:
             self._cluster_crawl(source)
             return
-        if self._unchanged(source):
+        if self._unchanged(source) or self._stopping.is_set():
             return
         daemon = self.config.daemon
         command = crawl_command(self.config.path, source.name, daemon.crawl_time_limit)

@@ -343,11 +343,25 @@ def page_metadata(tree: Any) -> Document:
     has told us it names nobody: the body is searched only when the metadata names no author.
     The publication date is not read here (``find_published``).
     """
-    found = trafilatura_metadata.examine_meta(tree)
+    try:
+        found = trafilatura_metadata.examine_meta(tree)
+    except Exception as exc:  # odd markup: no metadata is better than a lost article
+        logger.debug("metadata not read: %s", exc)
+        return Document()
     try:
         found = trafilatura_metadata.extract_meta_json(tree, found)
     except Exception as exc:  # trafilatura's JSON-LD reader fails on some odd markup
         logger.debug("JSON-LD metadata not read: %s", exc)
+    try:
+        _search_body(tree, found)
+    except Exception as exc:
+        logger.debug("metadata searches of the page failed: %s", exc)
+    found.clean_and_trim()
+    return found
+
+
+def _search_body(tree: Any, found: Document) -> None:
+    """trafilatura's searches of the page body, for what its metadata did not say."""
     if not found.title:
         found.title = trafilatura_metadata.extract_title(tree)
     if not found.author:
@@ -362,14 +376,16 @@ def page_metadata(tree: Any) -> Document:
         found.categories = trafilatura_metadata.extract_catstags("category", tree)
     if not found.tags:
         found.tags = trafilatura_metadata.extract_catstags("tag", tree)
-    found.clean_and_trim()
-    return found
 
 
 def _page_date(tree: Any, url: str) -> str | None:
     """htmldate's reading of the page's date: its metadata and URL only (the extensive search
     turns "Copyright 2020" into a date)."""
-    return find_date(tree, url=url, extensive_search=False, original_date=True)
+    try:
+        return find_date(tree, url=url, extensive_search=False, original_date=True)
+    except Exception as exc:  # odd markup: an undated article is better than a lost one
+        logger.debug("htmldate failed: %s", exc)
+        return None
 
 
 def _doubtful(document: Any, paragraph_chars: int) -> bool:
@@ -391,6 +407,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     h1 = tree.xpath("string(//h1[1])") or None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
+    metadata = page_metadata(tree)
     paragraph_chars = sum(len(p.text_content()) for p in tree.iter("p"))
     document = _trafilatura(tree, options.url, fast=True)
     if _doubtful(document, paragraph_chars):
@@ -400,7 +417,6 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
     if not isinstance(document, Document) or not document.text:
         return None
-    metadata = page_metadata(tree)
     site_name = metadata.sitename or None
     title = clean_title(metadata.title, h1, site_name)
     text = strip_read_also(document.text)

@@ -35,6 +35,7 @@ class PageItem:
     encoding: str | None = None
     requested_url: str | None = None
     listed_published: datetime | None = None
+    listing: str | None = None  # URL key of the feed or sitemap that listed it
 
 
 @dataclass(slots=True)

@@ -127,8 +127,8 @@ class ExtractionPipeline:
         except BrokenProcessPool:
             self._drop(result, "worker_crash", item, "the workers' pool broke")
             if self._pool is not None and self._pool.gave_up and not self._giving_up:
-                # Extraction is impossible: end the crawl as failed (its listings keep no
-                # validators, so the next crawl asks for every article again).
+                # Extraction is impossible: end the crawl as failed (it saves no validators,
+                # and the listings of the pages it lost ask for them again).
                 self._giving_up = True
                 self._close_spider("extraction_workers_failed")
             return
@@ -168,6 +168,11 @@ class ExtractionPipeline:
     ) -> None:
         if kind != "extract":
             logger.warning("%s: %s; the page is counted as error/%s", item.url, why, kind)
+            # Not the page's fault (a worker died, ran out of time, or the pool broke): the
+            # next crawl asks for its listing whole, so the page is tried again.
+            retry_later = getattr(self.crawler.spider, "retry_later", None)
+            if retry_later is not None:
+                retry_later(item.listing)
         self.stats.inc_value(f"error/{kind}")
         result.errback(Failure(DropItem(f"{why}: {item.url}", log_level="DEBUG")))
 

@@ -17,7 +17,6 @@ validators), a robots.txt that forbids a listing or cannot be read, any error.
 from __future__ import annotations
 
 import logging
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from storage.urlkeys import url_key
 logger = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 8
+MAX_ROBOTS_BYTES = 512 * 1024  # what Google reads of a robots.txt
 SECTION_PAGES = "it has section pages"
 
 
@@ -110,17 +110,26 @@ def precheck(config: Config, source: SourceConfig, engine: Engine) -> Precheck:
                 return f"{url} changed"
         except urllib.error.HTTPError as exc:
             return None if exc.code == 304 else f"{url} answered {exc.code}"
-        except (OSError, ValueError) as exc:
-            return f"{url}: {exc}"
+        except Exception as exc:  # any failure (http.client's included) means: crawl
+            return f"{url}: {exc!r}"
 
-    with ThreadPoolExecutor(min(MAX_CONNECTIONS, len(listings))) as pool:
-        answers = list(pool.map(ask, listings))
+    # A deadline for the whole check (urllib's timeout is per socket operation): past it, the
+    # crawl decides, and the requests still out are left to time out on their own.
+    pool = ThreadPoolExecutor(min(MAX_CONNECTIONS, len(listings)))
+    try:
+        answers = list(pool.map(ask, listings, timeout=2 * timeout))
+    except TimeoutError:
+        return Precheck(False, f"the listings did not all answer within {2 * timeout:.0f} s")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     changed = next((answer for answer in answers if answer is not None), None)
     if changed:
         return Precheck(False, changed, len(listings))
     now = datetime.now(UTC)
     with sessions.begin() as session:
-        run_id = repository.start_run(session, source.name, now, os.getpid())
+        # No process id: no crawl process ran (a crawl's row carries its own, and the daemon
+        # finds its crawls' rows by it).
+        run_id = repository.start_run(session, source.name, now, None)
         repository.finish_run(
             session,
             run_id,
@@ -146,13 +155,14 @@ def _robots_refusal(urls: list[str], agent: str, timeout: float) -> str | None:
         request = urllib.request.Request(robots, headers={"User-Agent": agent})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                rules = Protego.parse(response.read().decode("utf-8", errors="replace"))
+                body = response.read(MAX_ROBOTS_BYTES)
+            rules = Protego.parse(body.decode("utf-8", errors="replace"))
         except urllib.error.HTTPError as exc:
             if 400 <= exc.code < 500:
                 continue
             return f"{robots} answered {exc.code}"
-        except (OSError, ValueError) as exc:
-            return f"{robots}: {exc}"
+        except Exception as exc:  # any failure (http.client's included) means: crawl
+            return f"{robots}: {exc!r}"
         for url in wanted:
             if not rules.can_fetch(url, agent):
                 return f"robots.txt forbids {url}"

@@ -50,7 +50,8 @@ WATCHDOG_INTERVAL = 0.5
 # import, no memory) would otherwise be replaced for ever, each new pool losing its pages.
 MAX_REPLACEMENTS = 3
 GAVE_UP = (
-    f"The extraction workers broke {MAX_REPLACEMENTS + 1} pools in a row: no more pages go to them"
+    f"The extraction workers broke {MAX_REPLACEMENTS + 1} pools in this crawl: no more pages go "
+    "to them"
 )
 
 
@@ -174,6 +175,7 @@ class PagePool:
         self._pool = self._new_pool()
         self._started = False
         self._waiting: list[tuple[Any, Future[Any]]] = []
+        self._lost: list[Future[Any]] = []  # pages of a broken pool, to fail outside the lock
         atexit.register(self.stop)
         self._starter = threading.Thread(target=self._start, name="PagePool-start", daemon=True)
         self._starter.start()
@@ -182,13 +184,20 @@ class PagePool:
     def _start(self) -> None:
         try:
             self._pool.active  # noqa: B018 - pebble starts its pool (forks the workers) on first use
-        except Exception:  # a pool that cannot start is broken: the watchdog replaces it
+        except Exception:  # a pool that cannot start is broken: replaced below
             logger.warning("The extraction workers did not start", exc_info=True)
         with self._lock:
             self._started = True
             waiting, self._waiting = self._waiting, []
-            for task, future in waiting:
-                self._schedule(task).add_done_callback(partial(_settle, future))
+            outcomes = [(future, self._handed(task)) for task, future in waiting]
+            lost = self._lost
+            self._lost = []
+        _fail(lost)
+        for future, outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                _fail([future], outcome)
+            else:
+                outcome.add_done_callback(partial(_settle, future))
 
     def _new_pool(self) -> Any:
         import pebble
@@ -215,19 +224,33 @@ class PagePool:
                 future = Future()
                 self._waiting.append((task, future))
                 return future
-            self._replace_if_broken()
-            if self.gave_up:
-                future = Future()
-                future.set_exception(BrokenProcessPool(GAVE_UP))
-                return future
-            return self._schedule(task)
+            outcome = self._handed(task)
+            lost = self._lost
+            self._lost = []
+        _fail(lost)  # outside the lock: their callbacks take it
+        if isinstance(outcome, BaseException):
+            future = Future()
+            future.set_exception(outcome)
+            return future
+        return outcome
 
-    def _schedule(self, task: Any) -> Future[Any]:
-        """Under ``_lock``: hand ``task`` to the workers."""
-        future: Future[Any] = self._pool.schedule(self.function, args=(task,), timeout=self.timeout)
-        self._pending.add(future)
-        future.add_done_callback(self._done)
-        return future
+    def _handed(self, task: Any) -> Future[Any] | BaseException:
+        """Under ``_lock``: hand ``task`` to the workers (to a new pool if theirs broke); the
+        error to give its page when that cannot be done."""
+        for _ in range(2):
+            self._replace_if_broken()
+            if self.gave_up or self._pool is None:
+                return BrokenProcessPool(GAVE_UP)
+            try:
+                future: Future[Any] = self._pool.schedule(
+                    self.function, args=(task,), timeout=self.timeout
+                )
+            except RuntimeError:  # pebble: the pool is not running (broken as it was asked)
+                continue
+            self._pending.add(future)
+            future.add_done_callback(self._done)
+            return future
+        return BrokenProcessPool("the extraction workers' pool broke")
 
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
@@ -238,55 +261,86 @@ class PagePool:
             with self._lock:
                 if self._pending:
                     self._replace_if_broken()
+                lost = self._lost
+                self._lost = []
+            _fail(lost)
+
+    def _broken(self) -> bool:
+        try:
+            return not self._pool.active
+        except Exception:  # pebble's start failed (no memory, no processes): never running
+            return True
 
     def _replace_if_broken(self) -> None:
-        """Under ``_lock``: when the pool is broken, fail what it holds and start a new one;
-        after ``MAX_REPLACEMENTS``, give up (``gave_up``: every later task fails at once)."""
-        if self._pool is None or self._closing.is_set() or self.gave_up or self._pool.active:
+        """Under ``_lock``: when the pool is broken, move the pages it holds to ``_lost`` (the
+        caller fails them once it has let go of the lock) and start a new pool; after
+        ``MAX_REPLACEMENTS``, give up (``gave_up``: every later page fails at once)."""
+        if self._pool is None or self._closing.is_set() or self.gave_up or not self._broken():
             return
-        lost = sum(not f.done() for f in self._pending)
+        lost = [f for f in self._pending if not f.done()]
+        self._pending.clear()
+        self._lost.extend(lost)
         broken = self._pool
         if self.replaced >= MAX_REPLACEMENTS:
             self.gave_up = True
-            logger.error("%s; %d page(s) they held are counted as lost", GAVE_UP, lost)
+            self._pool = None
+            logger.error("%s; %d page(s) they held are counted as lost", GAVE_UP, len(lost))
         else:
             self._pool = self._new_pool()
             self.replaced += 1
             logger.warning(
-                "The extraction workers' pool broke (a worker ended while idle); %d page(s) "
-                "it held are counted as lost, and a new pool takes the next pages",
-                lost,
+                "The extraction workers' pool broke (a worker ended while idle, or they could "
+                "not start); %d page(s) it held are counted as lost, and a new pool takes the "
+                "next pages",
+                len(lost),
             )
-        error = BrokenProcessPool("the extraction workers' pool broke")
-        for future in self._pending:
-            if not future.done():
-                with contextlib.suppress(InvalidStateError):
-                    future.set_exception(error)
-        self._pending.clear()
         # Its threads may be stuck writing to workers that are gone: let them go unjoined.
-        threading.Thread(target=broken.stop, daemon=True).start()
-        if self.gave_up:
-            self._pool = None
+        threading.Thread(target=_stop_quietly, args=(broken,), daemon=True).start()
 
     def close(self, timeout: float | None = None) -> None:
         """Let the tasks submitted finish, then end the workers."""
-        if self._pool is not None:
-            self._starter.join()
-            with self._lock:
-                self._replace_if_broken()
-            self._pool.close()
-            self._pool.join(timeout)
-            self.stop()
+        if self.workers == 0:
+            return
+        self._starter.join()
+        with self._lock:
+            self._closing.set()  # no more replacing from here on
+            pool, broken = self._pool, self._pool is not None and self._broken()
+            lost = [f for f in self._pending if not f.done()] if broken else []
+        _fail(lost)
+        if pool is None or broken:
+            # Never join a broken pool: its threads may wait for workers that are gone.
+            if pool is not None:
+                threading.Thread(target=_stop_quietly, args=(pool,), daemon=True).start()
+            self._pool = None
+            atexit.unregister(self.stop)
+            return
+        pool.close()
+        pool.join(timeout)
+        self.stop()
 
     def stop(self) -> None:
         """End the workers now (tasks still running are lost: use ``close`` to keep them)."""
         self._closing.set()
-        if self._pool is not None:
-            if self._pool.active:
-                self._pool.stop()
-            self._pool.join()
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _stop_quietly(pool)
             atexit.unregister(self.stop)
+
+
+def _stop_quietly(pool: Any) -> None:
+    try:
+        if pool.active:
+            pool.stop()
+        pool.join()
+    except Exception:  # a pool that never started has nothing to stop
+        logger.debug("Stopping a pool of extraction workers failed", exc_info=True)
+
+
+def _fail(futures: Sequence[Future[Any]], error: BaseException | None = None) -> None:
+    """Give each of ``futures`` still open ``error`` (the broken pool's, by default)."""
+    for future in futures:
+        with contextlib.suppress(InvalidStateError):
+            future.set_exception(error or BrokenProcessPool("the extraction workers' pool broke"))
 
 
 def _fork_server_context() -> Any:

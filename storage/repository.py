@@ -88,6 +88,10 @@ class StoreResult:
     story_id: int
 
 
+# pg_advisory_xact_lock key of the storing transactions ("presswatch store").
+_STORE_LOCK = 0x7072_6573_7374_6F72
+
+
 def dialect_insert(session: Session) -> Any:
     name = session.get_bind().dialect.name
     if name == "sqlite":
@@ -161,8 +165,18 @@ def _find_story(session: Session, article_id: int, signature: bytes, bands: list
     return best_story
 
 
+def one_writer_at_a_time(session: Session) -> None:
+    """On PostgreSQL, wait for other crawls' storing transactions to end (an advisory lock held
+    to this transaction's end), as SQLite's BEGIN IMMEDIATE does: an article's story is found
+    among the articles already stored, so two crawls storing two copies of one wire story at the
+    same moment would otherwise each miss the other's, and start two stories."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STORE_LOCK})
+
+
 def store_article(session: Session, record: ArticleRecord) -> StoreResult:
     """Store one extracted article: new, an update of a known one, or a copy of a known one."""
+    one_writer_at_a_time(session)
     primary, keys, is_canonical_page = _page_keys(record)
     digest = record.digest()
 
@@ -280,13 +294,15 @@ def store_new_articles(
     one. Returns {index in ``records``: result} for those; the caller stores the others with
     ``store_article`` afterwards, so that they see these.
 
-    On SQLite the caller's write transaction (BEGIN IMMEDIATE) makes the check and the insert
-    one step. On PostgreSQL a concurrent crawl may insert the same text in between: the unique
-    constraint then refuses the insert, this batch's part is rolled back, and nothing is taken
-    here ({}), leaving every record to ``store_article``'s upserts.
+    The caller's write transaction makes the check and the insert one step: BEGIN IMMEDIATE on
+    SQLite, the advisory lock of ``one_writer_at_a_time`` on PostgreSQL. (Should a writer that
+    does not take it insert the same text in between, the unique constraint refuses the insert,
+    this batch's part is rolled back, and nothing is taken here ({}), leaving every record to
+    ``store_article``'s upserts.)
     """
     if not records:
         return {}
+    one_writer_at_a_time(session)
     pages = [_page_keys(r) for r in records]
     digests = [r.digest() for r in records]
     all_keys = [k for _, keys, _ in pages for k in keys]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,6 +194,28 @@ def test_two_writers_at_once_store_each_article_once(engine: Engine) -> None:
         assert worker.exitcode == 0
     assert count(engine, Article) == 40
     assert count(engine, ArticleUrl) == 40
+
+
+def test_two_crawls_storing_copies_of_one_story_at_once_join_one_story(engine: Engine) -> None:
+    edited = WAR.replace("Presiden Ilham Aliyev menjanjikan", "Ilham Aliyev, presiden, berjanji")
+    copies = [record("http://n.example/read/1/a"), record("http://w.example/story/b", text=edited)]
+    sessions = make_sessionmaker(engine)
+    start = threading.Barrier(2)
+    stored: list[repository.StoreResult] = []
+
+    def crawl(copy: ArticleRecord) -> None:
+        with sessions.begin() as session:
+            start.wait()
+            stored.extend(repository.store_new_articles(session, [copy]).values())
+            time.sleep(0.5)  # still uncommitted while the other crawl looks for its story
+
+    threads = [threading.Thread(target=crawl, args=(copy,)) for copy in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(stored) == 2 and stored[0].article_id != stored[1].article_id
+    assert stored[0].story_id == stored[1].story_id
 
 
 def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine: Engine) -> None:

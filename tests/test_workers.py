@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -128,6 +129,24 @@ def test_a_pool_broken_by_an_idle_worker_dying_is_replaced_and_nothing_hangs() -
         time.sleep(1)  # the worker is gone, and with it pebble's pool
         futures = [pool.submit(f"p{i}") for i in range(20)]
         assert [f.result(timeout=30) for f in futures] == [f"P{i}" for i in range(20)]
+        assert pool.replaced == 1
+    finally:
+        pool.close()
+
+
+def test_pages_held_by_a_pool_that_breaks_fail_and_nothing_locks_up() -> None:
+    pool = PagePool(1, [], function=misbehave)
+    try:
+        assert pool.submit("warm").result(timeout=30) == "WARM"
+        held = [pool.submit("slow") for _ in range(4)]
+        time.sleep(0.3)
+        # pebble's pool stops answering while it holds pages (as when it marks itself broken).
+        pool._pool.stop()
+        for future in held:
+            with contextlib.suppress(BrokenProcessPool):
+                future.result(timeout=30)  # an answer, either way: none hangs
+        assert any(isinstance(f.exception(), BrokenProcessPool) for f in held)
+        assert pool.submit("after").result(timeout=30) == "AFTER"
         assert pool.replaced == 1
     finally:
         pool.close()

@@ -489,6 +489,7 @@ class NewsSpider(Spider):
             encoding=_charset(response),
             requested_url=redirects[0] if redirects else None,
             listed_published=response.meta.get("pw_listed"),
+            listing=response.meta.get("pw_listing"),
         )
 
     def on_error(self, failure: Failure) -> None:
@@ -500,14 +501,17 @@ class NewsSpider(Spider):
             return
         self._count(f"error/{kind}")
         logger.info("Failed (%s): %s", kind, url)
-        listing = request.meta.get("pw_listing") if request is not None else None
+        self.retry_later(request.meta.get("pw_listing") if request is not None else None)
+
+    def retry_later(self, listing: str | None) -> None:
+        """An article of ``listing`` (a URL key) was not stored this time: ask for that listing
+        unconditionally next time, so that the article is tried again."""
         if listing and listing in self._fetched_listings:
             state = self._fetched_listings[listing]
             for key, other in self._fetched_listings.items():
                 if other is state:
                     self._incomplete.add(key)
         if listing:
-            # Ask for this listing unconditionally next time, so the article is tried again.
             self._incomplete.add(listing)
 
     def closed(self, reason: str) -> None:
