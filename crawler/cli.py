@@ -282,9 +282,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             expect_articles=expect_articles,
         )
     if unchanged:
-        checked_runs = read_summaries(
-            config, unchanged, dict.fromkeys(unchanged, "not_modified")
-        )
+        checked_runs = read_summaries(config, unchanged, dict.fromkeys(unchanged, "not_modified"))
         summaries = sorted([*summaries, *checked_runs], key=lambda s: names.index(s.source))
     if args.json:
         print(json.dumps([s.as_dict() for s in summaries], indent=2))

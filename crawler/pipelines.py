@@ -158,10 +158,7 @@ class ExtractionPipeline:
     def _close_spider(self, reason: str) -> None:
         engine = self.crawler.engine
         assert engine is not None
-        if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
-            deferred_from_coro(engine.close_spider_async(reason=reason))
-        else:  # pragma: no cover - older Scrapy
-            engine.close_spider(self.crawler.spider, reason)
+        deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _drop(
         self, result: defer.Deferred[ArticleItem], kind: str, item: PageItem, why: str

@@ -189,15 +189,11 @@ class PagePool:
         with self._lock:
             self._started = True
             waiting, self._waiting = self._waiting, []
-            outcomes = [(future, self._handed(task)) for task, future in waiting]
-            lost = self._lost
-            self._lost = []
-        _fail(lost)
-        for future, outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                _fail([future], outcome)
-            else:
-                outcome.add_done_callback(partial(_settle, future))
+            handed = [(future, self._handed(task)) for task, future in waiting]
+            lost = self._take_lost()
+        _fail(lost)  # outside the lock: their callbacks take it
+        for future, outcome in handed:
+            outcome.add_done_callback(partial(_settle, future))
 
     def _new_pool(self) -> Any:
         import pebble
@@ -224,23 +220,18 @@ class PagePool:
                 future = Future()
                 self._waiting.append((task, future))
                 return future
-            outcome = self._handed(task)
-            lost = self._lost
-            self._lost = []
+            future = self._handed(task)
+            lost = self._take_lost()
         _fail(lost)  # outside the lock: their callbacks take it
-        if isinstance(outcome, BaseException):
-            future = Future()
-            future.set_exception(outcome)
-            return future
-        return outcome
+        return future
 
-    def _handed(self, task: Any) -> Future[Any] | BaseException:
-        """Under ``_lock``: hand ``task`` to the workers (to a new pool if theirs broke); the
-        error to give its page when that cannot be done."""
+    def _handed(self, task: Any) -> Future[Any]:
+        """Under ``_lock``: hand ``task`` to the workers (to a new pool if theirs broke); a
+        future failed with the reason when that cannot be done."""
         for _ in range(2):
             self._replace_if_broken()
             if self.gave_up or self._pool is None:
-                return BrokenProcessPool(GAVE_UP)
+                return _failed(BrokenProcessPool(GAVE_UP))
             try:
                 future: Future[Any] = self._pool.schedule(
                     self.function, args=(task,), timeout=self.timeout
@@ -250,7 +241,13 @@ class PagePool:
             self._pending.add(future)
             future.add_done_callback(self._done)
             return future
-        return BrokenProcessPool("the extraction workers' pool broke")
+        return _failed(BrokenProcessPool("the extraction workers' pool broke"))
+
+    def _take_lost(self) -> list[Future[Any]]:
+        """Under ``_lock``: the pages of broken pools, for the caller to fail once it has let go
+        of the lock."""
+        lost, self._lost = self._lost, []
+        return lost
 
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
@@ -261,8 +258,7 @@ class PagePool:
             with self._lock:
                 if self._pending:
                     self._replace_if_broken()
-                lost = self._lost
-                self._lost = []
+                lost = self._take_lost()
             _fail(lost)
 
     def _broken(self) -> bool:
@@ -336,11 +332,17 @@ def _stop_quietly(pool: Any) -> None:
         logger.debug("Stopping a pool of extraction workers failed", exc_info=True)
 
 
-def _fail(futures: Sequence[Future[Any]], error: BaseException | None = None) -> None:
-    """Give each of ``futures`` still open ``error`` (the broken pool's, by default)."""
+def _failed(error: BaseException) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_exception(error)
+    return future
+
+
+def _fail(futures: Sequence[Future[Any]]) -> None:
+    """Give each of ``futures`` still open the broken pool's error."""
     for future in futures:
         with contextlib.suppress(InvalidStateError):
-            future.set_exception(error or BrokenProcessPool("the extraction workers' pool broke"))
+            future.set_exception(BrokenProcessPool("the extraction workers' pool broke"))
 
 
 def _fork_server_context() -> Any:

@@ -59,9 +59,11 @@ def _shingle_hashes(text: str) -> list[int]:
     digest, little-endian) of every shingle, read from all the digests at once rather than
     unpacked one call at a time (a third of a signature's time)."""
     digests = b"".join(hashlib.sha1(shingle).digest() for shingle in _shingles(text))
-    return memoryview(digests).cast("I")[::5].tolist() if _LITTLE_ENDIAN else [
-        int.from_bytes(digests[i : i + 4], "little") for i in range(0, len(digests), 20)
-    ]
+    return (
+        memoryview(digests).cast("I")[::5].tolist()
+        if _LITTLE_ENDIAN
+        else [int.from_bytes(digests[i : i + 4], "little") for i in range(0, len(digests), 20)]
+    )
 
 
 def _given(value: int) -> int:

@@ -59,11 +59,8 @@ def misbehave(task: str) -> str:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_pool_returns_what_storage_needs(workers: int) -> None:
-    pool = PagePool(workers, [KARABAKH], timeout=60)
-    try:
+    with contextlib.closing(PagePool(workers, [KARABAKH], timeout=60)) as pool:
         processed = pool.submit(seed_task()).result(timeout=60)
-    finally:
-        pool.close()
     assert isinstance(processed, Processed)
     article = processed.article
     assert article.title == SEED_STORY.title
@@ -77,11 +74,8 @@ def test_pool_returns_what_storage_needs(workers: int) -> None:
 
 
 def test_pages_are_processed_in_other_processes() -> None:
-    pool = PagePool(2, [], function=pid_of_worker)
-    try:
+    with contextlib.closing(PagePool(2, [], function=pid_of_worker)) as pool:
         pids = {pool.submit(i).result(timeout=30) for i in range(20)}
-    finally:
-        pool.close()
     assert os.getpid() not in pids
     assert 1 <= len(pids) <= 2
 
@@ -95,21 +89,17 @@ def test_a_page_without_article_text_is_none() -> None:
 
 
 def test_a_crash_costs_one_page_and_the_pool_goes_on() -> None:
-    pool = PagePool(2, [], function=misbehave)
-    try:
+    with contextlib.closing(PagePool(2, [], function=misbehave)) as pool:
         futures = [pool.submit(t) for t in ("a", "crash", "b")]
         assert futures[0].result(timeout=30) == "A"
         with pytest.raises(ProcessExpired):
             futures[1].result(timeout=30)
         assert futures[2].result(timeout=30) == "B"
         assert pool.submit("c").result(timeout=30) == "C"
-    finally:
-        pool.close()
 
 
 def test_a_page_past_the_time_limit_costs_that_page() -> None:
-    pool = PagePool(2, [], function=misbehave, timeout=0.5)
-    try:
+    with contextlib.closing(PagePool(2, [], function=misbehave, timeout=0.5)) as pool:
         started = time.monotonic()
         hang = pool.submit("hang")
         fine = pool.submit("fine")
@@ -118,25 +108,19 @@ def test_a_page_past_the_time_limit_costs_that_page() -> None:
         assert time.monotonic() - started < 10
         assert fine.result(timeout=30) == "FINE"
         assert pool.submit("after").result(timeout=30) == "AFTER"
-    finally:
-        pool.close()
 
 
 def test_a_pool_broken_by_an_idle_worker_dying_is_replaced_and_nothing_hangs() -> None:
-    pool = PagePool(1, [], function=misbehave)
-    try:
+    with contextlib.closing(PagePool(1, [], function=misbehave)) as pool:
         assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
         time.sleep(1)  # the worker is gone, and with it pebble's pool
         futures = [pool.submit(f"p{i}") for i in range(20)]
         assert [f.result(timeout=30) for f in futures] == [f"P{i}" for i in range(20)]
         assert pool.replaced == 1
-    finally:
-        pool.close()
 
 
 def test_pages_held_by_a_pool_that_breaks_fail_and_nothing_locks_up() -> None:
-    pool = PagePool(1, [], function=misbehave)
-    try:
+    with contextlib.closing(PagePool(1, [], function=misbehave)) as pool:
         assert pool.submit("warm").result(timeout=30) == "WARM"
         held = [pool.submit("slow") for _ in range(4)]
         time.sleep(0.3)
@@ -148,13 +132,10 @@ def test_pages_held_by_a_pool_that_breaks_fail_and_nothing_locks_up() -> None:
         assert any(isinstance(f.exception(), BrokenProcessPool) for f in held)
         assert pool.submit("after").result(timeout=30) == "AFTER"
         assert pool.replaced == 1
-    finally:
-        pool.close()
 
 
 def test_workers_that_keep_breaking_their_pool_are_given_up_on() -> None:
-    pool = PagePool(1, [], function=misbehave)
-    try:
+    with contextlib.closing(PagePool(1, [], function=misbehave)) as pool:
         for _ in range(MAX_REPLACEMENTS + 1):
             assert not pool.gave_up
             assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
@@ -163,8 +144,6 @@ def test_workers_that_keep_breaking_their_pool_are_given_up_on() -> None:
         assert pool.gave_up and pool.replaced == MAX_REPLACEMENTS
         with pytest.raises(BrokenProcessPool):  # at once, not after a wait
             pool.submit("after").result(timeout=1)
-    finally:
-        pool.close()
 
 
 def test_close_lets_submitted_pages_finish() -> None:
