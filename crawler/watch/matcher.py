@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import filterfalse, repeat
+from itertools import repeat
 from operator import itemgetter
 from typing import TypeAlias
 
@@ -35,8 +35,6 @@ MAX_SNIPPETS = 3
 # A matching article's occurrences of the terms that make it match: per term, per field where
 # there are any, the distinct token indexes where it starts (it spans as many words as it has).
 Hits: TypeAlias = dict[Term, dict[str, Collection[int]]]
-# One occurrence in the field snippets are cut from: (start, end) in token indexes.
-Span: TypeAlias = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +130,7 @@ class ArticleText:
         self._by_stem: dict[str, list[str]] = {}
         self._char_starts: dict[str, list[int]] = {}
         # Watchlists that match the same words of this article share their snippets.
-        self.shared_snippets: dict[tuple[str, tuple[Span, ...]], tuple[Snippet, ...]] = {}
+        self.shared_snippets: dict[tuple[object, ...], tuple[Snippet, ...]] = {}
 
     @cached_property
     def plain_set(self) -> dict[str, set[str]]:
@@ -392,24 +390,35 @@ def _result(name: str, article: ArticleText, hits: Hits) -> Match:
     terms = []
     score = 0.0
     chosen = "body" if any("body" in by_field for by_field in hits.values()) else "title"
-    spans: set[Span] = set()
+    # The hits snippets are cut around: where each starts, and how many words the longest
+    # starting there spans where that is more than one (phrases).
+    starts: set[int] = set()
+    widths: dict[int, int] = {}
     for term, by_field in hits.items():
-        where = FIELDS if len(by_field) == len(FIELDS) else tuple(by_field)
-        terms.append(TermMatch(term.text, sum(map(len, by_field.values())), where))
-        body_count = len(by_field.get("body", ()))
-        score += (2.0 if "title" in by_field else 0.0) + math.log2(1 + body_count)
-        starts = by_field.get(chosen)
-        if starts:
-            spans.update(zip(starts, map(len(term.words).__add__, starts), strict=True))
-    return Match(name, tuple(terms), round(score, 3), _snippets(article, chosen, spans))
+        body = by_field.get("body", ())
+        title = by_field.get("title", ())
+        where = FIELDS if title and body else ("title",) if title else ("body",)
+        terms.append(TermMatch(term.text, len(title) + len(body), where))
+        score += (2.0 if title else 0.0) + math.log2(1 + len(body))
+        found = body if chosen == "body" else title
+        if found:
+            starts.update(found)
+            width = len(term.words)
+            if width > 1:
+                for start in found:
+                    if widths.get(start, 1) < width:
+                        widths[start] = width
+    return Match(name, tuple(terms), round(score, 3), _snippets(article, chosen, starts, widths))
 
 
-def _snippets(article: ArticleText, chosen: str, spans: set[Span]) -> tuple[Snippet, ...]:
-    pending = sorted(spans)
-    key = (chosen, tuple(pending))
+def _snippets(
+    article: ArticleText, chosen: str, starts: set[int], widths: dict[int, int]
+) -> tuple[Snippet, ...]:
+    pending = sorted(starts)
+    key = (chosen, tuple(pending), tuple(sorted(widths.items())) if widths else ())
     snippets = article.shared_snippets.get(key)
     if snippets is None:
-        snippets = article.shared_snippets[key] = _make_snippets(article, chosen, pending)
+        snippets = article.shared_snippets[key] = _make_snippets(article, chosen, pending, widths)
     return snippets
 
 
@@ -433,40 +442,47 @@ def _best_window(starts: list[int]) -> int:
     return best_start
 
 
-def _make_snippets(article: ArticleText, chosen: str, pending: list[Span]) -> tuple[Snippet, ...]:
+def _make_snippets(
+    article: ArticleText, chosen: str, pending: list[int], widths: dict[int, int]
+) -> tuple[Snippet, ...]:
+    """Up to MAX_SNIPPETS windows of SNIPPET_WORDS words, each covering the most hits not yet
+    shown, given the hits' ascending starts in the ``chosen`` field."""
     words = article.raw[chosen]
     count = len(words)
     text = article.text[chosen]
     snippets: list[Snippet] = []
     while pending and len(snippets) < MAX_SNIPPETS:
-        starts = list(map(itemgetter(0), pending))
-        best_start = _best_window(starts)
+        best_start = _best_window(pending)
         end = min(count, best_start + SNIPPET_WORDS)
-        near = pending[bisect_left(starts, best_start) : bisect_left(starts, end)]
-        inside = [span for span in near if span[1] <= end]
+        first, last = bisect_left(pending, best_start), bisect_left(pending, end)
+        inside = pending[first:last]
+        if widths:
+            inside = [start for start in inside if start + widths.get(start, 1) <= end]
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
-            best_start, end = pending[0]
+            best_start, end = pending[0], pending[0] + widths.get(pending[0], 1)
         chars = article.char_starts(chosen, end - 1)
         lo, hi = chars[best_start], chars[end - 1] + len(words[end - 1])
         prefix = "…" if lo > 0 else ""
         suffix = "…" if hi < len(text) else ""
         body = text[lo:hi].replace("\n", " ")  # same length: offsets stay true
         shift = len(prefix) - lo
-        # In order already: ``inside`` is, and words start after the previous one ends.
-        highlights = [
-            (chars[start] + shift, chars[stop - 1] + len(words[stop - 1]) + shift)
-            for start, stop in inside
-        ]
-        # Overlapping hits ("Nagorno-Karabakh" and "Karabakh") become one highlight.
-        merged: list[tuple[int, int]] = []
-        for start, stop in highlights:
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        # In order, and overlapping hits ("Nagorno-Karabakh" and "Karabakh") as one.
+        merged: list[list[int]] = []
+        for start in inside:
+            stop = start + widths.get(start, 1) - 1 if widths else start
+            left, right = chars[start] + shift, chars[stop] + len(words[stop]) + shift
+            if merged and left <= merged[-1][1]:
+                if right > merged[-1][1]:
+                    merged[-1][1] = right
             else:
-                merged.append((start, stop))
-        snippets.append(Snippet(prefix + body + suffix, tuple(merged)))
-        pending = list(filterfalse(set(inside).__contains__, pending))
+                merged.append([left, right])
+        snippets.append(Snippet(prefix + body + suffix, tuple(map(tuple, merged))))
+        if len(inside) == last - first:
+            pending = pending[:first] + pending[last:]
+        else:
+            shown = set(inside)
+            pending = [start for start in pending if start not in shown]
     return tuple(snippets)
 
 
