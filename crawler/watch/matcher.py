@@ -477,7 +477,7 @@ def _make_snippets(
                     merged[-1][1] = right
             else:
                 merged.append([left, right])
-        snippets.append(Snippet(prefix + body + suffix, tuple(map(tuple, merged))))
+        snippets.append(Snippet(prefix + body + suffix, tuple((a, b) for a, b in merged)))
         if len(inside) == last - first:
             pending = pending[:first] + pending[last:]
         else:
