@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import TypeAlias
 
@@ -30,6 +30,8 @@ from crawler.watch.text import WORD_HEAD, exact_form, plain_form
 FIELDS = ("title", "body")
 SNIPPET_WORDS = 30
 MAX_SNIPPETS = 3
+# Bound on the words a matcher remembers as matching no term, per language.
+QUIET_WORDS_KEPT = 500_000
 
 
 # A matching article's occurrences of the terms that make it match: per term, per field where
@@ -122,19 +124,24 @@ class ArticleText:
         self.language = (language or "").lower() or None
         self.suffixing = suffixing(self.language)
         self.raw = {name: split_words(self.text[name]) for name in FIELDS}
-        words = list(set(self.raw["title"]).union(self.raw["body"]))
-        plain_of = dict(zip(words, map(plain_form, words), strict=True))
+        self._raw_set = {name: set(self.raw[name]) for name in FIELDS}
+        words = list(self._raw_set["title"] | self._raw_set["body"])
+        self._plain_of = plain_of = dict(zip(words, map(plain_form, words), strict=True))
         self.plain = {name: list(map(plain_of.__getitem__, self.raw[name])) for name in FIELDS}
         self._sorted: dict[str, list[str]] = {}
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
         self._by_stem: dict[str, list[str]] = {}
         self._char_starts: dict[str, list[int]] = {}
+        # Set by the matcher: the distinct plain words that can be a form of one of its terms'
+        # words (the rest cannot, whatever the term); stems and prefix lookups need no others.
+        self.relevant: set[str] | None = None
         # Watchlists that match the same words of this article share their snippets.
         self.shared_snippets: dict[tuple[object, ...], tuple[Snippet, ...]] = {}
 
     @cached_property
     def plain_set(self) -> dict[str, set[str]]:
-        return {name: set(self.plain[name]) for name in FIELDS}
+        plain_of = self._plain_of.__getitem__
+        return {name: set(map(plain_of, self._raw_set[name])) for name in FIELDS}
 
     @cached_property
     def exact(self) -> dict[str, list[str]]:
@@ -146,7 +153,7 @@ class ArticleText:
 
     @cached_property
     def distinct_plain(self) -> set[str]:
-        return self.plain_set["title"] | self.plain_set["body"]
+        return set(self._plain_of.values())
 
     @cached_property
     def distinct_exact(self) -> set[str]:
@@ -157,14 +164,14 @@ class ArticleText:
         stem = stemmer(self.language)
         if stem is None:
             return {}
-        words = list(self.distinct_plain)
+        words = list(self.distinct_plain if self.relevant is None else self.relevant)
         return dict(zip(words, stem.stemWords(words), strict=True))
 
     @cached_property
     def stem_set(self) -> dict[str, set[str]]:
         stem_of = self.stem_of
         return {
-            name: set(map(stem_of.__getitem__, self.plain_set[name])) if stem_of else set()
+            name: set(map(stem_of.__getitem__, stem_of.keys() & self.plain_set[name]))
             for name in FIELDS
         }
 
@@ -172,7 +179,8 @@ class ArticleText:
 
     def _starting(self, name: str, prefix: str) -> Iterator[str]:
         if name not in self._sorted:
-            self._sorted[name] = sorted(self.plain_set[name])
+            field = self.plain_set[name]
+            self._sorted[name] = sorted(field if self.relevant is None else field & self.relevant)
         words = self._sorted[name]
         i = bisect_left(words, prefix)
         while i < len(words) and words[i].startswith(prefix):
@@ -581,6 +589,30 @@ class Matcher:
             if len(word) >= MIN_PREFIX_RULE_LENGTH
         }
         self._by_stem: dict[str, dict[str, list[int]]] = {}
+        # Every word of every term, for telling which of an article's words can matter: as
+        # written, as a prefix (the last word of a prefix term), and inflected (its stem, or
+        # the prefix rule of suffixing languages).
+        self._words: set[str] = set()
+        self._prefix_words: set[str] = set()
+        self._inflected_words: set[str] = set()
+        for term in interned.values():
+            last = len(term.words) - 1
+            for k, word in enumerate(term.words):
+                if term.prefix and k == last:
+                    self._prefix_words.add(word)
+                else:
+                    self._words.add(word)
+                    if not term.quoted and not term.prefix:
+                        self._inflected_words.add(word)
+        self._prefix_word_cuts = [
+            itemgetter(slice(n)) for n in sorted({len(p) for p in self._prefix_words})
+        ]
+        self._long_words = {w for w in self._inflected_words if len(w) >= MIN_PREFIX_RULE_LENGTH}
+        self._word_stems: dict[str, set[str]] = {}
+        # Per language, words of articles known to be none of those: most words of most
+        # articles, looked up in one set difference instead of stemmed and cut again.
+        self._quiet: dict[str, set[str]] = {}
+        self._stems_seen: dict[str, dict[str, str]] = {}
 
     def _stems(self, language: str | None) -> dict[str, list[int]]:
         key = language or ""
@@ -593,11 +625,67 @@ class Matcher:
             self._by_stem[key] = dict(table)
         return self._by_stem[key]
 
+    def _stems_of_words(self, language: str | None) -> set[str]:
+        key = language or ""
+        stems = self._word_stems.get(key)
+        if stems is None:
+            stem = stemmer(language)
+            words = list(self._inflected_words)
+            stems = self._word_stems[key] = set(stem.stemWords(words)) if stem else set()
+        return stems
+
+    def _relevant(self, article: ArticleText) -> set[str]:
+        """The article's distinct plain words that can be a form of a word of some term: the
+        others are remembered (per language) and skipped in every later article. All at C
+        speed: set operations, and ``compress`` over ``map``."""
+        key = article.language or ""
+        quiet = self._quiet.get(key)
+        if quiet is None or len(quiet) > QUIET_WORDS_KEPT:
+            quiet = self._quiet[key] = set()
+        live = list(article.distinct_plain - quiet)
+        relevant = self._words.intersection(live)
+        for cut in self._prefix_word_cuts:
+            relevant.update(compress(live, map(self._prefix_words.__contains__, map(cut, live))))
+        if self._inflected_words:
+            stem_of = self._stem_cache(article.language, live)
+            if stem_of is not None:
+                stems = self._stems_of_words(article.language)
+                relevant.update(
+                    compress(live, map(stems.__contains__, map(stem_of.__getitem__, live)))
+                )
+            if article.suffixing:
+                for cut in self._suffix_cuts:
+                    relevant.update(
+                        compress(live, map(self._long_words.__contains__, map(cut, live)))
+                    )
+        quiet.update(live)
+        quiet.difference_update(relevant)
+        if self._inflected_words and stem_of is not None:
+            article.__dict__["stem_of"] = {word: stem_of[word] for word in relevant}
+        return relevant
+
+    def _stem_cache(self, language: str | None, words: list[str]) -> dict[str, str] | None:
+        """The stems of ``words`` (and others) in ``language``, from a cache of the words
+        recent articles held (the words that matter recur), or None without a stemmer."""
+        stem = stemmer(language)
+        if stem is None:
+            return None
+        key = language or ""
+        cache = self._stems_seen.get(key)
+        if cache is None or len(cache) > QUIET_WORDS_KEPT:
+            cache = self._stems_seen[key] = {}
+        missing = [word for word in words if word not in cache]
+        if missing:
+            cache.update(zip(missing, stem.stemWords(missing), strict=True))
+        return cache
+
     def keyed_terms(self, article: ArticleText) -> set[int]:
         """The terms (by id) whose key the article has, found by set intersections of its
-        distinct words with the indexes (no Python loop over the words)."""
+        relevant words with the indexes (no Python loop over the words)."""
         found: set[int] = set()
-        words = article.distinct_plain
+        if article.relevant is None:
+            article.relevant = self._relevant(article)
+        words = article.relevant
         for key in self._by_plain.keys() & words:
             found.update(self._by_plain[key])
         if self._by_exact:
