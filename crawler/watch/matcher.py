@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import compress, repeat
+from itertools import compress, count, repeat
 from operator import itemgetter
 from typing import TypeAlias
 
@@ -130,7 +130,7 @@ class ArticleText:
         self.plain = {name: list(map(plain_of.__getitem__, self.raw[name])) for name in FIELDS}
         self._sorted: dict[str, list[str]] = {}
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
-        self._by_stem: dict[str, list[str]] = {}
+        self._by_stem: dict[str, dict[str, list[str]]] = {}
         self._char_starts: dict[str, list[int]] = {}
         # Set by the matcher: the distinct plain words that can be a form of one of its terms'
         # words (the rest cannot, whatever the term); stems and prefix lookups need no others.
@@ -212,17 +212,26 @@ class ArticleText:
         if index is None:
             words = (self.exact if kind == "exact" else self.plain)[name]
             table: defaultdict[str, list[int]] = defaultdict(list)
-            for i, word in enumerate(words):
-                table[word].append(i)
+            if kind == "plain" and self.relevant is not None:
+                # Only the words that can be a form of a term's word: the others' places are
+                # never asked for (skipped by ``compress`` at C speed).
+                for i in compress(count(), map(self.relevant.__contains__, words)):
+                    table[words[i]].append(i)
+            else:
+                for i, word in enumerate(words):
+                    table[word].append(i)
             index = self._index[key] = dict(table)
         return index
 
-    def _stemmed(self, name: str, stem: str) -> Iterator[str]:
+    def _stemmed(self, name: str, stem: str) -> Sequence[str]:
         """The distinct plain words of a field whose stem is ``stem``."""
-        if not self._by_stem:
-            for word, word_stem in self.stem_of.items():
-                self._by_stem.setdefault(word_stem, []).append(word)
-        return (w for w in self._by_stem.get(stem, ()) if w in self.plain_set[name])
+        by_stem = self._by_stem.get(name)
+        if by_stem is None:
+            by_stem = self._by_stem[name] = {}
+            stem_of = self.stem_of
+            for word in stem_of.keys() & self.plain_set[name]:
+                by_stem.setdefault(stem_of[word], []).append(word)
+        return by_stem.get(stem, ())
 
     def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> list[int]:
         """Token indexes of ``word`` in a field, and of its inflected forms, ascending (a list
@@ -303,7 +312,10 @@ class _Evaluator:
         cache = self._starts[name]
         found = cache.get(id(term))
         if found is None:
-            found = cache[id(term)] = self.article.term_starts(term, name)
+            if id(term) not in self.keys_found and id(term) in self.keyed:
+                found = cache[id(term)] = []
+            else:
+                found = cache[id(term)] = self.article.term_starts(term, name)
         return found
 
     def _term_present(self, term: Term, name: str) -> bool:
@@ -369,17 +381,20 @@ class _Evaluator:
         """The occurrences of the terms that make a matching ``node`` match, per term (in the
         order first met) and field."""
         if isinstance(node, Term):
-            found = out.setdefault(node, {})
             for name in fields:
                 starts = self.starts(node, name)
                 if starts:
+                    found = out.setdefault(node, {})
                     known = found.get(name)
                     found[name] = starts if known is None else {*known, *starts}
         elif isinstance(node, Field):
             self.collect(node.child, out, (node.name,))
         elif isinstance(node, And | Or):
             for child in node.children:
-                if not isinstance(child, Not) and self.matches(child, fields):
+                # A term is collected where it occurs, if anywhere: no presence check first.
+                if isinstance(child, Term) or (
+                    not isinstance(child, Not) and self.matches(child, fields)
+                ):
                     self.collect(child, out, fields)
         elif isinstance(node, Near):
             left = out.setdefault(node.left, {})
