@@ -247,12 +247,15 @@ class ArticleText:
             forms.update(
                 o for o in self._starting(name, word) if len(o) - len(word) <= PREFIX_SLACK
             )
+        forms.discard(word)
+        if not forms:
+            # Usually the word has no other form in the field: its own list, already sorted.
+            return found
         plain = self._positions(name, "plain")
         merged = set(found)
         for form in forms:
             merged.update(plain[form])
-        # Usually the word has no other form in the field: its own list, already sorted.
-        return sorted(merged) if len(merged) > len(found) else found
+        return sorted(merged)
 
     def prefix_positions(self, name: str, prefix: str) -> list[int]:
         plain = self._positions(name, "plain")
