@@ -11,6 +11,7 @@ generated news pages), which the target keeps under 5% with 1,000 watchlists.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import sys
@@ -100,6 +101,52 @@ def make_article(rng: random.Random) -> tuple[str, str, str]:
     )
 
 
+def long_tailed_vocabularies(rng: random.Random, size: int = 3000) -> dict[str, list[str]]:
+    """Per language, ``size`` words ranked for a Zipf law, as real text uses words: the
+    function words of VOCABULARY first, its topic words one every fifteen ranks from rank 20,
+    and between them made-up words (ending in q: no place name or query word is one)."""
+    vocabularies = {}
+    for language, words in VOCABULARY.items():
+        letters = "bcdfgjklmnprstvwz"
+        filler = [
+            "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
+            + "q"
+            for _ in range(size - len(words))
+        ]
+        ranked = words[:20] + filler
+        for i, word in enumerate(words[20:]):
+            ranked.insert(20 + i * 15, word)
+        vocabularies[language] = ranked
+    return vocabularies
+
+
+def make_long_tailed_article(
+    rng: random.Random, vocabularies: dict[str, list[str]]
+) -> tuple[str, str, str]:
+    """Like ``make_article``, with words drawn by a Zipf law (rank r with weight 1/r): a topic
+    word recurs a few times, not nine, and an article holds about 250 distinct words, not 50."""
+    language = rng.choice(list(vocabularies))
+    words = vocabularies[language]
+    weights = _zipf_weights(len(words))
+    mentioned = rng.sample(NAMES, 1) + rng.sample(PLACES, 3)
+    sentences = []
+    for _ in range(rng.randint(25, 45)):
+        sentence = rng.choices(words, cum_weights=weights, k=rng.randint(8, 18))
+        if rng.random() < 0.15:
+            sentence.insert(rng.randrange(len(sentence)), rng.choice(mentioned))
+        sentences.append(" ".join(sentence).capitalize() + ".")
+    title = " ".join(rng.choices(words, cum_weights=weights, k=8)).capitalize()
+    return (
+        title,
+        "\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)),
+        language,
+    )
+
+
+def _zipf_weights(size: int) -> list[float]:
+    return list(itertools.accumulate(1 / rank for rank in range(1, size + 1)))
+
+
 def make_watchlist(rng: random.Random, i: int) -> WatchlistQuery:
     """About ten terms: four aliases of a place (one of them a real conflict zone for one
     watchlist in fifty), AND six topic words of which one is a wildcard."""
@@ -130,6 +177,39 @@ def extraction_ms(pages: int = 60) -> float:
     return statistics.median(times) * 1000
 
 
+def _row(
+    count: int,
+    watchlists: list[WatchlistQuery],
+    articles: list[tuple[str, str, str]],
+    megabytes: float,
+    extract: float,
+) -> tuple[str, float]:
+    start = time.perf_counter()
+    matcher = Matcher(watchlists) if watchlists else None
+    compile_s = time.perf_counter() - start
+    flagged = 0
+    start = time.perf_counter()
+    for title, body, language in articles:
+        # What an extraction worker runs per article (crawler/workers.py): the matches as
+        # the records stored, and the search words, from one tokenisation.
+        records, _words = analyse(matcher, title, body, language)
+        flagged += bool(records)
+    elapsed = time.perf_counter() - start
+    per_article = elapsed / len(articles) * 1000
+    return (
+        f"| {count} | {compile_s:.2f} | {megabytes / elapsed:.1f} | {per_article:.3f} | "
+        f"{flagged} | {per_article / extract:.1%} |"
+    ), per_article
+
+
+def _own(times: dict[int, float], extract: float) -> str:
+    own = times[1000] - times[0]
+    return (
+        f"\nFlagging's own cost with 1,000 watchlists (beyond the search words, which the crawl "
+        f"makes in any case): {own:.3f} ms per article, {own / extract:.1%} of extraction"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
@@ -146,24 +226,28 @@ def main() -> int:
     print("|---:|---:|---:|---:|---:|---:|")
     # Last, 0: no watchlists, the search words alone, which the crawl makes in any case (what
     # the other rows cost beyond it is flagging's own).
+    watchlists_by_count = {}
+    times = {}
     for count in (10, 100, 1000, 0):
-        watchlists = [make_watchlist(rng, i) for i in range(count)]
-        start = time.perf_counter()
-        matcher = Matcher(watchlists) if watchlists else None
-        compile_s = time.perf_counter() - start
-        flagged = 0
-        start = time.perf_counter()
-        for title, body, language in articles:
-            # What an extraction worker runs per article (crawler/workers.py): the matches as
-            # the records stored, and the search words, from one tokenisation.
-            records, _words = analyse(matcher, title, body, language)
-            flagged += bool(records)
-        elapsed = time.perf_counter() - start
-        per_article = elapsed / len(articles) * 1000
-        print(
-            f"| {count} | {compile_s:.2f} | {megabytes / elapsed:.1f} | {per_article:.3f} | "
-            f"{flagged} | {per_article / extract:.1%} |"
-        )
+        watchlists = watchlists_by_count[count] = [make_watchlist(rng, i) for i in range(count)]
+        line, times[count] = _row(count, watchlists, articles, megabytes, extract)
+        print(line)
+    print(_own(times, extract))
+    # The same, on text whose words follow a Zipf law: fewer hits per match, more distinct
+    # words per article.
+    vocabularies = long_tailed_vocabularies(rng)
+    articles = [make_long_tailed_article(rng, vocabularies) for _ in range(args.articles)]
+    megabytes = sum(len((t + b).encode()) for t, b, _ in articles) / 1e6
+    print(
+        f"\nThe same watchlists over {args.articles} articles of long-tailed text "
+        f"({megabytes:.1f} MB)\n"
+    )
+    print("| watchlists | compile s | MB/s | ms/article | flagged articles | share of extraction |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for count in (1000, 0):
+        line, times[count] = _row(count, watchlists_by_count[count], articles, megabytes, extract)
+        print(line)
+    print(_own(times, extract))
     return 0
 
 

@@ -124,9 +124,8 @@ class ArticleText:
         self.language = (language or "").lower() or None
         self.suffixing = suffixing(self.language)
         self.raw = {name: split_words(self.text[name]) for name in FIELDS}
-        self._raw_set = {name: set(self.raw[name]) for name in FIELDS}
-        words = list(self._raw_set["title"] | self._raw_set["body"])
-        self._plain_of = plain_of = dict(zip(words, map(plain_form, words), strict=True))
+        words = list(set(self.raw["title"]).union(self.raw["body"]))
+        plain_of = dict(zip(words, map(plain_form, words), strict=True))
         self.plain = {name: list(map(plain_of.__getitem__, self.raw[name])) for name in FIELDS}
         self._sorted: dict[str, list[str]] = {}
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
@@ -140,8 +139,7 @@ class ArticleText:
 
     @cached_property
     def plain_set(self) -> dict[str, set[str]]:
-        plain_of = self._plain_of.__getitem__
-        return {name: set(map(plain_of, self._raw_set[name])) for name in FIELDS}
+        return {name: set(self.plain[name]) for name in FIELDS}
 
     @cached_property
     def exact(self) -> dict[str, list[str]]:
@@ -153,7 +151,7 @@ class ArticleText:
 
     @cached_property
     def distinct_plain(self) -> set[str]:
-        return set(self._plain_of.values())
+        return self.plain_set["title"] | self.plain_set["body"]
 
     @cached_property
     def distinct_exact(self) -> set[str]:
