@@ -33,6 +33,7 @@ CASES = [
     ('"peace talks"', "en", "Talks on peace failed.", False),
     ('"kill"', "en", "Two soldiers were killed.", False),
     ("kill", "en", "Two soldiers were killed.", True),
+    ("Inli", "en", "Troops moved in at dawn.", False),  # Snowball stems "inli" to "in"
     # boolean operators and precedence
     ("Karabakh AND war", "en", "Karabakh war", True),
     ("Karabakh war", "en", "Karabakh is calm.", False),
@@ -66,6 +67,8 @@ CASES = [
     ('"Нагорный Карабах"', "ru", "Нагорный Карабах объявил.", True),
     ('"Нагорный Карабах"', "ru", "Нагорного Карабаха нет.", False),
     ("Азербайджан", "ru", "Армения заявила.", False),
+    ("бой", "ru", "Бои продолжаются.", True),  # a two-letter stem: forms as long, or longer
+    ("бой", "ru", "Тяжёлым боем закончился день.", True),
     ("ёлка", "ru", "Елка стояла.", True),
     # Turkish / Azerbaijani: dotted and dotless i, diacritics
     ("İlham", "az", "ILHAM ƏLİYEV danışdı.", True),
@@ -75,6 +78,8 @@ CASES = [
     ('"Dağlıq Qarabağ"', "az", "Dagliq Qarabag bolgesi.", False),  # quoted with diacritics
     ("Karabağ", "tr", "Karabağ'da çatışmalar sürüyor.", True),
     ("savaş", "tr", "Savaşın bedeli ağır.", True),
+    ("ordu", "tr", "Ordular sınıra ilerledi.", True),
+    ("ordu", "tr", "Ora sessizdi.", False),  # "ora" (there) shares only the stem "or"
     # Armenian
     ("Ղարաբաղ", "hy", "Լեռնային Ղարաբաղում մարտեր են ընթանում։", True),
     ('"Լեռնային Ղարաբաղ"', "hy", "ԼԵՌՆԱՅԻՆ ՂԱՐԱԲԱՂ", True),

@@ -30,6 +30,10 @@ from crawler.watch.text import WORD_HEAD, exact_form, plain_form
 FIELDS = ("title", "body")
 SNIPPET_WORDS = 30
 MAX_SNIPPETS = 3
+# A stem this short says little (Snowball cuts Turkish "ordu", army, to "or", as it does "ora",
+# there; English "Inli" to "in"): through one, a word matches only forms at least as long as
+# itself (its inflections), never shorter words that happen to share it.
+MIN_STEM_LENGTH = 3
 # Bound on the words a matcher remembers as matching no term, per language.
 QUIET_WORDS_KEPT = 500_000
 
@@ -191,7 +195,14 @@ class ArticleText:
         if not inflect:
             return False
         stem = _stem(self.language, word)
-        if stem is not None and stem in self.stem_set[name]:
+        if (
+            stem is not None
+            and stem in self.stem_set[name]
+            and (
+                len(stem) >= MIN_STEM_LENGTH
+                or any(len(form) >= len(word) for form in self._stemmed(name, stem))
+            )
+        ):
             return True
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
             return any(len(o) - len(word) <= PREFIX_SLACK for o in self._starting(name, word))
@@ -240,7 +251,10 @@ class ArticleText:
         forms: set[str] = set()
         stem = _stem(self.language, word)
         if stem is not None and self.stem_of:
-            forms.update(self._stemmed(name, stem))
+            if len(stem) >= MIN_STEM_LENGTH:
+                forms.update(self._stemmed(name, stem))
+            else:
+                forms.update(f for f in self._stemmed(name, stem) if len(f) >= len(word))
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
             forms.update(
                 o for o in self._starting(name, word) if len(o) - len(word) <= PREFIX_SLACK
