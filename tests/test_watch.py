@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query, match_query
+from crawler.watch.matcher import (
+    ArticleText,
+    Matcher,
+    WatchlistQuery,
+    compile_query,
+    match_query,
+)
 from crawler.watch.query import QueryError, parse_query
 
 # (query, language, text, matches?)
@@ -127,14 +133,45 @@ def test_many_watchlists_evaluate_only_candidates() -> None:
     watchlists = [WatchlistQuery(f"w{i}", f"term{i} AND other{i}") for i in range(1000)]
     watchlists.append(WatchlistQuery("karabakh", "Karabakh AND war"))
     matcher = Matcher(watchlists)
-    from crawler.watch.matcher import ArticleText
-
     article = ArticleText("", "The war over Karabakh and term5.", "en")
     candidates = matcher.candidates(article)
     assert 1000 in candidates and candidates <= {5, 1000}
     assert [m.watchlist for m in matcher.match("", "The war over Karabakh and term5.", "en")] == [
         "karabakh"
     ]
+
+
+WATCHLISTS = [
+    WatchlistQuery("karabakh", "(Karabakh OR Карабах OR Qarabağ) AND (war OR бой OR savaş*)"),
+    WatchlistQuery("serang", "serang AND Azerbaijan"),
+    WatchlistQuery("near", "Aliyev NEAR/3 ceasefire"),
+    WatchlistQuery("title", "title:Armenia*"),
+]
+# (title, body, language, watchlists matched)
+ARTICLES = [
+    ("Karabakh talks", "The war over Karabakh resumed; Aliyev rejected the ceasefire.", "en", 2),
+    ("Armenians protest", "Crowds in Yerevan. Aliyev spoke.", "en", 1),
+    ("", "Бои в Карабахе продолжаются. Тяжёлым боем закончился день.", "ru", 1),
+    ("", "Qarabağ'da savaşın bedeli ağır. Ora sessizdi.", "tr", 1),
+    ("", "Desa di perbatasan Azerbaijan diserang pada malam hari.", "id", 1),
+    ("", "Nothing here at all, in any way.", "en", 0),
+]
+
+
+def test_words_remembered_across_articles_change_no_match() -> None:
+    """The matcher remembers the words that can be no form of its terms' words: a matcher that
+    has seen many articles finds exactly what a fresh one finds, and an article tokenised once
+    can be matched by two matchers."""
+    warm = Matcher(WATCHLISTS)
+    for title, body, language, count in ARTICLES * 3:
+        expected = Matcher(WATCHLISTS).match(title, body, language)
+        assert len(expected) == count
+        assert warm.match(title, body, language) == expected
+    other = Matcher(WATCHLISTS[:1])
+    for title, body, language, _ in ARTICLES:
+        article = ArticleText(title, body, language)
+        assert other.match_article(article) == Matcher(WATCHLISTS[:1]).match(title, body, language)
+        assert warm.match_article(article) == Matcher(WATCHLISTS).match(title, body, language)
 
 
 @pytest.mark.parametrize(

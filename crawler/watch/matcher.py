@@ -138,8 +138,25 @@ class ArticleText:
         # Set by the matcher: the distinct plain words that can be a form of one of its terms'
         # words (the rest cannot, whatever the term); stems and prefix lookups need no others.
         self.relevant: set[str] | None = None
+        self.relevant_to: object = None
         # Watchlists that match the same words of this article share their snippets.
         self.shared_snippets: dict[tuple[object, ...], tuple[Snippet, ...]] = {}
+
+    def restrict(
+        self, relevant: set[str], stem_of: dict[str, str] | None, *, matcher: object
+    ) -> None:
+        """Only ``relevant`` words can matter to ``matcher`` (which may know their stems):
+        forget what was derived from another matcher's words."""
+        self.relevant, self.relevant_to = relevant, matcher
+        self.__dict__.pop("stem_set", None)
+        if stem_of is None:
+            self.__dict__.pop("stem_of", None)
+        else:
+            self.__dict__["stem_of"] = stem_of
+        self._sorted.clear()
+        self._index.pop(("title", "plain"), None)
+        self._index.pop(("body", "plain"), None)
+        self._by_stem.clear()
 
     @cached_property
     def plain_set(self) -> dict[str, set[str]]:
@@ -664,10 +681,11 @@ class Matcher:
             stems = self._word_stems[key] = set(stem.stemWords(words)) if stem else set()
         return stems
 
-    def _relevant(self, article: ArticleText) -> set[str]:
-        """The article's distinct plain words that can be a form of a word of some term: the
-        others are remembered (per language) and skipped in every later article. All at C
-        speed: set operations, and ``compress`` over ``map``."""
+    def _relevant(self, article: ArticleText) -> tuple[set[str], dict[str, str] | None]:
+        """The article's distinct plain words that can be a form of a word of some term (and
+        their stems, where the language has a stemmer): the others are remembered (per
+        language) and skipped in every later article. All at C speed: set operations, and
+        ``compress`` over ``map``."""
         key = article.language or ""
         quiet = self._quiet.get(key)
         if quiet is None or len(quiet) > QUIET_WORDS_KEPT:
@@ -676,6 +694,7 @@ class Matcher:
         relevant = self._words.intersection(live)
         for cut in self._prefix_word_cuts:
             relevant.update(compress(live, map(self._prefix_words.__contains__, map(cut, live))))
+        stem_of = None
         if self._inflected_words:
             stem_of = self._stem_cache(article.language, live)
             if stem_of is not None:
@@ -690,9 +709,9 @@ class Matcher:
                     )
         quiet.update(live)
         quiet.difference_update(relevant)
-        if self._inflected_words and stem_of is not None:
-            article.__dict__["stem_of"] = {word: stem_of[word] for word in relevant}
-        return relevant
+        if stem_of is None:
+            return relevant, None
+        return relevant, {word: stem_of[word] for word in relevant}
 
     def _stem_cache(self, language: str | None, words: list[str]) -> dict[str, str] | None:
         """The stems of ``words`` (and others) in ``language``, from a cache of the words
@@ -713,9 +732,10 @@ class Matcher:
         """The terms (by id) whose key the article has, found by set intersections of its
         relevant words with the indexes (no Python loop over the words)."""
         found: set[int] = set()
-        if article.relevant is None:
-            article.relevant = self._relevant(article)
+        if article.relevant is None or article.relevant_to is not self:
+            article.restrict(*self._relevant(article), matcher=self)
         words = article.relevant
+        assert words is not None
         for key in self._by_plain.keys() & words:
             found.update(self._by_plain[key])
         if self._by_exact:
