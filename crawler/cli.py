@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import csv
 import json
 import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from crawler import __version__
 from crawler.config import DEFAULT_NAME, Config, ConfigError, find_config, load_config
@@ -1318,5 +1321,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def entry_point() -> NoReturn:
+    """The ``presswatch`` command: ``main``, then the end of a normal exit without its slowest
+    part. Threads are joined, exit handlers run (multiprocessing stops the workers' fork server,
+    logging flushes) and the standard streams are flushed, as at any exit; but tearing down
+    every module and object of the interpreter (Scrapy, Twisted, SQLAlchemy, lxml: about 0.4 s
+    after a crawl, which had written and closed all it opened) is left to the operating
+    system, which frees a process's memory at once."""
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe or stream: nothing more can be said.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

@@ -40,7 +40,7 @@ from storage.repository import MatchRecord
 logger = logging.getLogger(__name__)
 
 # Imported once by the fork server, so that every worker starts with them loaded and shared.
-PRELOAD = [__name__, "crawler.extraction", "datasketch"]
+PRELOAD = [__name__, "crawler.extraction", "datasketch", "crawler.forkserver"]
 # A worker is replaced after this many pages, which bounds what lxml's and trafilatura's caches
 # can grow to. Not sooner: a new worker starts with cold caches (500 cost 12% of throughput).
 TASKS_PER_WORKER = 10_000

@@ -163,6 +163,28 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
+def fork_server_exits_at_once(_: object) -> bool:
+    import crawler.forkserver
+
+    return crawler.forkserver.IN_FORK_SERVER
+
+
+def test_only_the_fork_server_skips_the_interpreter_teardown() -> None:
+    # The workers are forked from the fork server: what it set up, they see.
+    with contextlib.closing(PagePool(1, [], function=fork_server_exits_at_once)) as pool:
+        assert pool.submit(None).result(timeout=60) is True
+    # Any other process importing the module exits as usual, with its own status.
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, crawler.forkserver as f; sys.exit(3 + f.IN_FORK_SERVER)",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert other.returncode == 3
+
+
 def test_killing_the_crawl_process_leaves_no_worker_behind(tmp_path: Path) -> None:
     script = tmp_path / "owner.py"
     script.write_text(

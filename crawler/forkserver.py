@@ -1,0 +1,24 @@
+"""Imported only by the extraction workers' fork server (``crawler.workers.PRELOAD``): when the
+crawl process exits, the fork server exits at once instead of tearing down trafilatura, lxml
+and the rest module by module (about a quarter of a second, during which it still holds the
+crawl's standard output and error open: a caller reading them waited for it)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+
+
+def _exit_now() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
+# Only in the fork server itself (``python -c "from multiprocessing.forkserver import main..."``)
+# and never in a process that imports this module otherwise. Its workers never run exit
+# handlers: multiprocessing ends them with os._exit.
+IN_FORK_SERVER = sys.argv == ["-c"] and "multiprocessing.forkserver" in sys.modules
+if IN_FORK_SERVER:
+    atexit.register(_exit_now)
