@@ -1329,9 +1329,15 @@ def entry_point() -> NoReturn:
     after a crawl, which had written and closed all it opened) is left to the operating
     system, which frees a process's memory at once."""
     code = main()
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter does first at exit: tell thread pools to finish (their exit hooks),
+    # then wait for every thread that is not a daemon.
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    else:  # pragma: no cover - an interpreter without it
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe or stream: nothing more can be said.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,34 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
         assert command in result.stdout
     export_help = presswatch("export", "--help", cwd=tmp_path).stdout
     assert "--since" in export_help and "--format" in export_help and "story_id" in export_help
+
+
+def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers() -> None:
+    # The presswatch command skips the interpreter's teardown: what a normal exit does before
+    # that still happens (a thread pool left running is told to stop and joined, exit
+    # handlers run, buffered output is written) and the status is main's.
+    code = textwrap.dedent(
+        """
+        import atexit, sys
+        from concurrent.futures import ThreadPoolExecutor
+        import crawler.cli as cli
+        pool = ThreadPoolExecutor(2)
+        pool.submit(print, "from a pool thread")
+        atexit.register(print, "exit handler ran")
+        def main(argv=None):
+            sys.stdout.write("buffered, unflushed")
+            return 7
+        cli.main = main
+        cli.entry_point()
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 7
+    assert "from a pool thread" in result.stdout
+    assert result.stdout.endswith("buffered, unflushedexit handler ran\n")
