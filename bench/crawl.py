@@ -32,6 +32,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -373,6 +374,14 @@ def main() -> int:
     print(f"each design's fastest of {args.rounds} interleaved rounds; seconds of every round:")
     for runs in zip(*rounds, strict=True):
         print(f"  {runs[0].design}: {', '.join(f'{r.seconds:.1f}' for r in runs)}")
+    # The same ratios within each round (designs run back to back, so a slow spell of the
+    # machine weighs on both sides more evenly than across rounds), and their median.
+    for name, index in (("obvious design", 2), ("extraction ceiling", 3)):
+        paired = [r[0].per_second / r[index].per_second for r in rounds]
+        print(
+            f"  presswatch / {name}, within each round: "
+            f"{', '.join(f'{x:.2f}' for x in paired)} (median {statistics.median(paired):.2f})"
+        )
     print()
     print(
         "| design | articles | pages fetched | seconds | articles/s | CPU s | cores used | "
