@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
 import csv
 import json
 import logging
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -20,6 +17,7 @@ from typing import Any, NoReturn, TextIO
 
 from crawler import __version__
 from crawler.config import DEFAULT_NAME, Config, ConfigError, find_config, load_config
+from crawler.quickexit import run_then_quick_exit
 from crawler.units import parse_since
 from storage.models import Article
 
@@ -1322,28 +1320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry_point() -> NoReturn:
-    """The ``presswatch`` command: ``main``, then the end of a normal exit without its slowest
-    part. Threads are joined, exit handlers run (multiprocessing stops the workers' fork server,
-    logging flushes) and the standard streams are flushed, as at any exit; but tearing down
-    every module and object of the interpreter (Scrapy, Twisted, SQLAlchemy, lxml: about 0.4 s
-    after a crawl, which had written and closed all it opened) is left to the operating
-    system, which frees a process's memory at once."""
-    code = main()
-    # What the interpreter does first at exit: tell thread pools to finish (their exit hooks),
-    # then wait for every thread that is not a daemon.
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:
-        shutdown()
-    else:  # pragma: no cover - an interpreter without it
-        for thread in threading.enumerate():
-            if thread is not threading.main_thread() and not thread.daemon:
-                thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        # A closed pipe or stream: nothing more can be said.
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
+    """The ``presswatch`` command: ``main``, then an exit without the interpreter's teardown
+    (crawler/quickexit.py: 0.4 s less after a crawl)."""
+    run_then_quick_exit(main)
 
 
 if __name__ == "__main__":

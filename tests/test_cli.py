@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -148,3 +149,25 @@ def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers()
     assert result.returncode == 7
     assert "from a pool thread" in result.stdout
     assert result.stdout.endswith("buffered, unflushedexit handler ran\n")
+
+
+@pytest.mark.parametrize("args", [["version"], ["list"], ["crawl", "no-such-spider"], ["nonsense"]])
+def test_crawls_run_by_the_daemon_behave_as_scrapy_does(args: list[str]) -> None:
+    # The daemon and the cluster workers run `python -m crawler.scrapycmd crawl news ...`:
+    # Scrapy's command line, ended without the interpreter's teardown. Same output, same status.
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+
+    def run(module: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ours, scrapys = run("crawler.scrapycmd"), run("scrapy")
+    assert ours.returncode == scrapys.returncode
+    assert ours.stdout == scrapys.stdout
