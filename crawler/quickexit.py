@@ -29,10 +29,19 @@ def quick_exit(code: int) -> NoReturn:
             if thread is not threading.main_thread() and not thread.daemon:
                 thread.join()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        # A closed pipe or stream: nothing more can be said.
+    # As the interpreter does: output that cannot be written (a full disk) makes the status
+    # 120 if it was 0, so that a cut-short `presswatch export > file` is not a success. A reader
+    # that went away (`| head`) is not an error here, as main treats it.
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    except (OSError, ValueError) as error:
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            print(f"presswatch: error: could not write the output: {error}", file=sys.stderr)
+        code = code or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 

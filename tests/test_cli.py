@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import presswatch
+from tests.conftest import _presswatch_command, presswatch
 
 
 def test_init_writes_an_example_that_checks(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers()
         from concurrent.futures import ThreadPoolExecutor
         import crawler.cli as cli
         pool = ThreadPoolExecutor(2)
-        pool.submit(print, "from a pool thread")
+        pool.submit(print, "from a pool thread").result()  # its thread stays, idle
         atexit.register(print, "exit handler ran")
         def main(argv=None):
             sys.stdout.write("buffered, unflushed")
@@ -147,8 +147,7 @@ def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers()
         timeout=60,
     )
     assert result.returncode == 7
-    assert "from a pool thread" in result.stdout
-    assert result.stdout.endswith("buffered, unflushedexit handler ran\n")
+    assert result.stdout == "from a pool thread\nbuffered, unflushedexit handler ran\n"
 
 
 @pytest.mark.parametrize("args", [["version"], ["list"], ["crawl", "no-such-spider"], ["nonsense"]])
@@ -171,3 +170,20 @@ def test_crawls_run_by_the_daemon_behave_as_scrapy_does(args: list[str]) -> None
     ours, scrapys = run("crawler.scrapycmd"), run("scrapy")
     assert ours.returncode == scrapys.returncode
     assert ours.stdout == scrapys.stdout
+
+
+def test_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    # A full disk under `presswatch ... > file`: the output is cut short, so not a success.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*_presswatch_command(), "--version"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert result.returncode == 120
+    assert "could not write the output" in result.stderr

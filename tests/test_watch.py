@@ -239,3 +239,13 @@ def test_matching_is_invariant_to_case_and_dashes(words: list[str], seed: int, d
     varied = match_query(query, "", text, "en")
     assert plain is not None
     assert varied is not None
+
+
+def test_a_word_is_highlighted_where_a_longer_phrase_starting_there_does_not_fit() -> None:
+    # "war" at the window's last word also starts "war over", which would run past the window:
+    # the word is highlighted, as any hit inside the window.
+    body = "war " + " ".join(f"x{i}" for i in range(28)) + " war over"
+    found = match_query('war OR "war over"', "", body, "en")
+    assert found is not None
+    first = found.snippets[0]
+    assert [first.text[a:b] for a, b in first.highlights] == ["war", "war"]

@@ -34,8 +34,8 @@ MAX_SNIPPETS = 3
 # there; English "Inli" to "in"): through one, a word matches only forms at least as long as
 # itself (its inflections), never shorter words that happen to share it.
 MIN_STEM_LENGTH = 3
-# Bound on the words a matcher remembers as matching no term, per language.
-QUIET_WORDS_KEPT = 500_000
+# Bound on the words a matcher remembers as matching no term, per language (about 20 MB).
+QUIET_WORDS_KEPT = 100_000
 
 
 # A matching article's occurrences of the terms that make it match: per term, per field where
@@ -445,10 +445,10 @@ def _result(name: str, article: ArticleText, hits: Hits) -> Match:
     terms = []
     score = 0.0
     chosen = "body" if any("body" in by_field for by_field in hits.values()) else "title"
-    # The hits snippets are cut around: where each starts, and how many words the longest
-    # starting there spans where that is more than one (phrases).
+    # The hits snippets are cut around: where each starts and, where a phrase starts, how many
+    # words each hit starting there spans (one for a single word).
     starts: set[int] = set()
-    widths: dict[int, int] = {}
+    phrases: dict[int, set[int]] = {}
     for term, by_field in hits.items():
         body = by_field.get("body", ())
         title = by_field.get("title", ())
@@ -458,16 +458,21 @@ def _result(name: str, article: ArticleText, hits: Hits) -> Match:
         found = body if chosen == "body" else title
         if found:
             starts.update(found)
-            width = len(term.words)
-            if width > 1:
+            if len(term.words) > 1:
                 for start in found:
-                    if widths.get(start, 1) < width:
-                        widths[start] = width
+                    phrases.setdefault(start, set()).add(len(term.words))
+    widths: dict[int, tuple[int, ...]] = {}
+    if phrases:
+        for term, by_field in hits.items():
+            if len(term.words) == 1:
+                for start in phrases.keys() & set(by_field.get(chosen, ())):
+                    phrases[start].add(1)
+        widths = {start: tuple(sorted(w)) for start, w in phrases.items()}
     return Match(name, tuple(terms), round(score, 3), _snippets(article, chosen, starts, widths))
 
 
 def _snippets(
-    article: ArticleText, chosen: str, starts: set[int], widths: dict[int, int]
+    article: ArticleText, chosen: str, starts: set[int], widths: dict[int, tuple[int, ...]]
 ) -> tuple[Snippet, ...]:
     pending = sorted(starts)
     key = (chosen, tuple(pending), tuple(sorted(widths.items())) if widths else ())
@@ -498,10 +503,11 @@ def _best_window(starts: list[int]) -> int:
 
 
 def _make_snippets(
-    article: ArticleText, chosen: str, pending: list[int], widths: dict[int, int]
+    article: ArticleText, chosen: str, pending: list[int], widths: dict[int, tuple[int, ...]]
 ) -> tuple[Snippet, ...]:
     """Up to MAX_SNIPPETS windows of SNIPPET_WORDS words, each covering the most hits not yet
-    shown, given the hits' ascending starts in the ``chosen`` field."""
+    shown, given the hits' ascending starts in the ``chosen`` field (and, where phrases start,
+    the widths of the hits starting there, ascending: the longest that fits is shown)."""
     words = article.raw[chosen]
     count = len(words)
     text = article.text[chosen]
@@ -511,11 +517,17 @@ def _make_snippets(
         end = min(count, best_start + SNIPPET_WORDS)
         first, last = bisect_left(pending, best_start), bisect_left(pending, end)
         inside = pending[first:last]
+        shown: dict[int, int] = {}  # the width shown where a phrase starts
         if widths:
-            inside = [start for start in inside if start + widths.get(start, 1) <= end]
+            for start in inside:
+                fitting = [w for w in widths.get(start, (1,)) if start + w <= end]
+                if fitting:
+                    shown[start] = fitting[-1]
+            inside = [start for start in inside if start in shown]
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
-            best_start, end = pending[0], pending[0] + widths.get(pending[0], 1)
+            shown[pending[0]] = widths.get(pending[0], (1,))[-1]
+            best_start, end = pending[0], pending[0] + shown[pending[0]]
         chars = article.char_starts(chosen, end - 1)
         lo, hi = chars[best_start], chars[end - 1] + len(words[end - 1])
         prefix = "…" if lo > 0 else ""
@@ -525,7 +537,7 @@ def _make_snippets(
         # In order, and overlapping hits ("Nagorno-Karabakh" and "Karabakh") as one.
         merged: list[list[int]] = []
         for start in inside:
-            stop = start + widths.get(start, 1) - 1 if widths else start
+            stop = start + shown[start] - 1 if widths else start
             left, right = chars[start] + shift, chars[stop] + len(words[stop]) + shift
             if merged and left <= merged[-1][1]:
                 if right > merged[-1][1]:
@@ -536,8 +548,8 @@ def _make_snippets(
         if len(inside) == last - first:
             pending = pending[:first] + pending[last:]
         else:
-            shown = set(inside)
-            pending = [start for start in pending if start not in shown]
+            done = set(inside)
+            pending = [start for start in pending if start not in done]
     return tuple(snippets)
 
 
@@ -707,15 +719,19 @@ class Matcher:
                     relevant.update(
                         compress(live, map(self._long_words.__contains__, map(cut, live)))
                     )
-        quiet.update(live)
-        quiet.difference_update(relevant)
+        # One update with the finished set: a thread sharing this matcher never sees a
+        # relevant word among the quiet ones.
+        quiet.update(set(live).difference(relevant))
         if stem_of is None:
             return relevant, None
-        return relevant, {word: stem_of[word] for word in relevant}
+        relevant_stems = {word: stem_of[word] for word in relevant}
+        # Only the relevant words' stems are kept: the others' words are quiet from now on.
+        self._stems_seen[key].update(relevant_stems)
+        return relevant, relevant_stems
 
     def _stem_cache(self, language: str | None, words: list[str]) -> dict[str, str] | None:
-        """The stems of ``words`` (and others) in ``language``, from a cache of the words
-        recent articles held (the words that matter recur), or None without a stemmer."""
+        """The stems of ``words`` in ``language`` (or None without a stemmer): those of the
+        relevant words recent articles held from a cache (they recur), the rest stemmed."""
         stem = stemmer(language)
         if stem is None:
             return None
@@ -724,9 +740,9 @@ class Matcher:
         if cache is None or len(cache) > QUIET_WORDS_KEPT:
             cache = self._stems_seen[key] = {}
         missing = [word for word in words if word not in cache]
-        if missing:
-            cache.update(zip(missing, stem.stemWords(missing), strict=True))
-        return cache
+        found = dict(zip(missing, stem.stemWords(missing), strict=True))
+        found.update((word, cache[word]) for word in words if word in cache)
+        return found
 
     def keyed_terms(self, article: ArticleText) -> set[int]:
         """The terms (by id) whose key the article has, found by set intersections of its
