@@ -177,6 +177,12 @@ def extraction_ms(pages: int = 60) -> float:
     return statistics.median(times) * 1000
 
 
+TABLE_HEADER = (
+    "| watchlists | compile s | MB/s | ms/article | flagged articles | share of extraction |\n"
+    "|---:|---:|---:|---:|---:|---:|"
+)
+
+
 def _row(
     count: int,
     watchlists: list[WatchlistQuery],
@@ -222,8 +228,7 @@ def main() -> int:
         f"{args.articles} articles, {megabytes:.1f} MB of text; trafilatura extraction "
         f"{extract:.1f} ms per page (median over 60 bench/sitegen.py pages)\n"
     )
-    print("| watchlists | compile s | MB/s | ms/article | flagged articles | share of extraction |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(TABLE_HEADER)
     # Last, 0: no watchlists, the search words alone, which the crawl makes in any case (what
     # the other rows cost beyond it is flagging's own).
     watchlists_by_count = {}
@@ -242,8 +247,7 @@ def main() -> int:
         f"\nThe same watchlists over {args.articles} articles of long-tailed text "
         f"({megabytes:.1f} MB)\n"
     )
-    print("| watchlists | compile s | MB/s | ms/article | flagged articles | share of extraction |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(TABLE_HEADER)
     for count in (1000, 0):
         line, times[count] = _row(count, watchlists_by_count[count], articles, megabytes, extract)
         print(line)

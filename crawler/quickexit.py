@@ -19,15 +19,10 @@ from typing import NoReturn
 
 
 def quick_exit(code: int) -> NoReturn:
-    # What the interpreter does first at exit: tell thread pools to finish (their exit hooks),
-    # then wait for every thread that is not a daemon.
-    shutdown = getattr(threading, "_shutdown", None)
-    if shutdown is not None:
-        shutdown()
-    else:  # pragma: no cover - an interpreter without it
-        for thread in threading.enumerate():
-            if thread is not threading.main_thread() and not thread.daemon:
-                thread.join()
+    # What the interpreter does first at exit (CPython's own step, private but there since
+    # 3.x began): tell thread pools to finish (their exit hooks), then wait for every thread
+    # that is not a daemon.
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     # As the interpreter does: output that cannot be written (a full disk) makes the status
     # 120 if it was 0, so that a cut-short `presswatch export > file` is not a success. A reader

@@ -211,15 +211,7 @@ class ArticleText:
             return True
         if not inflect:
             return False
-        stem = _stem(self.language, word)
-        if (
-            stem is not None
-            and stem in self.stem_set[name]
-            and (
-                len(stem) >= MIN_STEM_LENGTH
-                or any(len(form) >= len(word) for form in self._stemmed(name, stem))
-            )
-        ):
+        if self._stem_forms(name, word):
             return True
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
             return any(len(o) - len(word) <= PREFIX_SLACK for o in self._starting(name, word))
@@ -259,19 +251,25 @@ class ArticleText:
                 by_stem.setdefault(stem_of[word], []).append(word)
         return by_stem.get(stem, ())
 
+    def _stem_forms(self, name: str, word: str) -> Sequence[str]:
+        """The distinct plain words of a field that are ``word``'s forms by its stem: those
+        that share it, and through a stem shorter than MIN_STEM_LENGTH only those at least as
+        long as ``word``."""
+        stem = _stem(self.language, word)
+        if stem is None or stem not in self.stem_set[name]:
+            return ()
+        forms = self._stemmed(name, stem)
+        if len(stem) >= MIN_STEM_LENGTH:
+            return forms
+        return [form for form in forms if len(form) >= len(word)]
+
     def word_positions(self, name: str, word: str, *, exact: bool, inflect: bool) -> list[int]:
         """Token indexes of ``word`` in a field, and of its inflected forms, ascending (a list
         the caller must not change)."""
         found = self._positions(name, "exact" if exact else "plain").get(word, [])
         if not inflect:
             return found
-        forms: set[str] = set()
-        stem = _stem(self.language, word)
-        if stem is not None and self.stem_of:
-            if len(stem) >= MIN_STEM_LENGTH:
-                forms.update(self._stemmed(name, stem))
-            else:
-                forms.update(f for f in self._stemmed(name, stem) if len(f) >= len(word))
+        forms = set(self._stem_forms(name, word))
         if self.suffixing and len(word) >= MIN_PREFIX_RULE_LENGTH:
             forms.update(
                 o for o in self._starting(name, word) if len(o) - len(word) <= PREFIX_SLACK
