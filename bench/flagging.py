@@ -5,7 +5,9 @@
 Each article goes through ``analyse``, as in the crawl's extraction workers: its matches as the
 records stored, and its search words. Prints MB of text per second, milliseconds per article,
 and that time as a share of the time trafilatura extraction takes per article (measured here on
-generated news pages), which the target keeps under 5% with 1,000 watchlists.
+generated news pages), which the target keeps under 5% with 1,000 watchlists; and what cutting
+a stored match's snippets costs where they are shown (digests, export, feed), which the crawl
+no longer does.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.sitegen import generate
 from crawler.extraction import ExtractionOptions, decode_html, extract_article
 from crawler.watch.flagging import analyse
-from crawler.watch.matcher import Matcher, WatchlistQuery
+from crawler.watch.matcher import Matcher, WatchlistQuery, stored_snippets
 
 VOCABULARY = {
     "en": "the of and to in a is that for on with as was by at from army troops shelling "
@@ -216,6 +218,25 @@ def _own(times: dict[int, float], extract: float) -> str:
     )
 
 
+def _shown(watchlists: list[WatchlistQuery], articles: list[tuple[str, str, str]]) -> str:
+    """What cutting a stored match's snippets costs where they are shown (a digest, the export,
+    the feed: not the crawl), from the match's stored hits and the article's text."""
+    matcher = Matcher(watchlists)
+    stored = [
+        (title, body, record.hits)
+        for title, body, language in articles
+        for record in analyse(matcher, title, body, language)[0]
+    ]
+    start = time.perf_counter()
+    for title, body, hits in stored:
+        stored_snippets(title, body, hits)
+    per_match = (time.perf_counter() - start) / len(stored) * 1000
+    return (
+        f"Snippets, cut when a match is shown (digest, export, feed; not in the crawl) from its "
+        f"stored hits: {per_match:.3f} ms per match ({len(stored)} matches)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
@@ -238,6 +259,7 @@ def main() -> int:
         line, times[count] = _row(count, watchlists, articles, megabytes, extract)
         print(line)
     print(_own(times, extract))
+    print(_shown(watchlists_by_count[1000], articles[:2000]))
     # The same, on text whose words follow a Zipf law: fewer hits per match, more distinct
     # words per article.
     vocabularies = long_tailed_vocabularies(rng)

@@ -713,19 +713,21 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
                     "description": article.description,
                     "site_name": article.site_name,
                     "tags": article.tags,
-                    "matches": [_match_record(m) for m in view.matches],
+                    "matches": [_match_record(m, article) for m in view.matches],
                 }
     finally:
         engine.dispose()
 
 
-def _match_record(match: Any) -> dict[str, Any]:
+def _match_record(match: Any, article: Article) -> dict[str, Any]:
+    from crawler.watch.matcher import snippets_of
+
     return {
         "watchlist": match.watchlist,
         "status": match.status,
         "score": match.score,
         "terms": match.terms,
-        "snippets": match.snippets,
+        "snippets": snippets_of(match, article),
         "matched_at": _iso(match.matched_at),
         "updated_at": _iso(match.updated_at),
     }

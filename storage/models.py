@@ -133,7 +133,7 @@ class CrawlRun(Base):
 
 
 class WatchMatch(Base):
-    """An article that matches a watchlist: which terms, where, how strongly, and snippets."""
+    """An article that matches a watchlist: which terms, where, how strongly, and its hits."""
 
     __tablename__ = "matches"
     __table_args__ = (UniqueConstraint("article_id", "watchlist"),)
@@ -146,7 +146,12 @@ class WatchMatch(Base):
     # [{"term": "rudal", "count": 1, "where": ["body"]}, ...]
     terms: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     score: Mapped[float]
-    # [{"text": "...", "highlights": [[start, end], ...]}, ...]
+    # Where the snippets are cut, in word indexes of the article's text: {"field": "body",
+    # "starts": [12, 40], "widths": [[12, [1, 2]]]} (widths where a phrase starts). The snippets
+    # are cut when shown (crawler.watch.matcher.stored_snippets).
+    hits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Matches stored before revision 0007 kept their snippets here, cut by the crawl:
+    # [{"text": "...", "highlights": [[start, end], ...]}, ...]; [] since.
     snippets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # "new", or "updated" when a later revision of the article matched anew or matched new terms
     status: Mapped[str] = mapped_column(String(20), default="new")

@@ -712,7 +712,8 @@ class MatchRecord:
     watchlist: str
     terms: list[dict[str, Any]]
     score: float
-    snippets: list[dict[str, Any]]
+    # Where the snippets are cut: {"field", "starts", "widths"} in word indexes of the text.
+    hits: dict[str, Any]
 
 
 def _term_names(terms: Sequence[dict[str, Any]]) -> set[str]:
@@ -750,7 +751,8 @@ def save_matches(
                     watchlist=match.watchlist,
                     terms=match.terms,
                     score=match.score,
-                    snippets=match.snippets,
+                    snippets=[],
+                    hits=match.hits,
                     status=status,
                     article_revision=article.revision,
                     matched_at=now,
@@ -768,8 +770,9 @@ def save_matches(
             outcome[match.watchlist] = "updated"
         else:
             outcome[match.watchlist] = "kept"
-        if (prev.terms, prev.snippets, prev.score) != (match.terms, match.snippets, match.score):
-            prev.terms, prev.snippets, prev.score = match.terms, match.snippets, match.score
+        if (prev.terms, prev.hits, prev.score) != (match.terms, match.hits, match.score):
+            prev.terms, prev.hits, prev.score = match.terms, match.hits, match.score
+            prev.snippets = []  # a match stored with its snippets: they are cut anew
         prev.article_revision = article.revision
     for stale in previous.values():
         session.delete(stale)
@@ -790,7 +793,8 @@ def add_new_matches(session: Session, rows: Sequence[tuple[int, MatchRecord, dat
                 "watchlist": match.watchlist,
                 "terms": match.terms,
                 "score": match.score,
-                "snippets": match.snippets,
+                "snippets": [],
+                "hits": match.hits,
                 "status": "new",
                 "article_revision": 1,
                 "matched_at": now,

@@ -30,6 +30,7 @@ from crawler.demo.articles import (
     WIRE_NEAR,
     Story,
 )
+from crawler.watch.matcher import snippets_of
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from storage.urlkeys import url_key
 from tests.conftest import (
@@ -367,9 +368,12 @@ def test_seed_article_is_flagged_from_its_body(crawled: Crawled) -> None:
     # "rudal" is in the body once; the "(Baca: … Rudal Armenia)" line is not article text.
     assert terms["rudal"]["count"] == 1 and terms["rudal"]["where"] == ["body"]
     assert terms["tewas"]["where"] == ["body"]
-    texts = " ".join(s["text"] for s in match.snippets)
+    # The match keeps where its hits are; the snippets are cut from the text when shown.
+    assert match.hits is not None and match.hits["field"] == "body" and match.snippets == []
+    snippets = snippets_of(match, article)
+    texts = " ".join(str(s["text"]) for s in snippets)
     assert "serangan rudal pada Sabtu malam" in texts
-    for snippet in match.snippets:
+    for snippet in snippets:
         for start, end in snippet["highlights"]:
             word = snippet["text"][start:end].lower()
             # A whole word (or hyphenated phrase) of the query's terms or their inflections.
@@ -395,6 +399,12 @@ def test_flag_rescan_is_idempotent(crawled: Crawled) -> None:
     records = [json.loads(line) for line in flagged.stdout.splitlines()]
     assert records and all(r["matches"][0]["watchlist"] == "karabakh" for r in records)
     assert len(records) == counts["kept"]
+    # Each exported match carries its snippets, cut from the exported text at its hits.
+    for r in records:
+        (snippet, *_) = r["matches"][0]["snippets"]
+        assert snippet["highlights"]
+        for start, end in snippet["highlights"]:
+            assert snippet["text"][start:end].strip("…") in r["text"] + (r["title"] or "")
 
 
 def test_search_finds_articles_with_snippets(crawled: Crawled) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import time
@@ -391,3 +392,49 @@ def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count:
         reverse=True,
     )
     assert found == expected
+
+
+def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path: Path) -> None:
+    # Before schema 0007 a match stored its snippets; since, it stores its hits and the
+    # snippets are cut when shown. An upgraded database shows the old ones as stored.
+    from sqlalchemy import text
+
+    from crawler.watch.flagging import Flagger
+    from crawler.watch.matcher import WatchlistQuery, snippets_of
+    from storage.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006")
+    old = store(engine, record("http://n.example/read/1/a", title="Perang di Karabakh"))
+    stored = [{"text": "…wilayah Nagorno-Karabakh dari…", "highlights": [[9, 25]]}]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO matches (article_id, watchlist, terms, score, snippets, status, "
+                "article_revision, matched_at, updated_at) VALUES (:id, 'karabakh', :terms, 1.0, "
+                ":snippets, 'new', 1, :at, :at)"
+            ),
+            {
+                "id": old.article_id,
+                "terms": json.dumps([{"term": "Karabakh", "count": 2, "where": ["body"]}]),
+                "snippets": json.dumps(stored),
+                "at": T0.isoformat(),
+            },
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    flagger = Flagger([WatchlistQuery("karabakh", "Karabakh"), WatchlistQuery("aliyev", "Aliyev")])
+    with make_sessionmaker(engine).begin() as session:
+        article = session.get_one(Article, old.article_id)
+        (kept,) = session.scalars(select(WatchMatch))
+        assert kept.hits is None and snippets_of(kept, article) == stored
+        # Flagged again: both matches now keep hits, and their snippets come from the text.
+        assert flagger.flag(session, article, T0) == {"karabakh": "kept", "aliyev": "new"}
+    with make_sessionmaker(engine).begin() as session:
+        article = session.get_one(Article, old.article_id)
+        for match in session.scalars(select(WatchMatch)):
+            assert match.hits is not None and match.snippets == []
+            snippets = snippets_of(match, article)
+            marked = {str(s["text"])[a:b] for s in snippets for a, b in s["highlights"]}  # type: ignore[attr-defined]
+            assert marked == ({"Aliyev"} if match.watchlist == "aliyev" else {"Karabakh"})
+    engine.dispose()

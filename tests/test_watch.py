@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -10,10 +11,12 @@ from hypothesis import strategies as st
 
 from crawler.watch.matcher import (
     ArticleText,
+    Highlights,
     Matcher,
     WatchlistQuery,
     compile_query,
     match_query,
+    stored_snippets,
 )
 from crawler.watch.query import QueryError, parse_query
 
@@ -249,3 +252,38 @@ def test_a_word_is_highlighted_where_a_longer_phrase_starting_there_does_not_fit
     assert found is not None
     first = found.snippets[0]
     assert [first.text[a:b] for a, b in first.highlights] == ["war", "war"]
+
+
+def test_a_stored_matchs_snippets_are_cut_from_its_text_as_the_match_cut_them() -> None:
+    # What is stored of a match is where its hits are; the snippets shown later are cut from
+    # the article's text there, and are the ones the match itself cuts.
+    filler = " ".join(f"kata{i}" for i in range(40))
+    body = (
+        f"{filler} Pasukan menembakkan rudal ke Nagorno-Karabakh. {filler} Dua warga tewas di "
+        f"Nagorno Karabakh. {filler} Rudal kedua jatuh di Stepanakert. {filler}"
+    )
+    found = match_query('"Nagorno-Karabakh" OR Karabakh OR rudal OR tewas', "Judul", body, "id")
+    assert found is not None and len(found.snippets) == 3
+    stored = json.loads(json.dumps(found.highlights.as_dict()))
+    assert Highlights.from_dict(stored) == found.highlights
+    expected = [s.as_dict() for s in found.snippets]
+    assert stored_snippets("Judul", body, stored) == expected
+    assert stored_snippets("Judul", body, stored, limit=1) == expected[:1]
+    # Another text than the one matched (not the case for a stored match, whose hits are
+    # refreshed with each revision): hits past its end are left out, nothing is raised.
+    shorter = body[: body.index("Dua warga")]
+    assert stored_snippets("Judul", shorter, stored) == expected[:1]
+    assert stored_snippets("Judul", "", stored) == []
+    assert stored_snippets("Judul", body, {"field": "footer", "starts": [1]}) == []
+    assert stored_snippets("Judul", body, {"starts": "x"}) == []
+
+
+def test_the_terms_of_a_branch_that_does_not_match_are_not_the_matchs() -> None:
+    # "Karabakh AND ceasefire" fails (no ceasefire): the match is "war"'s alone.
+    found = match_query("(Karabakh AND ceasefire) OR war", "", "Karabakh: the war goes on.", "en")
+    assert found is not None
+    assert [t.term for t in found.terms] == ["war"]
+    found = match_query("(Karabakh AND war) OR ceasefire", "", "Karabakh: the war goes on.", "en")
+    assert found is not None
+    assert [t.term for t in found.terms] == ["Karabakh", "war"]
+    assert match_query("(Karabakh AND ceasefire) OR truce", "", "Karabakh war", "en") is None

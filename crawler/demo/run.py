@@ -17,6 +17,7 @@ from crawler.config import Config, load_config
 from crawler.crawl import crawl_sources
 from crawler.demo import SITE
 from crawler.demo.server import SiteServer
+from crawler.watch.matcher import snippets_of
 from storage import repository
 from storage.engine import make_engine
 from storage.models import Article
@@ -183,8 +184,9 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
             for m in matches.get(a.id, []):
                 terms = ", ".join(f"{t['term']} ×{t['count']}" for t in m.terms)
                 print(f"  #{a.id} {(a.title or '')[:60]}\n      {terms}")
-                if m.snippets:
-                    print("      " + textwrap.shorten(_marked(m.snippets[0]), 160))
+                snippets = snippets_of(m, a, limit=1)
+                if snippets:
+                    print("      " + textwrap.shorten(_marked(snippets[0]), 160))
     seed = next((a for a in articles if "Nagorno-Karabakh" in (a.title or "")), None)
     if seed is not None:
         print(f"\nThe text extracted from {seed.url}:\n")

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crawler.config import Config, WatcherConfig
+from crawler.watch.matcher import snippets_of
 from storage.deliveries import mentions_per_day, undelivered
 from storage.health import source_health
 from storage.models import Article, WatchMatch
@@ -180,7 +181,7 @@ def _entry(story_id: int, members: list[tuple[WatchMatch, Article]]) -> Entry:
         source=lead.source,
         published_at=lead.published_at,
         terms=terms,
-        snippet=match.snippets[0] if match.snippets else None,
+        snippet=next(iter(snippets_of(match, lead, limit=1)), None),
         updated=any(m.status == "updated" for m, _ in members),
         also=tuple((a.source, a.url) for _, a in members[1:]),
         changed_at=max(_utc(m.updated_at) for m, _ in members),

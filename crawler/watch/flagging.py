@@ -18,12 +18,14 @@ MIN_CORE = 3
 
 
 def to_record(match: Match) -> repository.MatchRecord:
-    data = match.as_dict()
+    """What is stored of a match: its terms, score and hits. The snippets are cut from the
+    article's text at those hits when they are shown (``stored_snippets``): the crawl does not
+    cut snippets for every match it stores."""
     return repository.MatchRecord(
         watchlist=match.watchlist,
-        terms=data["terms"],  # type: ignore[arg-type]
+        terms=[{"term": t.term, "count": t.count, "where": list(t.where)} for t in match.terms],
         score=match.score,
-        snippets=data["snippets"],  # type: ignore[arg-type]
+        hits=match.highlights.as_dict(),
     )
 
 

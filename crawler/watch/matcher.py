@@ -6,9 +6,10 @@ those indexes as sets, yield the terms it may hold and the few watchlists that c
 only those are evaluated, and a term whose key is missing is known absent at once. The cost per
 article grows with its number of distinct words, not with the number of watchlists, and word
 boundaries come for free ("war" never matches "award"), which a character automaton such as
-Aho-Corasick would have to check after the fact. The positions, snippets and highlights of a
-match are worked out only for an article that matches, once per article where watchlists share
-them (the index of word positions, the character offsets, a snippet set for the same hits).
+Aho-Corasick would have to check after the fact. The positions of a match's terms are worked
+out only for an article that matches, once per article where watchlists share them (the index
+of word positions). A match keeps where its hits are (``Highlights``); its snippets are cut
+from the text only when they are shown (``Match.snippets``, ``stored_snippets``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import math
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import compress, count, repeat
+from itertools import chain, compress, count, repeat
 from operator import itemgetter
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from crawler.watch.query import And, Field, Near, Node, Not, Or, QueryError, Term, parse_query
 from crawler.watch.stemming import MIN_PREFIX_RULE_LENGTH, PREFIX_SLACK, stemmer, suffixing
@@ -60,11 +61,47 @@ class Snippet:
 
 
 @dataclass(frozen=True, slots=True)
+class Highlights:
+    """Where a match's snippets are cut, in word indexes of one field (``split_words``): the
+    ascending ``starts`` of its hits and, where a phrase starts, the ascending widths (in words)
+    of the hits starting there. This is what a stored match keeps: its snippets are cut from the
+    article's text when they are shown, not by the crawl for every match it stores."""
+
+    field: str
+    starts: tuple[int, ...]
+    widths: tuple[tuple[int, tuple[int, ...]], ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"field": self.field, "starts": list(self.starts)}
+        if self.widths:
+            data["widths"] = [[start, list(w)] for start, w in self.widths]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Highlights:
+        return cls(
+            str(data["field"]),
+            tuple(sorted({int(i) for i in data["starts"]})),
+            tuple(
+                sorted(
+                    (int(start), tuple(sorted(map(int, w)))) for start, w in data.get("widths", ())
+                )
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     watchlist: str
     terms: tuple[TermMatch, ...]
     score: float
-    snippets: tuple[Snippet, ...]
+    highlights: Highlights
+    article: ArticleText = field(repr=False, compare=False)
+
+    @property
+    def snippets(self) -> tuple[Snippet, ...]:
+        """Cut on first use (and shared by the article's matches with the same hits)."""
+        return _snippets(self.article, self.highlights)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -116,7 +153,36 @@ def split_words(text: str) -> list[str]:
     return WORD_HEAD.findall(text)
 
 
-class ArticleText:
+class FieldWords:
+    """An article's title and body split into words, and where those words start: what
+    snippets are cut from."""
+
+    def __init__(self, title: str, body: str) -> None:
+        self.text = {"title": title or "", "body": body or ""}
+        self.raw = {name: split_words(self.text[name]) for name in FIELDS}
+        self._char_starts: dict[str, list[int]] = {}
+        # Watchlists that match the same words of this article share their snippets.
+        self.shared_snippets: dict[Highlights, tuple[Snippet, ...]] = {}
+
+    def char_starts(self, name: str, index: int) -> list[int]:
+        """Character offsets where the words of a field start, at least up to word ``index``,
+        found lazily: the words occur in order, so each is searched after the previous one (a
+        fast C scan), only as far as the snippets need. A word ends ``len`` of it later."""
+        starts = self._char_starts.setdefault(name, [])
+        if index >= len(starts):
+            # The words hold no apostrophe: the same places as in the text with ’ folded to '.
+            find = self.text[name].find
+            words = self.raw[name]
+            done = len(starts)
+            position = starts[-1] + len(words[done - 1]) if starts else 0
+            for word in words[done : index + 1]:
+                position = find(word, position)
+                starts.append(position)
+                position += len(word)
+        return starts
+
+
+class ArticleText(FieldWords):
     """An article's title and body, tokenised once. Each distinct word is normalised and
     stemmed once (an article repeats its words), by ``map`` over the cached forms rather than
     a Python loop per word. Only the plain forms are made up front (the search words need
@@ -124,23 +190,19 @@ class ArticleText:
     articles that match, an index of word positions and character offsets."""
 
     def __init__(self, title: str, body: str, language: str | None) -> None:
-        self.text = {"title": title or "", "body": body or ""}
+        super().__init__(title, body)
         self.language = (language or "").lower() or None
         self.suffixing = suffixing(self.language)
-        self.raw = {name: split_words(self.text[name]) for name in FIELDS}
         words = list(set(self.raw["title"]).union(self.raw["body"]))
         plain_of = dict(zip(words, map(plain_form, words), strict=True))
         self.plain = {name: list(map(plain_of.__getitem__, self.raw[name])) for name in FIELDS}
         self._sorted: dict[str, list[str]] = {}
         self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
         self._by_stem: dict[str, dict[str, list[str]]] = {}
-        self._char_starts: dict[str, list[int]] = {}
         # Set by the matcher: the distinct plain words that can be a form of one of its terms'
         # words (the rest cannot, whatever the term); stems and prefix lookups need no others.
         self.relevant: set[str] | None = None
         self.relevant_to: object = None
-        # Watchlists that match the same words of this article share their snippets.
-        self.shared_snippets: dict[tuple[object, ...], tuple[Snippet, ...]] = {}
 
     def restrict(
         self, relevant: set[str], stem_of: dict[str, str] | None, *, matcher: object
@@ -198,8 +260,8 @@ class ArticleText:
 
     def _starting(self, name: str, prefix: str) -> Iterator[str]:
         if name not in self._sorted:
-            field = self.plain_set[name]
-            self._sorted[name] = sorted(field if self.relevant is None else field & self.relevant)
+            plain = self.plain_set[name]
+            self._sorted[name] = sorted(plain if self.relevant is None else plain & self.relevant)
         words = self._sorted[name]
         i = bisect_left(words, prefix)
         while i < len(words) and words[i].startswith(prefix):
@@ -285,8 +347,15 @@ class ArticleText:
         return sorted(merged)
 
     def prefix_positions(self, name: str, prefix: str) -> list[int]:
+        """Token indexes of the words that start with ``prefix``, ascending (a list the caller
+        must not change)."""
+        words = list(self._starting(name, prefix))
+        if not words:
+            return []
         plain = self._positions(name, "plain")
-        return sorted(i for word in self._starting(name, prefix) for i in plain[word])
+        if len(words) == 1:
+            return plain[words[0]]
+        return sorted(chain.from_iterable(map(plain.__getitem__, words)))
 
     def term_starts(self, term: Term, name: str) -> list[int]:
         """Token indexes where ``term`` occurs in a field, ascending; each occurrence spans
@@ -305,23 +374,6 @@ class ArticleText:
             starts = [i for i in starts if all(i + k in p for k, p in enumerate(following, 1))]
         return starts
 
-    def char_starts(self, name: str, index: int) -> list[int]:
-        """Character offsets where the words of a field start, at least up to word ``index``,
-        found lazily: the words occur in order, so each is searched after the previous one (a
-        fast C scan), only as far as the snippets need. A word ends ``len`` of it later."""
-        starts = self._char_starts.setdefault(name, [])
-        if index >= len(starts):
-            # The words hold no apostrophe: the same places as in the text with ’ folded to '.
-            find = self.text[name].find
-            words = self.raw[name]
-            done = len(starts)
-            position = starts[-1] + len(words[done - 1]) if starts else 0
-            for word in words[done : index + 1]:
-                position = find(word, position)
-                starts.append(position)
-                position += len(word)
-        return starts
-
 
 # -- evaluation -----------------------------------------------------------------------------
 
@@ -329,11 +381,20 @@ class ArticleText:
 class _Evaluator:
     """Decides matches with presence checks first; positions only for what matched."""
 
-    def __init__(self, article: ArticleText, keyed: set[int], keys_found: set[int]) -> None:
+    def __init__(
+        self,
+        article: ArticleText,
+        keyed: set[int],
+        keys_found: set[int],
+        keys_in_title: set[int] | None = None,
+    ) -> None:
         self.article = article
-        # Of the ``keyed`` terms (by id), those not in ``keys_found`` are in neither field.
+        # Of the ``keyed`` terms (by id), those not in ``keys_found`` are in neither field, and
+        # those not in ``keys_in_title`` are not in the title.
         self.keyed = keyed
-        self.keys_found = keys_found
+        self.keys_in = {"body": keys_found, "title": keys_found}
+        if keys_in_title is not None:
+            self.keys_in["title"] = keys_in_title
         # Per field, keyed by id(): the matcher interns equal terms into one object.
         self._present: dict[str, dict[int, bool]] = {name: {} for name in FIELDS}
         self._starts: dict[str, dict[int, list[int]]] = {name: {} for name in FIELDS}
@@ -342,14 +403,16 @@ class _Evaluator:
         cache = self._starts[name]
         found = cache.get(id(term))
         if found is None:
-            if id(term) not in self.keys_found and id(term) in self.keyed:
+            if (id(term) not in self.keys_in[name] and id(term) in self.keyed) or self._present[
+                name
+            ].get(id(term)) is False:
                 found = cache[id(term)] = []
             else:
                 found = cache[id(term)] = self.article.term_starts(term, name)
         return found
 
     def _term_present(self, term: Term, name: str) -> bool:
-        if id(term) not in self.keys_found and id(term) in self.keyed:
+        if id(term) not in self.keys_in[name] and id(term) in self.keyed:
             return False
         cache = self._present[name]
         present = cache.get(id(term))
@@ -407,33 +470,64 @@ class _Evaluator:
             return False
         return any(used_left for _, used_left, _ in self._near(node, fields))
 
-    def collect(self, node: Node, out: Hits, fields: Sequence[str] = FIELDS) -> None:
-        """The occurrences of the terms that make a matching ``node`` match, per term (in the
-        order first met) and field."""
+    def gather(self, node: Node, out: Hits, fields: Sequence[str] = FIELDS) -> bool:
+        """Whether ``node`` matches and, when it does, the occurrences of the terms that make
+        it match, added to ``out`` per term (in the order first met) and field. One walk: a
+        term is present where it has places, and the places are what a match records."""
         if isinstance(node, Term):
+            present = False
             for name in fields:
                 starts = self.starts(node, name)
                 if starts:
-                    found = out.setdefault(node, {})
-                    known = found.get(name)
-                    found[name] = starts if known is None else {*known, *starts}
-        elif isinstance(node, Field):
-            self.collect(node.child, out, (node.name,))
-        elif isinstance(node, And | Or):
+                    present = True
+                    _add_hits(out, node, name, starts)
+            return present
+        if isinstance(node, Or):
+            matched = False
             for child in node.children:
-                # A term is collected where it occurs, if anywhere: no presence check first.
-                if isinstance(child, Term) or (
-                    not isinstance(child, Not) and self.matches(child, fields)
-                ):
-                    self.collect(child, out, fields)
-        elif isinstance(node, Near):
-            left = out.setdefault(node.left, {})
-            right = out.setdefault(node.right, {})
-            for name, used_left, used_right in self._near(node, fields):
-                if used_left:
-                    left[name] = {*left.get(name, ()), *used_left}
-                if used_right:
-                    right[name] = {*right.get(name, ()), *used_right}
+                # Every child that matches gives its hits: no stop at the first.
+                if isinstance(child, Not):
+                    matched = not self.matches(child.child, fields) or matched
+                else:
+                    matched = self.gather(child, out, fields) or matched
+            return matched
+        if isinstance(node, And):
+            # The hits of an And that fails half-way are not the match's: kept aside until
+            # every child has matched.
+            mine: Hits = {}
+            for child in node.children:
+                if isinstance(child, Not):
+                    if self.matches(child.child, fields):
+                        return False
+                elif not self.gather(child, mine, fields):
+                    return False
+            for term, by_field in mine.items():
+                for name, places in by_field.items():
+                    _add_hits(out, term, name, places)
+            return True
+        if isinstance(node, Field):
+            return self.gather(node.child, out, (node.name,))
+        if isinstance(node, Not):
+            return not self.matches(node.child, fields)
+        if not (self.matches(node.left, fields) and self.matches(node.right, fields)):
+            return False
+        near = self._near(node, fields)
+        if not any(used_left for _, used_left, _ in near):
+            return False
+        left = out.setdefault(node.left, {})
+        right = out.setdefault(node.right, {})
+        for name, used_left, used_right in near:
+            if used_left:
+                left[name] = {*left.get(name, ()), *used_left}
+            if used_right:
+                right[name] = {*right.get(name, ()), *used_right}
+        return True
+
+
+def _add_hits(out: Hits, term: Term, name: str, places: Collection[int]) -> None:
+    found = out.setdefault(term, {})
+    known = found.get(name)
+    found[name] = places if known is None else {*known, *places}
 
 
 # -- results --------------------------------------------------------------------------------
@@ -459,25 +553,62 @@ def _result(name: str, article: ArticleText, hits: Hits) -> Match:
             if len(term.words) > 1:
                 for start in found:
                     phrases.setdefault(start, set()).add(len(term.words))
-    widths: dict[int, tuple[int, ...]] = {}
+    widths: tuple[tuple[int, tuple[int, ...]], ...] = ()
     if phrases:
         for term, by_field in hits.items():
             if len(term.words) == 1:
                 for start in phrases.keys() & set(by_field.get(chosen, ())):
                     phrases[start].add(1)
-        widths = {start: tuple(sorted(w)) for start, w in phrases.items()}
-    return Match(name, tuple(terms), round(score, 3), _snippets(article, chosen, starts, widths))
+        widths = tuple(sorted((start, tuple(sorted(w))) for start, w in phrases.items()))
+    highlights = Highlights(chosen, tuple(sorted(starts)), widths)
+    return Match(name, tuple(terms), round(score, 3), highlights, article)
 
 
 def _snippets(
-    article: ArticleText, chosen: str, starts: set[int], widths: dict[int, tuple[int, ...]]
+    article: FieldWords, highlights: Highlights, limit: int = MAX_SNIPPETS
 ) -> tuple[Snippet, ...]:
-    pending = sorted(starts)
-    key = (chosen, tuple(pending), tuple(sorted(widths.items())) if widths else ())
-    snippets = article.shared_snippets.get(key)
-    if snippets is None:
-        snippets = article.shared_snippets[key] = _make_snippets(article, chosen, pending, widths)
+    snippets = article.shared_snippets.get(highlights)
+    if snippets is not None:
+        return snippets[:limit]
+    snippets = _make_snippets(
+        article, highlights.field, list(highlights.starts), dict(highlights.widths), limit
+    )
+    if limit >= MAX_SNIPPETS:
+        article.shared_snippets[highlights] = snippets
     return snippets
+
+
+def snippets_of(match: Any, article: Any, limit: int = MAX_SNIPPETS) -> list[dict[str, object]]:
+    """The snippets of a stored match (a ``WatchMatch`` row) of ``article`` (its ``Article``
+    row): cut from the article's text at the match's hits; those of a match stored with its
+    snippets (before schema revision 0007), as stored. None for hits in an earlier text than
+    the article's (a match no watchlist refreshes any more, of an article revised since)."""
+    if match.hits is None:
+        return list(match.snippets or [])[:limit]
+    if match.article_revision != article.revision:
+        return []
+    return stored_snippets(article.title, article.text, match.hits, limit)
+
+
+def stored_snippets(
+    title: str | None, text: str, hits: dict[str, Any], limit: int = MAX_SNIPPETS
+) -> list[dict[str, object]]:
+    """The snippets of a stored match (``Highlights.as_dict``), cut from the text it was found
+    in. Hits past the end of the text (a text that is not the one matched) are left out."""
+    try:
+        highlights = Highlights.from_dict(hits)
+    except (KeyError, TypeError, ValueError):
+        return []
+    if highlights.field not in FIELDS:
+        return []
+    article = FieldWords(title or "", text)
+    count = len(article.raw[highlights.field])
+    widths = tuple((s, w) for s, w in highlights.widths if s < count)
+    starts = tuple(start for start in highlights.starts if start < count)
+    if not starts:
+        return []
+    highlights = Highlights(highlights.field, starts, widths)
+    return [snippet.as_dict() for snippet in _snippets(article, highlights, limit)]
 
 
 def _best_window(starts: list[int]) -> int:
@@ -501,16 +632,20 @@ def _best_window(starts: list[int]) -> int:
 
 
 def _make_snippets(
-    article: ArticleText, chosen: str, pending: list[int], widths: dict[int, tuple[int, ...]]
+    article: FieldWords,
+    chosen: str,
+    pending: list[int],
+    widths: dict[int, tuple[int, ...]],
+    limit: int = MAX_SNIPPETS,
 ) -> tuple[Snippet, ...]:
-    """Up to MAX_SNIPPETS windows of SNIPPET_WORDS words, each covering the most hits not yet
+    """Up to ``limit`` windows of SNIPPET_WORDS words, each covering the most hits not yet
     shown, given the hits' ascending starts in the ``chosen`` field (and, where phrases start,
     the widths of the hits starting there, ascending: the longest that fits is shown)."""
     words = article.raw[chosen]
     count = len(words)
     text = article.text[chosen]
     snippets: list[Snippet] = []
-    while pending and len(snippets) < MAX_SNIPPETS:
+    while pending and len(snippets) < limit:
         best_start = _best_window(pending)
         end = min(count, best_start + SNIPPET_WORDS)
         first, last = bisect_left(pending, best_start), bisect_left(pending, end)
@@ -525,7 +660,7 @@ def _make_snippets(
         if not inside:  # a hit longer than a window
             inside = [pending[0]]
             shown[pending[0]] = widths.get(pending[0], (1,))[-1]
-            best_start, end = pending[0], pending[0] + shown[pending[0]]
+            best_start, end = pending[0], min(count, pending[0] + shown[pending[0]])
         chars = article.char_starts(chosen, end - 1)
         lo, hi = chars[best_start], chars[end - 1] + len(words[end - 1])
         prefix = "…" if lo > 0 else ""
@@ -669,7 +804,8 @@ class Matcher:
         # Per language, words of articles known to be none of those: most words of most
         # articles, looked up in one set difference instead of stemmed and cut again.
         self._quiet: dict[str, set[str]] = {}
-        self._stems_seen: dict[str, dict[str, str]] = {}
+        # Per language, words of articles known to be forms of those, with their stems.
+        self._loud: dict[str, dict[str, str]] = {}
 
     def _stems(self, language: str | None) -> dict[str, list[int]]:
         key = language or ""
@@ -693,67 +829,56 @@ class Matcher:
 
     def _relevant(self, article: ArticleText) -> tuple[set[str], dict[str, str] | None]:
         """The article's distinct plain words that can be a form of a word of some term (and
-        their stems, where the language has a stemmer): the others are remembered (per
-        language) and skipped in every later article. All at C speed: set operations, and
-        ``compress`` over ``map``."""
+        their stems, where the language has a stemmer). Which words can, and which cannot, is
+        remembered per language: an article's words are mostly ones earlier articles had, and
+        only new ones are looked at, all at C speed (set operations, ``compress`` over
+        ``map``)."""
         key = article.language or ""
         quiet = self._quiet.get(key)
+        loud = self._loud.get(key)
         if quiet is None or len(quiet) > QUIET_WORDS_KEPT:
             quiet = self._quiet[key] = set()
-        live = list(article.distinct_plain - quiet)
-        relevant = self._words.intersection(live)
+        if loud is None or len(loud) > QUIET_WORDS_KEPT:
+            loud = self._loud[key] = {}
+        live = article.distinct_plain - quiet
+        known = loud.keys() & live  # iterates the smaller of the two
+        new = list(live - known)
+        found = self._words.intersection(new)
         for cut in self._prefix_word_cuts:
-            relevant.update(compress(live, map(self._prefix_words.__contains__, map(cut, live))))
-        stem_of = None
-        if self._inflected_words:
-            stem_of = self._stem_cache(article.language, live)
-            if stem_of is not None:
-                stems = self._stems_of_words(article.language)
-                relevant.update(
-                    compress(live, map(stems.__contains__, map(stem_of.__getitem__, live)))
-                )
-            if article.suffixing:
-                for cut in self._suffix_cuts:
-                    relevant.update(
-                        compress(live, map(self._long_words.__contains__, map(cut, live)))
-                    )
-        # One update with the finished set: a thread sharing this matcher never sees a
-        # relevant word among the quiet ones.
-        quiet.update(set(live).difference(relevant))
-        if stem_of is None:
+            found.update(compress(new, map(self._prefix_words.__contains__, map(cut, new))))
+        stemmer_ = stemmer(article.language) if self._inflected_words else None
+        stem_of: dict[str, str] = {}
+        if stemmer_ is not None:
+            stem_of = dict(zip(new, stemmer_.stemWords(new), strict=True))
+            stems = self._stems_of_words(article.language)
+            found.update(compress(new, map(stems.__contains__, map(stem_of.__getitem__, new))))
+        if self._inflected_words and article.suffixing:
+            for cut in self._suffix_cuts:
+                found.update(compress(new, map(self._long_words.__contains__, map(cut, new))))
+        # Each word joins its set only once the sets are finished: a thread sharing this
+        # matcher never sees a relevant word among the quiet ones.
+        loud.update((word, stem_of.get(word, "")) for word in found)
+        quiet.update(set(new).difference(found))
+        relevant = known | found
+        if stemmer_ is None:
             return relevant, None
-        relevant_stems = {word: stem_of[word] for word in relevant}
-        # Only the relevant words' stems are kept: the others' words are quiet from now on.
-        self._stems_seen[key].update(relevant_stems)
-        return relevant, relevant_stems
+        return relevant, {word: loud[word] for word in relevant}
 
-    def _stem_cache(self, language: str | None, words: list[str]) -> dict[str, str] | None:
-        """The stems of ``words`` in ``language`` (or None without a stemmer): those of the
-        relevant words recent articles held from a cache (they recur), the rest stemmed."""
-        stem = stemmer(language)
-        if stem is None:
-            return None
-        key = language or ""
-        cache = self._stems_seen.get(key)
-        if cache is None or len(cache) > QUIET_WORDS_KEPT:
-            cache = self._stems_seen[key] = {}
-        missing = [word for word in words if word not in cache]
-        found = dict(zip(missing, stem.stemWords(missing), strict=True))
-        found.update((word, cache[word]) for word in words if word in cache)
-        return found
-
-    def keyed_terms(self, article: ArticleText) -> set[int]:
-        """The terms (by id) whose key the article has, found by set intersections of its
-        relevant words with the indexes (no Python loop over the words)."""
+    def keyed_terms(self, article: ArticleText, field: str | None = None) -> set[int]:
+        """The terms (by id) whose key the article (or one ``field`` of it) has, found by set
+        intersections of its relevant words with the indexes (no Python loop over the words)."""
         found: set[int] = set()
         if article.relevant is None or article.relevant_to is not self:
             article.restrict(*self._relevant(article), matcher=self)
         words = article.relevant
         assert words is not None
+        if field is not None:
+            words = words & article.plain_set[field]
         for key in self._by_plain.keys() & words:
             found.update(self._by_plain[key])
         if self._by_exact:
-            for key in self._by_exact.keys() & article.distinct_exact:
+            exact = article.distinct_exact if field is None else article.exact_set[field]
+            for key in self._by_exact.keys() & exact:
                 found.update(self._by_exact[key])
         for cut in self._prefix_cuts:
             for key in self._by_prefix.keys() & set(map(cut, words)):
@@ -761,7 +886,13 @@ class Matcher:
         if self._inflected:
             stems = self._stems(article.language)
             if stems:
-                for key in stems.keys() & set(article.stem_of.values()):
+                stem_of = article.stem_of
+                field_stems = (
+                    stem_of.values()
+                    if field is None
+                    else {stem_of[w] for w in words & stem_of.keys()}
+                )
+                for key in stems.keys() & set(field_stems):
                     found.update(stems[key])
             if article.suffixing:
                 for cut in self._suffix_cuts:
@@ -784,16 +915,16 @@ class Matcher:
     def match_article(self, article: ArticleText) -> list[Match]:
         language = article.language
         keys_found = self.keyed_terms(article)
-        evaluator = _Evaluator(article, self._keyed, keys_found)
+        # Titles are short: most terms whose key the body has are not in the title, and are
+        # known to be absent there without looking for their places.
+        evaluator = _Evaluator(article, self._keyed, keys_found, self.keyed_terms(article, "title"))
         matches = []
         for index in sorted(self.candidates(article, keys_found)):
             watchlist = self.watchlists[index]
             if watchlist.languages and (language or "") not in watchlist.languages:
                 continue
-            node = self.nodes[index]
-            if evaluator.matches(node):
-                found: Hits = {}
-                evaluator.collect(node, found)
+            found: Hits = {}
+            if evaluator.gather(self.nodes[index], found):
                 hits = {term: by_field for term, by_field in found.items() if by_field}
                 if hits:
                     matches.append(_result(watchlist.name, article, hits))
