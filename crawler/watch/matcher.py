@@ -362,6 +362,11 @@ class ArticleText(FieldWords):
         ``len(term.words)`` words."""
         inflect = not term.quoted and not term.prefix
         last = len(term.words) - 1
+        if not last:  # one word (most terms)
+            word = term.words[0]
+            if term.prefix:
+                return self.prefix_positions(name, word)
+            return self.word_positions(name, word, exact=term.exact, inflect=inflect)
         positions = [
             self.prefix_positions(name, word)
             if term.prefix and k == last
@@ -400,15 +405,15 @@ class _Evaluator:
         self._starts: dict[str, dict[int, list[int]]] = {name: {} for name in FIELDS}
 
     def starts(self, term: Term, name: str) -> list[int]:
+        key = id(term)
         cache = self._starts[name]
-        found = cache.get(id(term))
+        found = cache.get(key)
         if found is None:
-            if (id(term) not in self.keys_in[name] and id(term) in self.keyed) or self._present[
-                name
-            ].get(id(term)) is False:
-                found = cache[id(term)] = []
+            if key in self.keys_in[name] or key not in self.keyed:
+                found = self.article.term_starts(term, name)
             else:
-                found = cache[id(term)] = self.article.term_starts(term, name)
+                found = []  # its key is not in the field
+            cache[key] = found
         return found
 
     def _term_present(self, term: Term, name: str) -> bool:
@@ -476,8 +481,12 @@ class _Evaluator:
         term is present where it has places, and the places are what a match records."""
         if isinstance(node, Term):
             present = False
+            key = id(node)
             for name in fields:
-                starts = self.starts(node, name)
+                # ``starts``, with its cache looked up here: most terms are met again.
+                starts = self._starts[name].get(key)
+                if starts is None:
+                    starts = self.starts(node, name)
                 if starts:
                     present = True
                     _add_hits(out, node, name, starts)
