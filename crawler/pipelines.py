@@ -326,7 +326,10 @@ class StoragePipeline:
     def _store(self, session: Session, item: ArticleItem) -> list[str]:
         result = repository.store_article(session, to_record(item))
         outcomes = [f"store/{result.outcome.value}"]
-        if result.outcome in (repository.Outcome.NEW, repository.Outcome.UPDATED):
+        if result.replaced or result.outcome in (
+            repository.Outcome.NEW,
+            repository.Outcome.UPDATED,
+        ):
             repository.set_search_words(session, result.article_id, item.search_words)
             if self._watchlists:
                 article = session.get_one(Article, result.article_id)

@@ -89,6 +89,9 @@ class StoreResult:
     outcome: Outcome
     article_id: int
     story_id: int
+    # The stored text was replaced in place (the article's own page after a copy of it): not a
+    # revision, but what was derived from the text (search words, matches) must be again.
+    replaced: bool = False
 
 
 # pg_advisory_xact_lock key of the storing transactions ("presswatch store").
@@ -216,7 +219,9 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
             # own page replaces it in place, as no revision of the story happened.
             _replace_text(session, article, record, digest)
             article.url = clean_url(record.url)
-            return StoreResult(Outcome.DUPLICATE, article.id, article.story_id or article.id)
+            return StoreResult(
+                Outcome.DUPLICATE, article.id, article.story_id or article.id, replaced=True
+            )
         return _update(session, article, record, digest)
 
     same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))

@@ -111,6 +111,8 @@ def test_amp_met_first_is_replaced_by_the_canonical_page_without_a_revision(engi
     )
     main = store(engine, record("http://n.example/read/1/a"))
     assert amp.outcome is Outcome.NEW and main.article_id == amp.article_id
+    # Not a revision, but the text changed: what derives from it must be made again.
+    assert main.replaced and not amp.replaced
     with Session(engine) as session:
         article = session.get_one(Article, amp.article_id)
         assert (article.text, article.url, article.revision) == (

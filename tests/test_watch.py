@@ -269,13 +269,28 @@ def test_a_stored_matchs_snippets_are_cut_from_its_text_as_the_match_cut_them() 
     expected = [s.as_dict() for s in found.snippets]
     assert stored_snippets("Judul", body, stored) == expected
     assert stored_snippets("Judul", body, stored, limit=1) == expected[:1]
-    # Another text than the one matched (not the case for a stored match, whose hits are
-    # refreshed with each revision): hits past its end are left out, nothing is raised.
+    # Hits that do not fit the text (another text than the one matched, or a bad record) give
+    # no snippet rather than wrong highlights, and raise nothing.
     shorter = body[: body.index("Dua warga")]
-    assert stored_snippets("Judul", shorter, stored) == expected[:1]
-    assert stored_snippets("Judul", "", stored) == []
-    assert stored_snippets("Judul", body, {"field": "footer", "starts": [1]}) == []
-    assert stored_snippets("Judul", body, {"starts": "x"}) == []
+    assert stored_snippets("Judul", shorter, stored) == []
+    assert stored_snippets("Judul", "Pasukan menembakkan rudal.", stored) == []
+    unsized = {k: v for k, v in stored.items() if k != "words"}
+    assert stored_snippets("Judul", body, unsized) == expected
+    assert stored_snippets("Judul", shorter, unsized) == []
+    text = "one two three four five"
+    for bad in (
+        {"field": "body", "starts": [3], "widths": [[3, [4]]]},  # a phrase past the end
+        {"field": "body", "starts": [-1]},
+        {"field": "body", "starts": [1], "widths": [[1, []]]},
+        {"field": "body", "starts": [1], "widths": [[1, [0]]]},
+        {"field": "footer", "starts": [1]},
+        {"starts": "x"},
+        {"field": "body", "starts": None},
+    ):
+        assert stored_snippets(None, text, bad) == [], bad
+    assert stored_snippets(None, text, {"field": "body", "starts": [4]})[0]["highlights"] == [
+        [19, 23]
+    ]
 
 
 def test_the_terms_of_a_branch_that_does_not_match_are_not_the_matchs() -> None:

@@ -215,3 +215,72 @@ def test_killing_the_crawl_process_leaves_no_worker_behind(tmp_path: Path) -> No
         assert not any(_alive(p) for p in pids), "worker processes outlived the crawl"
     finally:
         owner.kill()
+
+
+def test_the_own_page_replacing_its_amp_copy_is_flagged_and_indexed_anew(tmp_path: Path) -> None:
+    # The AMP copy is met first and stored; the article's own page then replaces its text in
+    # place (no revision). The writer must flag and index the new text too: the stored hits
+    # are word positions in it, and a snippet cut from the copy's positions would be wrong.
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from scrapy.utils.test import get_crawler
+    from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
+
+    from crawler.items import ArticleItem, ExtractedArticle
+    from crawler.pipelines import StoragePipeline
+    from crawler.watch.flagging import analyse
+    from crawler.watch.matcher import Matcher, snippets_of
+    from storage.engine import make_engine
+    from storage.migrate import ensure_schema
+    from storage.models import Article, WatchMatch
+
+    url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    watchlist = SimpleNamespace(name="aliyev", query="Aliyev", languages=())
+    crawler = get_crawler(settings_dict={"PRESSWATCH_DATABASE_URL": url})
+    crawler.spider = SimpleNamespace(config=SimpleNamespace(watchlists=[watchlist]))  # type: ignore[assignment]
+    pipeline = StoragePipeline(crawler)
+    pipeline.open_spider()
+    assert pipeline._timer is not None
+    pipeline._timer.stop()  # batches are written here, not on the reactor's clock
+    matcher = Matcher([WatchlistQuery("aliyev", "Aliyev")])
+    own = "https://n.example/read/1/perang"
+    body = (
+        "Presiden Ilham Aliyev menjanjikan bahwa Azerbaijan akan berperang sampai akhir demi "
+        "merebut kembali wilayah Nagorno-Karabakh dari kendali separatis etnis Armenia."
+    )
+
+    def item(page_url: str, text: str) -> ArticleItem:
+        matches, words = analyse(matcher, "Perang", text, "id")
+        return ArticleItem(
+            source="warta",
+            article=ExtractedArticle(
+                url=page_url, text=text, title="Perang", canonical_url=own, language="id"
+            ),
+            fetched_at=datetime(2020, 11, 2, tzinfo=UTC),
+            content_hash=fingerprints.content_hash(text),
+            signature=fingerprints.minhash_signature(text),
+            search_words=words,
+            matches=tuple(matches),
+        )
+
+    amp_header = "Versi AMP halaman ini dimuat lebih cepat di ponsel Anda. "
+    assert pipeline._write([item(own.replace("/read/", "/amp/read/"), amp_header + body)])
+    written = pipeline._write([item(own, body)])
+    assert written == ["store/duplicate", "flag/articles", "flag/kept"]
+    with Session(engine) as session:
+        article = session.scalars(select(Article)).one()
+        match = session.scalars(select(WatchMatch)).one()
+        assert (article.text, article.revision) == (body, 1)
+        (snippet,) = snippets_of(match, article)
+        assert [str(snippet["text"])[a:b] for a, b in snippet["highlights"]] == ["Aliyev"]  # type: ignore[union-attr]
+        # The search index holds the own page's words, not the copy's header.
+        indexed = session.scalar(
+            text("SELECT words FROM article_search WHERE rowid = :id"), {"id": article.id}
+        )
+        assert "aliyev" in indexed and "ponsel" not in indexed
+    pipeline._engine.dispose()  # type: ignore[union-attr]
+    engine.dispose()

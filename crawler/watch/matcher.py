@@ -70,9 +70,15 @@ class Highlights:
     field: str
     starts: tuple[int, ...]
     widths: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    # How many words the field had: stored hits are shown only on the text they were found in.
+    words: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {"field": self.field, "starts": list(self.starts)}
+        data: dict[str, object] = {
+            "field": self.field,
+            "starts": list(self.starts),
+            "words": self.words,
+        }
         if self.widths:
             data["widths"] = [[start, list(w)] for start, w in self.widths]
         return data
@@ -84,9 +90,11 @@ class Highlights:
             tuple(sorted({int(i) for i in data["starts"]})),
             tuple(
                 sorted(
-                    (int(start), tuple(sorted(map(int, w)))) for start, w in data.get("widths", ())
+                    (int(start), tuple(sorted(map(int, w))))
+                    for start, w in data.get("widths") or ()
                 )
             ),
+            int(data.get("words") or 0),
         )
 
 
@@ -569,7 +577,7 @@ def _result(name: str, article: ArticleText, hits: Hits) -> Match:
                 for start in phrases.keys() & set(by_field.get(chosen, ())):
                     phrases[start].add(1)
         widths = tuple(sorted((start, tuple(sorted(w))) for start, w in phrases.items()))
-    highlights = Highlights(chosen, tuple(sorted(starts)), widths)
+    highlights = Highlights(chosen, tuple(sorted(starts)), widths, len(article.raw[chosen]))
     return Match(name, tuple(terms), round(score, 3), highlights, article)
 
 
@@ -603,20 +611,22 @@ def stored_snippets(
     title: str | None, text: str, hits: dict[str, Any], limit: int = MAX_SNIPPETS
 ) -> list[dict[str, object]]:
     """The snippets of a stored match (``Highlights.as_dict``), cut from the text it was found
-    in. Hits past the end of the text (a text that is not the one matched) are left out."""
+    in. None when the hits do not fit the text (another text than the one matched, or a bad
+    record): no snippet rather than wrong highlights."""
     try:
         highlights = Highlights.from_dict(hits)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return []
-    if highlights.field not in FIELDS:
+    if highlights.field not in FIELDS or not highlights.starts:
         return []
-    article = FieldWords(title or "", text)
+    article = FieldWords(title or "", text or "")
     count = len(article.raw[highlights.field])
-    widths = tuple((s, w) for s, w in highlights.widths if s < count)
-    starts = tuple(start for start in highlights.starts if start < count)
-    if not starts:
+    if highlights.words and highlights.words != count:
         return []
-    highlights = Highlights(highlights.field, starts, widths)
+    if highlights.starts[0] < 0 or highlights.starts[-1] >= count:
+        return []
+    if any(not w or w[0] < 1 or start + w[-1] > count for start, w in highlights.widths):
+        return []
     return [snippet.as_dict() for snippet in _snippets(article, highlights, limit)]
 
 
