@@ -395,19 +395,13 @@ class _Evaluator:
     """Decides matches with presence checks first; positions only for what matched."""
 
     def __init__(
-        self,
-        article: ArticleText,
-        keyed: set[int],
-        keys_found: set[int],
-        keys_in_title: set[int] | None = None,
+        self, article: ArticleText, keyed: set[int], keys_found: set[int], keys_in_title: set[int]
     ) -> None:
         self.article = article
         # Of the ``keyed`` terms (by id), those not in ``keys_found`` are in neither field, and
         # those not in ``keys_in_title`` are not in the title.
         self.keyed = keyed
-        self.keys_in = {"body": keys_found, "title": keys_found}
-        if keys_in_title is not None:
-            self.keys_in["title"] = keys_in_title
+        self.keys_in = {"body": keys_found, "title": keys_in_title}
         # Per field, keyed by id(): the matcher interns equal terms into one object.
         self._present: dict[str, dict[int, bool]] = {name: {} for name in FIELDS}
         self._starts: dict[str, dict[int, list[int]]] = {name: {} for name in FIELDS}
@@ -531,13 +525,11 @@ class _Evaluator:
         near = self._near(node, fields)
         if not any(used_left for _, used_left, _ in near):
             return False
-        left = out.setdefault(node.left, {})
-        right = out.setdefault(node.right, {})
         for name, used_left, used_right in near:
             if used_left:
-                left[name] = {*left.get(name, ()), *used_left}
+                _add_hits(out, node.left, name, used_left)
             if used_right:
-                right[name] = {*right.get(name, ()), *used_right}
+                _add_hits(out, node.right, name, used_right)
         return True
 
 
