@@ -3,13 +3,16 @@
     python bench/store.py [--articles 1000000] [--keep FILE]
 
 Fills a fresh SQLite database (WAL, as the crawl uses it) with generated articles, their URL
-keys and their MinHash bands, in bulk; then measures, against the full database:
+keys and their story keys (MinHash bands), in bulk, fetched over the last 69 days; then
+measures, against the full database:
 
 - the known-URL check the spider makes before downloading (``repository.known_urls``), one
   key per call and a listing's 100 keys per call: latency percentiles;
 - the content-hash check ``store_article`` makes for every page: latency percentiles;
 - storing new articles through the crawl's own path (``store_new_articles`` and the search
-  index, in the crawl's batches of 50): articles/s into an empty database and into the full one.
+  index, in the crawl's batches of 50): articles/s into an empty database and into the full one;
+- what a writing process pays once, at its first store: loading the story window's band keys
+  (7 days, about a tenth of the articles here) into memory: seconds and resident memory.
 
 The generated articles' search-index rows are left out of the fill (the FTS5 trigram index of a
 million texts takes long to build and no measured path reads it); the stored new ones have them.
@@ -32,12 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 
-from storage import fingerprints, repository  # noqa: E402
+from storage import fingerprints, repository, stories  # noqa: E402
 from storage.engine import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import ensure_schema  # noqa: E402
-from storage.models import Article, ArticleUrl, StoryBand  # noqa: E402
+from storage.models import Article, ArticleUrl, StoryKeys  # noqa: E402
 from storage.urlkeys import url_key  # noqa: E402
 
 WORDS = (
@@ -45,6 +49,7 @@ WORDS = (
     "shelling overnight killed three civilians and wounded others officials reported"
 ).split()
 FILL_BATCH = 20_000
+SPAN = timedelta(days=69)
 
 
 def url_of(i: int) -> str:
@@ -60,15 +65,16 @@ def fill(engine: Engine, count: int, start: int = 0) -> float:
     rng = random.Random(start)
     began = time.perf_counter()
     now = datetime.now(UTC)
-    articles, urls, bands = Article.__table__, ArticleUrl.__table__, StoryBand.__table__
+    articles, urls, keys = Article.__table__, ArticleUrl.__table__, StoryKeys.__table__
     done = 0
     while done < count:
         size = min(FILL_BATCH, count - done)
-        article_rows, url_rows, band_rows = [], [], []
+        article_rows, url_rows, key_rows = [], [], []
         for i in range(start + done, start + done + size):
             text = text_of(rng, i)
             signature = os.urandom(fingerprints.NUM_PERM * 4)
-            when = now - timedelta(minutes=i % 100_000)
+            # Oldest first, one every 6 s back to 69 days ago: ids follow time, as in a crawl.
+            when = now - SPAN * (count + start - i) / count
             article_rows.append(
                 {
                     "id": i + 1,
@@ -97,13 +103,11 @@ def fill(engine: Engine, count: int, start: int = 0) -> float:
                     "first_seen_at": when,
                 }
             )
-            band_rows.extend(
-                {"band_key": b, "article_id": i + 1} for b in fingerprints.band_keys(signature)
-            )
+            key_rows.append(stories.key_rows(i + 1, fingerprints.band_keys(signature), when))
         with engine.begin() as connection:
             connection.execute(articles.insert(), article_rows)
             connection.execute(urls.insert(), url_rows)
-            connection.execute(bands.insert().prefix_with("OR IGNORE"), band_rows)
+            connection.execute(keys.insert(), key_rows)
         done += size
         print(f"  {start + done:,} articles stored", file=sys.stderr, end="\r")
     print(file=sys.stderr)
@@ -138,8 +142,21 @@ def new_records(count: int, offset: int) -> Iterator[repository.ArticleRecord]:
         )
 
 
+def load_window(engine: Engine) -> tuple[float, float, int]:
+    """What a process's first store pays: (seconds, MB of resident memory, articles) to load
+    the story window's keys."""
+    process = psutil.Process()
+    before, began = process.memory_info().rss, time.perf_counter()
+    with make_sessionmaker(engine).begin() as session:
+        index = stories.index_of(session)
+        index.candidates(session, [])
+    seconds = time.perf_counter() - began
+    return seconds, (process.memory_info().rss - before) / 1e6, len(index) // fingerprints.BANDS
+
+
 def store_rate(engine: Engine, count: int, offset: int) -> float:
-    """Articles/s storing ``count`` new articles in batches of 50, as the crawl's writer does."""
+    """Articles/s storing ``count`` new articles in batches of 50, as the crawl's writer does
+    (after the process's first store: ``load_window``)."""
     sessions = make_sessionmaker(engine)
     records = list(new_records(count, offset))
     # Fingerprints come from the extraction workers in a crawl: not part of the store's cost.
@@ -176,6 +193,7 @@ def main() -> int:
 
     empty = make_engine(f"sqlite:///{folder / 'empty.db'}")
     ensure_schema(empty)
+    load_window(empty)
     empty_rate = store_rate(empty, 2000, 10_000_000)
     empty.dispose()
 
@@ -208,6 +226,7 @@ def main() -> int:
             ),
             len(hashes),
         )
+    load_seconds, load_mb, window_articles = load_window(engine)
     full_rate = store_rate(engine, 2000, 20_000_000)
     size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
     engine.dispose()
@@ -230,6 +249,10 @@ def main() -> int:
     print(f"| into an empty database | {empty_rate:,.0f} |")
     print(f"| into the database of {args.articles:,} | {full_rate:,.0f} |")
     print(f"\nstore rate kept: {full_rate / empty_rate:.0%} of the empty database's")
+    print(
+        f"a writing process's first store loads the story window's keys: {window_articles:,} "
+        f"articles in {load_seconds:.2f} s, {load_mb:.0f} MB of memory"
+    )
     if not args.keep:
         for file in folder.iterdir():
             file.unlink()

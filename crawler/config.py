@@ -60,6 +60,8 @@ class _Section(BaseModel):
 
 class StorageConfig(_Section):
     url: str = "sqlite:///presswatch.db"
+    # Near-copies join a story among the articles stored within this window (storage.stories).
+    story_window: Duration = timedelta(days=7)
 
     @field_validator("url")
     @classmethod
@@ -71,6 +73,15 @@ class StorageConfig(_Section):
                 f"{value!r} is not a database URL like sqlite:///presswatch.db or "
                 "postgresql+psycopg://user@host/db"
             ) from None
+        return value
+
+    @field_validator("story_window")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value < timedelta(hours=1):
+            raise ValueError(
+                "must be at least 1h: copies of a story are published over hours and days"
+            )
         return value
 
 

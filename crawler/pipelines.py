@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from typing import Any, Self
 
 from scrapy import Request, signals
@@ -29,7 +30,7 @@ from twisted.python.failure import Failure
 from crawler.items import ArticleItem, PageItem
 from crawler.watch.matcher import WatchlistQuery
 from crawler.workers import PagePool, PageTask, Processed, worker_count
-from storage import repository
+from storage import repository, stories
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import Article
 
@@ -212,6 +213,7 @@ class StoragePipeline:
         self.database_url: str = url
         self.batch_size: int = crawler.settings.getint("PRESSWATCH_STORE_BATCH")
         self.flush_seconds: float = crawler.settings.getfloat("PRESSWATCH_STORE_FLUSH_SECONDS")
+        self.story_window = timedelta(seconds=crawler.settings.getfloat("PRESSWATCH_STORY_WINDOW"))
         self._buffer: list[ArticleItem] = []
         self._writing: defer.Deferred[None] = defer.succeed(None)
         self._engine: Engine | None = None
@@ -227,6 +229,7 @@ class StoragePipeline:
     def open_spider(self) -> None:
         self._watchlists = [w.name for w in _watchlists(self.crawler)]
         self._engine = make_engine(self.database_url)
+        stories.set_window(self._engine, self.story_window)
         self._sessions = make_sessionmaker(self._engine)
         self._timer = task.LoopingCall(self._flush)
         self._timer.start(self.flush_seconds, now=False)

@@ -58,6 +58,7 @@ LOG_LEVEL = "INFO"
 # presswatch's own settings, filled in from the config by the spider.
 PRESSWATCH_DATABASE_URL = None
 PRESSWATCH_STORE_BATCH = 50
+PRESSWATCH_STORY_WINDOW = 7 * 24 * 3600.0  # seconds: near-copies join stories stored within it
 PRESSWATCH_STORE_FLUSH_SECONDS = 1.0
 PRESSWATCH_WORKERS = "auto"  # extraction worker processes: "auto" (one per core), or 0 for inline
 PRESSWATCH_EXTRACT_TIMEOUT = 60.0  # seconds a worker may spend on one page

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     ForeignKey,
     Index,
     LargeBinary,
@@ -96,17 +95,23 @@ class ArticleRevision(Base):
     replaced_at: Mapped[datetime]
 
 
-class StoryBand(Base):
-    """Locality-sensitive hash bands of an article's MinHash: articles sharing a band are
-    candidate near-copies, checked against the full signature before they share a story."""
+class StoryKeys(Base):
+    """An article's MinHash band keys, appended when its text is stored: articles sharing a
+    band are candidate near-copies, checked against the full signature before they share a
+    story. The lookup by band runs in memory over the story window (``storage.stories``)."""
 
-    __tablename__ = "story_bands"
-    __table_args__ = (Index("ix_story_bands_article_id", "article_id"),)
+    __tablename__ = "story_keys"
+    # AUTOINCREMENT: ids only grow, so a process reading the rows past the last id it read
+    # misses none (a plain rowid may be handed out again after the newest row is deleted).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
-    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
+    stored_at: Mapped[datetime] = mapped_column(index=True)
+    # storage.fingerprints.BANDS big-endian signed 64-bit keys (storage.stories.pack)
+    band_keys: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CrawlRun(Base):

@@ -10,7 +10,7 @@ import enum
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import fingerprints
+from storage import fingerprints, stories
 from storage.models import (
     Article,
     ArticleRevision,
@@ -38,7 +38,7 @@ from storage.models import (
     ArticleUrl,
     CrawlRun,
     Listing,
-    StoryBand,
+    StoryKeys,
     WatchMatch,
 )
 from storage.urlkeys import clean_url, same_site, url_key
@@ -157,18 +157,41 @@ def _add_urls(session: Session, article_id: int, record: ArticleRecord, keys: li
 
 
 def _find_story(session: Session, article_id: int, signature: bytes, bands: list[int]) -> int:
-    rows = session.execute(
-        select(Article.id, Article.story_id, Article.minhash)
-        .join(StoryBand, StoryBand.article_id == Article.id)
-        .where(StoryBand.band_key.in_(bands), Article.id != article_id)
-        .distinct()
-    ).all()
+    candidates = {
+        other_id
+        for holders in stories.index_of(session).candidates(session, bands).values()
+        for other_id in holders
+        if other_id != article_id
+    }
     best_story, best_similarity = article_id, 0.0
-    for other_id, story_id, other_signature in rows:
+    for other_id, story_id, other_signature in _signatures(session, candidates):
         score = fingerprints.similarity(signature, other_signature)
         if score >= fingerprints.SAME_STORY_SIMILARITY and score > best_similarity:
             best_story, best_similarity = story_id or other_id, score
     return best_story
+
+
+def _signatures(
+    session: Session, article_ids: Iterable[int]
+) -> list[tuple[int, int | None, bytes]]:
+    """(id, story id, signature) of those of ``article_ids`` that are stored."""
+    rows: list[tuple[int, int | None, bytes]] = []
+    for chunk in _chunks(sorted(article_ids)):  # type: ignore[arg-type]
+        rows.extend(
+            session.execute(
+                select(Article.id, Article.story_id, Article.minhash).where(Article.id.in_(chunk))
+            ).all()
+        )
+    return rows
+
+
+def _add_story_keys(session: Session, keys: dict[int, list[int]]) -> None:
+    """Append the band keys of articles whose text was stored now ({article id: keys})."""
+    now = datetime.now(UTC)
+    session.execute(
+        insert(StoryKeys.__table__),  # type: ignore[arg-type]
+        [stories.key_rows(article_id, bands, now) for article_id, bands in keys.items()],
+    )
 
 
 def one_writer_at_a_time(session: Session) -> None:
@@ -238,11 +261,7 @@ def store_article(session: Session, record: ArticleRecord) -> StoreResult:
             bands = fingerprints.band_keys(signature)
             story_id = _find_story(session, new_id, signature, bands)
             session.execute(update(Article).where(Article.id == new_id).values(story_id=story_id))
-            session.execute(
-                dialect_insert(session)(StoryBand)
-                .values([{"band_key": band, "article_id": new_id} for band in bands])
-                .on_conflict_do_nothing()
-            )
+            _add_story_keys(session, {new_id: bands})
             _add_urls(session, new_id, record, keys)
             return StoreResult(Outcome.NEW, new_id, story_id)
         same_text = session.scalar(select(Article.id).where(Article.content_hash == digest))
@@ -374,16 +393,17 @@ def _insert_new(
     # Stories: candidates among stored articles sharing a band, then the batch's own earlier
     # articles (two outlets' versions of a wire story can arrive in one batch).
     bands = {i: fingerprints.band_keys(signatures[i]) for i in fresh}
-    by_band: dict[int, list[tuple[int, int, bytes]]] = {}
-    wanted = list({b for i in fresh for b in bands[i]})
-    for chunk in _chunks(wanted):  # type: ignore[arg-type]
-        for band, other_id, story_id, other_signature in session.execute(
-            select(StoryBand.band_key, Article.id, Article.story_id, Article.minhash)
-            .join(Article, StoryBand.article_id == Article.id)
-            .where(StoryBand.band_key.in_(chunk))
-        ):
-            by_band.setdefault(band, []).append((other_id, story_id or other_id, other_signature))
-    stories: dict[int, int] = {}
+    found = stories.index_of(session).candidates(session, {b for i in fresh for b in bands[i]})
+    stored = {
+        other_id: (story_id or other_id, other_signature)
+        for other_id, story_id, other_signature in _signatures(
+            session, {a for holders in found.values() for a in holders}
+        )
+    }
+    by_band: dict[int, list[tuple[int, int, bytes]]] = {
+        band: [(a, *stored[a]) for a in holders if a in stored] for band, holders in found.items()
+    }
+    story_of: dict[int, int] = {}
     for i in fresh:
         article_id = ids[i]
         best_story, best_similarity = article_id, 0.0
@@ -396,24 +416,21 @@ def _insert_new(
                 score = fingerprints.similarity(signatures[i], other_signature)
                 if score >= fingerprints.SAME_STORY_SIMILARITY and score > best_similarity:
                     best_story, best_similarity = story_id, score
-        stories[i] = best_story
+        story_of[i] = best_story
         for band in bands[i]:
             by_band.setdefault(band, []).append((article_id, best_story, signatures[i]))
     session.execute(
         update(articles)
         .where(articles.c.id == bindparam("article_id"))
         .values(story_id=bindparam("story")),
-        [{"article_id": ids[i], "story": stories[i]} for i in fresh],
+        [{"article_id": ids[i], "story": story_of[i]} for i in fresh],
     )
-    session.execute(
-        dialect_insert(session)(StoryBand.__table__).on_conflict_do_nothing(),
-        [{"band_key": b, "article_id": ids[i]} for i in fresh for b in bands[i]],
-    )
+    _add_story_keys(session, {ids[i]: bands[i] for i in fresh})
     session.execute(
         dialect_insert(session)(ArticleUrl.__table__).on_conflict_do_nothing(),
         [row for i in fresh for row in _url_rows(records[i], ids[i], pages[i][1])],
     )
-    return {i: StoreResult(Outcome.NEW, ids[i], stories[i]) for i in fresh}
+    return {i: StoreResult(Outcome.NEW, ids[i], story_of[i]) for i in fresh}
 
 
 def _published_earlier(record: ArticleRecord, article: Article) -> bool:
@@ -463,14 +480,8 @@ def _replace_text(session: Session, article: Article, record: ArticleRecord, dig
         article.language = record.language
     article.updated_at = record.fetched_at
     article.checked_at = record.fetched_at
-    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
-    session.execute(
-        dialect_insert(session)(StoryBand)
-        .values(
-            [{"band_key": b, "article_id": article.id} for b in fingerprints.band_keys(signature)]
-        )
-        .on_conflict_do_nothing()
-    )
+    session.execute(delete(StoryKeys).where(StoryKeys.article_id == article.id))
+    _add_story_keys(session, {article.id: fingerprints.band_keys(signature)})
 
 
 # -- crawl runs -----------------------------------------------------------------------------

@@ -68,6 +68,10 @@ GOOD_SOURCE = '[[sources]]\nname = "a"\nfeeds = ["https://a.example/rss"]\n'
         (GOOD_SOURCE + GOOD_SOURCE, "source name 'a' is used twice"),
         (GOOD_SOURCE + 'colour = "red"\n', "sources[0] ('a').colour: is not a known setting"),
         ('[storage]\nurl = "not a url"\n', "storage.url: 'not a url' is not a database URL"),
+        (
+            '[storage]\nstory_window = "5m"\n' + GOOD_SOURCE,
+            "storage.story_window: must be at least 1h",
+        ),
         ("[crawl\n", "is not valid TOML"),
     ],
 )

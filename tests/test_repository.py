@@ -221,6 +221,68 @@ def test_two_crawls_storing_copies_of_one_story_at_once_join_one_story(engine: E
     assert stored[0].story_id == stored[1].story_id
 
 
+EDITED = WAR.replace("Presiden Ilham Aliyev menjanjikan", "Ilham Aliyev, presiden, berjanji")
+
+
+def test_a_near_copy_stored_after_the_story_window_starts_a_story_of_its_own(
+    database_url: str,
+) -> None:
+    from sqlalchemy import update
+
+    from storage import stories
+    from storage.models import StoryKeys
+
+    first = make_engine(database_url)
+    ensure_schema(first)
+    original = store(first, record("http://n.example/read/1/a"))
+    with first.begin() as connection:
+        connection.execute(
+            update(StoryKeys).values(stored_at=datetime.now(UTC) - timedelta(days=8))
+        )
+    first.dispose()
+    # A process started since loads the 7-day window: the original is not in it.
+    later = make_engine(database_url)
+    near = store(later, record("http://w.example/story/b", text=EDITED))
+    assert near.outcome is Outcome.NEW and near.story_id == near.article_id
+    later.dispose()
+    # With a 30-day window it is.
+    wider = make_engine(database_url)
+    stories.set_window(wider, timedelta(days=30))
+    again = store(wider, record("http://w.example/story/c", text=WAR + " Tambahan."))
+    assert again.story_id == original.story_id
+    wider.dispose()
+
+
+def test_a_process_finds_the_stories_other_processes_stored_since_it_started(
+    database_url: str,
+) -> None:
+    # Two engines: two processes' story indexes, each loaded by its first store.
+    mine, theirs = make_engine(database_url), make_engine(database_url)
+    ensure_schema(mine)
+    store(mine, record("http://n.example/read/9/z", text=OTHER))
+    original = store(theirs, record("http://n.example/read/1/a"))
+    near = store(mine, record("http://w.example/story/b", text=EDITED))
+    assert near.story_id == original.story_id != near.article_id
+    mine.dispose()
+    theirs.dispose()
+
+
+def test_a_rolled_back_store_hides_no_story_stored_after_it(engine: Engine) -> None:
+    # The rolled-back transaction read its own story keys; the ids it took are given again
+    # to the next transaction's rows, which the story index must still read.
+    sessions = make_sessionmaker(engine)
+    store(engine, record("http://n.example/read/9/z", text=OTHER))
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        repository.store_new_articles(
+            session, [record("http://x.example/1", text=OTHER + " Satu.")]
+        )
+        repository.store_article(session, record("http://x.example/2", text=OTHER + " Dua."))
+        raise RuntimeError("the batch failed")
+    original = store(engine, record("http://n.example/read/1/a"))
+    near = store(engine, record("http://w.example/story/b", text=EDITED))
+    assert near.story_id == original.story_id != near.article_id
+
+
 def test_matches_are_marked_updated_when_a_new_revision_matches_new_terms(engine: Engine) -> None:
     from crawler.watch.flagging import Flagger
     from crawler.watch.matcher import WatchlistQuery
@@ -396,6 +458,96 @@ def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count:
     assert found == expected
 
 
+def stored_before_0008(engine: Engine, rec: ArticleRecord) -> int:
+    """Store ``rec`` as presswatch did before schema 0008: an article row, its URL, and one
+    ``story_bands`` row per band. Returns the article's id."""
+    from sqlalchemy import insert, text
+
+    from storage import fingerprints
+    from storage.urlkeys import url_key
+
+    signature = fingerprints.minhash_signature(rec.text)
+    with engine.begin() as connection:
+        article_id = connection.scalar(
+            insert(Article.__table__)  # type: ignore[arg-type]
+            .values(
+                source=rec.source,
+                url=rec.url,
+                title=rec.title,
+                authors=[],
+                tags=[],
+                text=rec.text,
+                content_hash=fingerprints.content_hash(rec.text),
+                minhash=signature,
+                revision=1,
+                fetched_at=rec.fetched_at,
+                updated_at=rec.fetched_at,
+                checked_at=rec.fetched_at,
+            )
+            .returning(Article.__table__.c.id)
+        )
+        connection.execute(
+            insert(ArticleUrl.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "url_key": url_key(rec.url),
+                    "url": rec.url,
+                    "article_id": article_id,
+                    "first_seen_at": rec.fetched_at,
+                }
+            ],
+        )
+        connection.execute(
+            text("UPDATE articles SET story_id = id WHERE id = :id"), {"id": article_id}
+        )
+        connection.execute(
+            text("INSERT INTO story_bands (band_key, article_id) VALUES (:band, :id)"),
+            [{"band": b, "id": article_id} for b in fingerprints.band_keys(signature)],
+        )
+    assert article_id is not None
+    return int(article_id)
+
+
+def test_stories_stored_before_the_band_keys_moved_are_found_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    # Before schema 0008 each band was an index row of story_bands; since, an article's keys
+    # are one story_keys row. An upgraded database finds its old articles' stories, and a
+    # downgrade gives the band rows back.
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage import fingerprints, stories
+    from storage.migrate import _config, upgrade
+    from storage.models import StoryKeys
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0007")
+    old_id = stored_before_0008(engine, record("http://n.example/read/1/a"))
+    with engine.connect() as connection:
+        bands_before = set(connection.execute(text("SELECT band_key, article_id FROM story_bands")))
+    upgrade(engine)
+    with Session(engine) as session:
+        (keys,) = session.scalars(select(StoryKeys))
+        article = session.get_one(Article, old_id)
+    assert keys.article_id == old_id and keys.stored_at == T0
+    assert list(stories.unpack(keys.band_keys)) == fingerprints.band_keys(article.minhash)
+    # The window is counted back from now; the old article was fetched in 2020.
+    stories.set_window(engine, datetime.now(UTC) - T0 + timedelta(days=1))
+    edited = WAR.replace("Presiden Ilham Aliyev menjanjikan", "Ilham Aliyev, presiden, berjanji")
+    near = store(engine, record("http://w.example/story/b", text=edited))
+    assert near.outcome is Outcome.NEW and near.story_id == old_id
+
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with engine.connect() as connection:
+        bands_after = set(connection.execute(text("SELECT band_key, article_id FROM story_bands")))
+    assert bands_before < bands_after and len(bands_after) == 2 * fingerprints.BANDS
+    engine.dispose()
+
+
 def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path: Path) -> None:
     # Before schema 0007 a match stored its snippets; since, it stores its hits and the
     # snippets are cut when shown. An upgraded database shows the old ones as stored.
@@ -407,7 +559,9 @@ def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(engine, "0006")
-    old = store(engine, record("http://n.example/read/1/a", title="Perang di Karabakh"))
+    old_id = stored_before_0008(
+        engine, record("http://n.example/read/1/a", title="Perang di Karabakh")
+    )
     stored = [{"text": "…wilayah Nagorno-Karabakh dari…", "highlights": [[9, 25]]}]
     with engine.begin() as connection:
         connection.execute(
@@ -417,7 +571,7 @@ def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path
                 ":snippets, 'new', 1, :at, :at)"
             ),
             {
-                "id": old.article_id,
+                "id": old_id,
                 "terms": json.dumps([{"term": "Karabakh", "count": 2, "where": ["body"]}]),
                 "snippets": json.dumps(stored),
                 "at": T0.isoformat(),
@@ -427,13 +581,13 @@ def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path
     assert current_revision(engine) == head_revision()
     flagger = Flagger([WatchlistQuery("karabakh", "Karabakh"), WatchlistQuery("aliyev", "Aliyev")])
     with make_sessionmaker(engine).begin() as session:
-        article = session.get_one(Article, old.article_id)
+        article = session.get_one(Article, old_id)
         (kept,) = session.scalars(select(WatchMatch))
         assert kept.hits is None and snippets_of(kept, article) == stored
         # Flagged again: both matches now keep hits, and their snippets come from the text.
         assert flagger.flag(session, article, T0) == {"karabakh": "kept", "aliyev": "new"}
     with make_sessionmaker(engine).begin() as session:
-        article = session.get_one(Article, old.article_id)
+        article = session.get_one(Article, old_id)
         for match in session.scalars(select(WatchMatch)):
             assert match.hits is not None and match.snippets == []
             snippets = snippets_of(match, article)

@@ -132,6 +132,7 @@ class NewsSpider(Spider):
             "RETRY_TIMES": crawl.retries,
             "DOWNLOAD_MAXSIZE": crawl.max_page_size,
             "PRESSWATCH_DATABASE_URL": self.config.database_url,
+            "PRESSWATCH_STORY_WINDOW": self.config.storage.story_window.total_seconds(),
             "PRESSWATCH_WORKERS": crawl.workers,
             "PRESSWATCH_EXTRACT_TIMEOUT": crawl.extract_timeout.total_seconds(),
         }.items():
