@@ -40,9 +40,9 @@ STORY_WINDOW = timedelta(days=7)
 PRUNE_EVERY = timedelta(hours=1)
 
 _PACKED = struct.Struct(f">{fingerprints.BANDS}q")
-# Keys read since the array was last sorted are merged into it past this many (or past an
-# eighth of the array: each key is copied a bounded number of times).
-_MERGE_AT = 50_000
+# Keys read since the array was last sorted are merged into it past this many (or past a
+# sixteenth of the array, so that each key is copied a bounded number of times).
+_MERGE_AT = 16_384
 _LOW = 0xFFFFFFFF
 _HIGH = -(1 << 32)  # a key's top 32 bits, its sign kept
 # session.info key: the highest story_keys id this session's transaction has read.
@@ -76,7 +76,10 @@ class StoryIndex:
     def __init__(self, window: timedelta = STORY_WINDOW) -> None:
         self.window = window
         self._sorted = array("q")
-        self._recent: dict[int, list[int]] = {}
+        # Keys read since: top 32 bits -> row id, and the further rows of a key that several
+        # articles share (copies of one story do).
+        self._recent: dict[int, int] = {}
+        self._shared: dict[int, list[int]] = {}
         self._recent_count = 0
         self._articles: dict[int, int] = {}  # story_keys row id -> article id
         self._lock = threading.Lock()
@@ -96,10 +99,16 @@ class StoryIndex:
         with self._lock:
             self._catch_up(session)
             found: dict[int, list[int]] = {}
-            held, recent, articles = self._sorted, self._recent, self._articles
+            held, recent, shared, articles = (
+                self._sorted,
+                self._recent,
+                self._shared,
+                self._articles,
+            )
             for key in set(keys):
                 top = key >> 32
-                rows = list(recent.get(top, ()))
+                first = recent.get(top)
+                rows = [] if first is None else [first, *shared.get(top, ())]
                 i = bisect_left(held, top << 32)
                 while i < len(held) and held[i] >> 32 == top:
                     rows.append(held[i] & _LOW)
@@ -148,22 +157,43 @@ class StoryIndex:
             self._articles[row_id] = article_id
             fresh.extend([(key & _HIGH) | row_id for key in unpack(packed)])
             highest = row_id
-        if len(fresh) + self._recent_count > max(_MERGE_AT, len(self._sorted) // 8):
+        if len(fresh) + self._recent_count > max(_MERGE_AT, len(self._sorted) // 16):
             self._merge(fresh)
         else:
+            recent, shared = self._recent, self._shared
             for value in fresh:
-                self._recent.setdefault(value >> 32, []).append(value & _LOW)
+                top = value >> 32
+                if top in recent:
+                    shared.setdefault(top, []).append(value & _LOW)
+                else:
+                    recent[top] = value & _LOW
             self._recent_count += len(fresh)
         return highest
 
     def _merge(self, fresh: list[int]) -> None:
-        """Sort the recent and ``fresh`` keys into the array."""
-        merged = self._sorted.tolist()
-        merged.extend(fresh)
-        merged.extend((top << 32) | row for top, rows in self._recent.items() for row in rows)
-        merged.sort()  # Timsort finds the array's part already sorted
-        self._sorted = array("q", merged)
-        self._recent, self._recent_count = {}, 0
+        """Merge the recent and ``fresh`` keys into the sorted array."""
+        values = fresh
+        values.extend((top << 32) | row for top, row in self._recent.items())
+        values.extend((top << 32) | row for top, rows in self._shared.items() for row in rows)
+        values.sort()
+        held = self._sorted
+        if len(values) * 4 > len(held):
+            # Many: sort everything at once (Timsort finds the array's run already sorted).
+            merged = held.tolist()
+            merged.extend(values)
+            merged.sort()
+            self._sorted = array("q", merged)
+        else:
+            # Few: copy the array's runs between their places, with no object per key.
+            merged_array, start = array("q"), 0
+            for value in values:
+                place = bisect_left(held, value, start)
+                merged_array.extend(held[start:place])
+                merged_array.append(value)
+                start = place
+            merged_array.extend(held[start:])
+            self._sorted = merged_array
+        self._recent, self._shared, self._recent_count = {}, {}, 0
 
     def _prune(self, session: Session, now: datetime) -> None:
         first = self._first_in_window(session, now)

@@ -267,6 +267,40 @@ def test_a_process_finds_the_stories_other_processes_stored_since_it_started(
     theirs.dispose()
 
 
+def test_the_story_index_finds_every_stored_article_by_each_of_its_keys(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Merged often (every 3 articles' keys), the index passes through both of its merges
+    # (sorting all, and copying between places); a second process loads all at once into its
+    # array, a third into its recent keys. Each article is found by every one of its keys,
+    # and the two copies by the keys they share.
+    from storage import fingerprints, stories
+    from storage.models import StoryKeys
+
+    monkeypatch.setattr(stories, "_MERGE_AT", 48)
+    texts = [f"{OTHER} Laporan nomor {i}, hari ke-{i * 7}." for i in range(30)]
+    texts += [WAR, WAR + " Tambahan."]
+    for i, body in enumerate(texts):
+        store(engine, record(f"http://n.example/read/{i}/x", text=body))
+    url = engine.url.render_as_string(hide_password=False)
+    for current, merge_at in ((engine, 48), (make_engine(url), 48), (make_engine(url), 10_000)):
+        monkeypatch.setattr(stories, "_MERGE_AT", merge_at)
+        with make_sessionmaker(current).begin() as session:
+            index = stories.index_of(session)
+            index.candidates(session, [])
+            assert len(index) == len(texts) * fingerprints.BANDS
+            rows = session.execute(select(StoryKeys.article_id, StoryKeys.band_keys)).all()
+            for article_id, packed in rows:
+                found = index.candidates(session, stories.unpack(packed))
+                assert all(article_id in found[key] for key in stories.unpack(packed))
+            copies = [a for a, _ in rows[-2:]]
+            shared = set(stories.unpack(rows[-1][1])) & set(stories.unpack(rows[-2][1]))
+            assert shared
+            assert all(sorted(index.candidates(session, [k])[k]) == copies for k in shared)
+        if current is not engine:
+            current.dispose()
+
+
 def test_a_rolled_back_store_hides_no_story_stored_after_it(engine: Engine) -> None:
     # The rolled-back transaction read its own story keys; the ids it took are given again
     # to the next transaction's rows, which the story index must still read.
