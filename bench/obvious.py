@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import trafilatura
 from scrapy.http import Response
@@ -22,7 +22,7 @@ from scrapy.spiders import SitemapSpider
 
 class ObviousSpider(SitemapSpider):
     name = "obvious"
-    custom_settings: ClassVar[dict[str, Any]] = {
+    custom_settings = {  # noqa: RUF012 - Scrapy declares it an instance attribute
         "ROBOTSTXT_OBEY": True,
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 32,

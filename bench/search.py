@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from bench.flagging import NAMES, PLACES, VOCABULARY  # noqa: E402
 from crawler.watch.flagging import search_words  # noqa: E402
@@ -86,7 +86,7 @@ def fill(url: str, count: int) -> float:
             )
             search.append({"id": i + 1, "words": search_words(title, body)})
         with engine.begin() as connection:
-            connection.execute(Article.__table__.insert(), rows)
+            connection.execute(insert(Article), rows)
             connection.execute(
                 text("INSERT INTO article_search (rowid, words) VALUES (:id, :words)"), search
             )

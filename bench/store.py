@@ -11,7 +11,7 @@ measures, against the full database:
 - the content-hash check ``store_article`` makes for every page: latency percentiles;
 - storing new articles through the crawl's own path (``store_new_articles`` and the search
   index, in the crawl's batches of 50): articles/s into an empty database and into the full one,
-  in three rounds that alternate the two;
+  in five rounds that alternate the two;
 - what a writing process pays once, at its first store: loading the story window's band keys
   (7 days, about a tenth of the articles here) into memory: seconds and resident memory.
 
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
-from sqlalchemy import Engine, select  # noqa: E402
+from sqlalchemy import Engine, insert, select  # noqa: E402
 
 from storage import fingerprints, repository, stories  # noqa: E402
 from storage.engine import make_engine, make_sessionmaker  # noqa: E402
@@ -51,7 +51,7 @@ WORDS = (
 ).split()
 FILL_BATCH = 20_000
 SPAN = timedelta(days=69)
-ROUNDS = 3
+ROUNDS = 5
 
 
 def url_of(i: int) -> str:
@@ -67,7 +67,6 @@ def fill(engine: Engine, count: int, start: int = 0) -> float:
     rng = random.Random(start)
     began = time.perf_counter()
     now = datetime.now(UTC)
-    articles, urls, keys = Article.__table__, ArticleUrl.__table__, StoryKeys.__table__
     done = 0
     while done < count:
         size = min(FILL_BATCH, count - done)
@@ -107,9 +106,9 @@ def fill(engine: Engine, count: int, start: int = 0) -> float:
             )
             key_rows.append(stories.key_rows(i + 1, fingerprints.band_keys(signature), when))
         with engine.begin() as connection:
-            connection.execute(articles.insert(), article_rows)
-            connection.execute(urls.insert(), url_rows)
-            connection.execute(keys.insert(), key_rows)
+            connection.execute(insert(Article), article_rows)
+            connection.execute(insert(ArticleUrl), url_rows)
+            connection.execute(insert(StoryKeys), key_rows)
         done += size
         print(f"  {start + done:,} articles stored", file=sys.stderr, end="\r")
     print(file=sys.stderr)
@@ -154,6 +153,30 @@ def load_window(engine: Engine) -> tuple[float, float, int]:
         index.candidates(session, [])
     seconds = time.perf_counter() - began
     return seconds, (process.memory_info().rss - before) / 1e6, len(index) // fingerprints.BANDS
+
+
+def page_reads(path: Path, count: int = 5000) -> tuple[float, float]:
+    """Microseconds per 4 KB read of the database file: (at random places, of one page again).
+
+    What a random index leaf costs on this machine when it is not in SQLite's page cache; the
+    URL-key and text-hash indexes of a large database cost one such read per new article.
+    """
+    rng = random.Random(7)
+    pages = path.stat().st_size // 4096
+    places = [rng.randrange(pages) * 4096 for _ in range(count)]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        began = time.perf_counter()
+        for place in places:
+            os.pread(fd, 4096, place)
+        scattered = (time.perf_counter() - began) / count * 1e6
+        began = time.perf_counter()
+        for _ in places:
+            os.pread(fd, 4096, 0)
+        same = (time.perf_counter() - began) / count * 1e6
+    finally:
+        os.close(fd)
+    return scattered, same
 
 
 def store_rate(engine: Engine, count: int, offset: int) -> float:
@@ -235,6 +258,7 @@ def main() -> int:
         empty.dispose()
         full_rate = store_rate(engine, 2000, 20_000_000 + round_ * 10_000)
         rounds.append((empty_rate, full_rate))
+    scattered, same = page_reads(path)
     size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
     engine.dispose()
 
@@ -264,6 +288,10 @@ def main() -> int:
     print(
         f"a writing process's first store loads the story window's keys: {window_articles:,} "
         f"articles in {load_seconds:.2f} s, {load_mb:.0f} MB of memory"
+    )
+    print(
+        f"a 4 KB read of the database file: {scattered:.1f} us at random places, "
+        f"{same:.1f} us for one page again (this machine's cost of a page SQLite has not cached)"
     )
     if not args.keep:
         for file in folder.iterdir():
