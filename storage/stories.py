@@ -2,9 +2,10 @@
 
 An article's 16 band keys are written once, as one row of ``story_keys`` appended when its text
 is stored. The lookup by band runs in memory: each writing process holds the keys of the
-articles stored within the story window (``[storage] story_window``, 7 days by default) in an
-in-memory SQLite table, loaded from ``story_keys`` at its first store and brought up to date at
-every store after from the rows appended since, its own and other processes' alike.
+articles stored within the story window (``[storage] story_window``, 7 days by default) in a
+sorted array of 64-bit integers (``StoryIndex``), loaded from ``story_keys`` at its first store
+and brought up to date at every store after from the rows appended since, its own and other
+processes' alike.
 
 Why not an index on disk: a band key is a hash, so each of an article's 16 keys lands on a page
 of its own in an index of every band ever stored, and each page a transaction dirties is written
