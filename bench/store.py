@@ -14,6 +14,8 @@ measures, against the full database:
   in five rounds that alternate the two;
 - what a writing process pays once, at its first store: loading the story window's band keys
   (7 days, about a tenth of the articles here) into memory: seconds and resident memory.
+- what a 4 KB read at random places in the database file costs on this machine, against one
+  page read again: the price of an index page SQLite has not cached.
 
 The generated articles' search-index rows are left out of the fill (the FTS5 trigram index of a
 million texts takes long to build and no measured path reads it); the stored new ones have them.
