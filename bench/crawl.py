@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -39,6 +40,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,9 +53,10 @@ from bench.sitegen import generate  # noqa: E402
 
 NGINX_CONF = """\
 worker_processes 1;
+worker_rlimit_nofile {open_files};
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log;
-events {{ worker_connections 1024; }}
+events {{ worker_connections {connections}; }}
 http {{
   access_log off;
   sendfile on;
@@ -63,7 +66,7 @@ http {{
   types {{ text/html html; application/xml xml; text/plain txt; }}
   charset utf-8;
   charset_types application/xml text/plain;
-  server {{ listen 127.0.0.1:{port}; root {root}; }}
+  server {{ {server} }}
 }}
 """
 
@@ -89,12 +92,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_nginx(root: Path, port: int, tmp: Path, name: str = "nginx") -> subprocess.Popen[bytes]:
+def start_nginx(
+    root: Path,
+    port: int,
+    tmp: Path,
+    name: str = "nginx",
+    *,
+    server: str | None = None,
+    connections: int = 1024,
+) -> subprocess.Popen[bytes]:
+    """Serve ``root`` on 127.0.0.1:``port``; ``server`` replaces the server block's directives
+    (``listen`` and ``root`` included), ``connections`` is nginx's worker_connections."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("bench: nginx is not installed: run `apt-get install nginx` (Debian/Ubuntu)")
+    # Each connection is a socket, plus the file it serves; nginx cannot raise its limit of
+    # open files past the hard limit it inherits (unless it runs with CAP_SYS_RESOURCE).
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    open_files = 2 * connections if hard == resource.RLIM_INFINITY else min(2 * connections, hard)
     conf = tmp / f"{name}.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=root))
+    conf.write_text(
+        NGINX_CONF.format(
+            tmp=tmp,
+            server=server or f"listen 127.0.0.1:{port}; root {root};",
+            connections=min(connections, open_files),
+            open_files=open_files,
+        )
+    )
     process = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])
     for _ in range(100):
         try:
@@ -112,21 +136,33 @@ class Usage:
     cpu_seconds: float
     peak_pss_mb: float
     peak_rss_mb: float
+    max_processes: int = 0  # the most processes the tree had at one sample
 
 
 def measure(
-    command: list[str], cwd: Path, interval: float = 0.2
+    command: list[str],
+    cwd: Path,
+    interval: float = 0.2,
+    *,
+    until: Callable[[], bool] | None = None,
+    stop_grace: float = 60.0,
 ) -> tuple[subprocess.CompletedProcess[str], Usage]:
     """Run ``command`` and sample its process tree every ``interval`` seconds: peak PSS and
-    RSS summed over the tree, and CPU seconds summed over every process seen (each process's
-    last sample: a process's final < ``interval`` seconds may be missed)."""
+    RSS summed over the tree, the most processes at once, and CPU seconds summed over every
+    process seen (each process's last sample: a process's final < ``interval`` seconds may be
+    missed).
+
+    ``until``, for a command that does not end by itself (a daemon): called after every
+    sample; once it returns true the command gets SIGTERM, and its whole tree SIGKILL if it is
+    still running ``stop_grace`` seconds later."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     root = psutil.Process(process.pid)
     cpu: dict[tuple[int, float], float] = {}
-    peak_pss = peak_rss = 0
+    peak_pss = peak_rss = max_processes = 0
+    stopping_since: float | None = None
     # Read the pipes in threads: a child that fills a pipe while we sample would stall.
     out: dict[str, str] = {}
     readers = [
@@ -152,6 +188,14 @@ def measure(
             except psutil.Error:
                 continue
         peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        max_processes = max(max_processes, len(tree))
+        if stopping_since is None and until is not None and until():
+            stopping_since = time.perf_counter()
+            process.send_signal(signal.SIGTERM)
+        elif stopping_since is not None and time.perf_counter() - stopping_since > stop_grace:
+            for proc in tree:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
         # Waiting on the process rather than sleeping: its end is seen at once, not up to
         # ``interval`` later.
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -162,7 +206,7 @@ def measure(
     result = subprocess.CompletedProcess(
         command, process.returncode, out.get("stdout", ""), out.get("stderr", "")
     )
-    return result, Usage(wall, sum(cpu.values()), peak_pss / 1e6, peak_rss / 1e6)
+    return result, Usage(wall, sum(cpu.values()), peak_pss / 1e6, peak_rss / 1e6, max_processes)
 
 
 def crawl_row(design: str, config: Path, workdir: Path) -> Row:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,69 +67,107 @@ def _sentence(rng: random.Random, words: list[str]) -> str:
     return " ".join(chosen).capitalize() + "."
 
 
-def generate(out: Path, base: str, count: int, seed: int = 20201102) -> list[str]:
-    """Write ``count`` articles, feeds and sitemaps under ``out``; return the article URLs."""
-    rng = random.Random(seed)
-    now = datetime.now(UTC).replace(microsecond=0)
-    urls: list[tuple[str, datetime]] = []
-    for i in range(count):
-        language = rng.choice(("en", "en", "id", "ru"))
-        words = WORDS[language]
-        published = now - timedelta(minutes=rng.randint(5, 3 * 24 * 60))
-        title = " ".join(rng.choice(words) for _ in range(rng.randint(6, 11))).capitalize()
-        paragraphs = tuple(
-            " ".join(_sentence(rng, words) for _ in range(rng.randint(2, 5)))
-            for _ in range(rng.randint(6, 14))
-        )
-        path = f"/news/{published:%Y/%m/%d}/{'-'.join(title.lower().split()[:6])}-{i}.html"
-        story = Story(
-            host="news",
-            path=path,
-            title=title,
-            language=language,
-            published=published.isoformat(),
-            published_utc="",
-            paragraphs=paragraphs,
-            author=f"Reporter {i % 40}",
-            section="World",
-        )
-        page = news_article(story).replace("{{news}}", base)
-        page = page.replace("</head>", f"<script>{SCRIPT}</script></head>", 1)
-        file = out / path.lstrip("/")
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(page, encoding="utf-8")
-        urls.append((base + path, published))
-    urls.sort(key=lambda u: u[1], reverse=True)
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An article as a feed or sitemap lists it."""
 
+    url: str
+    published: datetime
+    title: str
+
+
+def write_article(
+    out: Path,
+    base: str,
+    rng: random.Random,
+    index: int,
+    now: datetime,
+    *,
+    within: timedelta = timedelta(days=3),
+) -> Entry:
+    """Write one generated article page under ``out`` (the folder served at ``base``), published
+    within ``within`` before ``now``; ``index`` makes its path unique within the site."""
+    language = rng.choice(("en", "en", "id", "ru"))
+    words = WORDS[language]
+    published = now - timedelta(minutes=rng.randint(5, int(within.total_seconds() // 60)))
+    title = " ".join(rng.choice(words) for _ in range(rng.randint(6, 11))).capitalize()
+    paragraphs = tuple(
+        " ".join(_sentence(rng, words) for _ in range(rng.randint(2, 5)))
+        for _ in range(rng.randint(6, 14))
+    )
+    path = f"/news/{published:%Y/%m/%d}/{'-'.join(title.lower().split()[:6])}-{index}.html"
+    story = Story(
+        host="news",
+        path=path,
+        title=title,
+        language=language,
+        published=published.isoformat(),
+        published_utc="",
+        paragraphs=paragraphs,
+        author=f"Reporter {index % 40}",
+        section="World",
+    )
+    page = news_article(story).replace("{{news}}", base)
+    page = page.replace("</head>", f"<script>{SCRIPT}</script></head>", 1)
+    file = out / path.lstrip("/")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(page, encoding="utf-8")
+    return Entry(base + path, published, title)
+
+
+def write_feed(out: Path, base: str, entries: Sequence[Entry], title: str = "Bench") -> None:
+    """Write ``out/rss.xml``, an RSS 2.0 feed of ``entries`` in the order given."""
     items = "".join(
-        f"<item><title>Story</title><link>{u}</link><pubDate>{d:%a, %d %b %Y %H:%M:%S} +0000"
-        "</pubDate></item>"
-        for u, d in urls[:100]
+        f"<item><title>{escape(e.title)}</title><link>{escape(e.url)}</link>"
+        f"<guid>{escape(e.url)}</guid>"
+        f"<pubDate>{e.published:%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
+        for e in entries
     )
     (out / "rss.xml").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0">'
-        f"<channel><title>Bench</title>{items}</channel></rss>"
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>{escape(base)}/</link>"
+        f"<description>{escape(title)}: latest news</description>{items}</channel></rss>",
+        encoding="utf-8",
     )
+
+
+def write_sitemaps(out: Path, base: str, entries: Sequence[Entry]) -> None:
+    """Write ``out/sitemap.xml``, an index of 1,000-URL sitemaps listing ``entries``."""
     index = []
-    for n, start in enumerate(range(0, len(urls), 1000)):
-        chunk = urls[start : start + 1000]
-        entries = "".join(
-            f"<url><loc>{u}</loc><lastmod>{d.isoformat()}</lastmod></url>" for u, d in chunk
+    for n, start in enumerate(range(0, len(entries), 1000)):
+        chunk = entries[start : start + 1000]
+        urls = "".join(
+            f"<url><loc>{e.url}</loc><lastmod>{e.published.isoformat()}</lastmod></url>"
+            for e in chunk
         )
         (out / f"sitemap-{n}.xml").write_text(
             '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
-            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
         )
         index.append(
             f"<sitemap><loc>{base}/sitemap-{n}.xml</loc>"
-            f"<lastmod>{chunk[0][1].isoformat()}</lastmod></sitemap>"
+            f"<lastmod>{chunk[0].published.isoformat()}</lastmod></sitemap>"
         )
     (out / "sitemap.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns='
         f'"http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(index)}</sitemapindex>'
     )
+
+
+def write_robots(out: Path) -> None:
     (out / "robots.txt").write_text("User-agent: *\nAllow: /\n")
-    return [u for u, _ in urls]
+
+
+def generate(out: Path, base: str, count: int, seed: int = 20201102) -> list[str]:
+    """Write ``count`` articles, feeds and sitemaps under ``out``; return the article URLs."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    entries = [write_article(out, base, rng, i, now) for i in range(count)]
+    entries.sort(key=lambda e: e.published, reverse=True)
+    write_feed(out, base, entries[:100])
+    write_sitemaps(out, base, entries)
+    write_robots(out)
+    return [e.url for e in entries]
 
 
 def main() -> int:
