@@ -99,6 +99,10 @@ class CrawlConfig(_Section):
     page_depth: int = Field(1, ge=1, le=5)
     workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
     extract_timeout: Duration = timedelta(seconds=60)
+    # Sources crawled at once in the one engine; the others wait their turn (in order).
+    sources_at_once: int = Field(64, ge=1, le=10_000)
+    # How long a site's robots.txt is trusted before the engine reads it again.
+    robots_ttl: Duration = timedelta(hours=24)
 
 
 class DaemonConfig(_Section):
@@ -115,6 +119,12 @@ class DaemonConfig(_Section):
     maintenance_every: Duration = timedelta(hours=24)
     unhealthy_after_failures: int = Field(3, ge=1, le=1000)
     quiet_after: Duration = timedelta(hours=24)
+    # The crawl engine's supervision: no heartbeat for this long and it is replaced ...
+    engine_stall: Duration = timedelta(seconds=60)
+    # ... and it is recycled (drained, a fresh one started) past this much memory or age
+    # (0: never for that reason).
+    engine_max_memory: Size = 2_000_000_000
+    engine_recycle: Duration = timedelta(hours=24)
 
 
 class ClusterConfig(_Section):

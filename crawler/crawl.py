@@ -1,8 +1,9 @@
-"""Run the ``news`` spider for one or more sources in this process, as ``presswatch crawl`` does.
+"""Run the ``news`` spider for any number of sources in this process, as ``presswatch crawl``
+does.
 
-The code path is the one ``scrapy crawl news -a source=NAME`` takes: the same spider, settings,
-pipelines and extensions, one Scrapy crawler per source in one reactor. Scrapy is imported only
-when a crawl starts: a source whose listings are unchanged (``crawler.precheck``) needs none.
+The code path is the one ``scrapy crawl news -a sources=A,B`` takes: the same spider, settings,
+pipelines and extensions, one Scrapy crawler for all the sources. Scrapy is imported only when
+a crawl starts: a source whose listings are unchanged (``crawler.precheck``) needs none.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def crawl_sources(
     overrides: dict[str, Any] | None = None,
     expect_articles: bool = False,
 ) -> list[RunSummary]:
-    """Crawl ``names`` once each, concurrently, and return what each run recorded.
+    """Crawl ``names`` once each in one engine (one crawler, one downloader with a slot per
+    host, one extraction pool, one writer), and return what each source's run recorded.
 
     ``expect_articles``: a listing is known to have changed (or was never read whole), so
     there will be pages to extract: the extraction workers' fork server starts at once, in
@@ -86,20 +88,14 @@ def crawl_sources(
         }
     )
     process = CrawlerProcess(settings)
-    crawlers = []
-    for name in names:
-        crawler = process.create_crawler(NewsSpider)
-        crawlers.append((name, crawler))
-        process.crawl(crawler, source=name, config=str(Path(config.path)))
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, sources=",".join(names), config=str(Path(config.path)))
     process.start()
-    run_ids = {
-        name: crawler.stats.get_value("presswatch/run_id") if crawler.stats else None
-        for name, crawler in crawlers
-    }
-    reasons = {
-        name: (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
-        for name, crawler in crawlers
-    }
+    spider = crawler.spider
+    ended = {run.source: run for run in getattr(getattr(spider, "runs", None), "ended", [])}
+    reason = (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
+    run_ids = {name: ended[name].run_id if name in ended else None for name in names}
+    reasons = {name: ended[name].reason if name in ended else reason for name in names}
     return read_summaries(config, run_ids, reasons)
 
 

@@ -2,9 +2,11 @@
 
 APScheduler 3 runs one interval job per source (its ``every``, with a little jitter), stored in
 presswatch's own database (``SQLAlchemyJobStore``), so the schedule survives restarts. Each job
-starts a crawl as its own process, ``python -m scrapy crawl news -a source=NAME``: the daemon
-never runs a Twisted reactor, its memory does not grow with the crawls, and a crawl that hangs
-or dies takes nothing else with it. How a crawl went is read from the crawl-run row it wrote.
+hands its source to the one long-lived crawl engine (``crawler.engine``, supervised by
+``crawler.supervisor``), which crawls every source in one Scrapy crawler: the daemon never runs
+a Twisted reactor, its memory does not grow with the crawls, and an engine that hangs or dies is
+replaced without taking the schedule, the digests or the daemon with it. How a run went is read
+from the crawl-run row the engine wrote.
 
 One daemon per database: a lock (``fcntl.flock`` on a file beside a SQLite database, an
 advisory lock on PostgreSQL) that the kernel or the server releases when the daemon dies, even
@@ -21,11 +23,8 @@ import logging
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from crawler.config import Config, ConfigError, SourceConfig, load_config
+from crawler.supervisor import RunEnded, Supervisor
 from storage.engine import make_engine, make_sessionmaker
 from storage.health import source_health
 from storage.maintenance import maintain
@@ -51,6 +51,7 @@ MAINTENANCE_JOB = "maintenance"
 JOB_TABLE = "apscheduler_jobs"
 # Crawls due at start are spread this far apart, so they do not all start in one second.
 START_STAGGER = timedelta(seconds=2)
+NO_STAGGER = timedelta(0)
 _PG_LOCK_KEY = 0x70726573  # "pres"
 _PG_HOLDER = "presswatch-daemon"
 
@@ -60,6 +61,15 @@ class DaemonRunning(Exception):
 
 
 # -- one daemon per database ----------------------------------------------------------------
+
+
+def state_path(config: Config) -> Path:
+    """Where the running daemon says what its crawl engine is doing: beside a SQLite database
+    (a folder the daemon writes to anyway), else beside the config."""
+    lock = lock_path(config.database_url)
+    if lock is not None:
+        return lock.with_name(lock.name.replace(".daemon-lock", ".daemon-state.json"))
+    return Path(config.path).with_name(Path(config.path).stem + ".daemon-state.json")
 
 
 def lock_path(database_url: str) -> Path | None:
@@ -204,37 +214,6 @@ def daemon_state(database_url: str) -> dict[str, Any] | None:
     return None
 
 
-# -- crawls as processes --------------------------------------------------------------------
-
-
-def crawl_command(config_path: Path, source: str, time_limit: timedelta) -> list[str]:
-    # `scrapy crawl`, ended without the interpreter's teardown (0.4 s less per crawl).
-    return [
-        sys.executable,
-        "-m",
-        "crawler.scrapycmd",
-        "crawl",
-        "news",
-        "-a",
-        f"source={source}",
-        "-a",
-        f"config={config_path}",
-        # The spider closes itself at the limit (run row: timeout); the daemon kills a crawl
-        # that still has not ended after stop_grace more.
-        "-s",
-        f"CLOSESPIDER_TIMEOUT={int(time_limit.total_seconds())}",
-        "-s",
-        "LOG_LEVEL=WARNING",
-    ]
-
-
-@dataclass
-class CrawlProcess:
-    source: str
-    process: subprocess.Popen[str]
-    started: float
-
-
 # The running daemon, for the job function (APScheduler stores jobs by reference and arguments).
 _DAEMON: Daemon | None = None
 
@@ -263,8 +242,7 @@ class Daemon:
         self.lock = DaemonLock(self.database_url)
         self._stopping = threading.Event()
         self._reload = threading.Event()
-        self._children: dict[str, CrawlProcess] = {}
-        self._children_lock = threading.Lock()
+        self.supervisor: Supervisor | None = None
         self._engine: Engine | None = None
         self.scheduler: Any = None
         self._health: dict[str, str] = {}  # source -> last state logged
@@ -301,16 +279,22 @@ class Daemon:
             self._install_signals()
             for source in self.config.sources:
                 self._check_health(source.name)
+            if self.config.cluster is None:
+                self.supervisor = Supervisor(
+                    self.config, on_ended=self._run_ended, on_lost=self._runs_lost
+                )
+                self.supervisor.start()
             self.scheduler.start(paused=True)
             self._sync_jobs(self.config)
             self._catch_up_digests(self.config)
             self.scheduler.resume()
             logger.info(
-                "presswatch daemon started (pid %d): %d sources, at most %d crawls at once, "
-                "database %s",
+                "presswatch daemon started (pid %d): %d sources, %s, database %s",
                 os.getpid(),
                 len(self.config.sources),
-                daemon.max_parallel_crawls,
+                f"at most {self.config.crawl.sources_at_once} crawled at once in one engine"
+                if self.config.cluster is None
+                else f"at most {daemon.max_parallel_crawls} cluster runs at once",
                 make_url(self.database_url).render_as_string(hide_password=True),
             )
             while not self._stopping.is_set():
@@ -318,6 +302,9 @@ class Daemon:
                 if self._reload.is_set():
                     self._reload.clear()
                     self._reload_config()
+                if self.supervisor is not None and not self._stopping.is_set():
+                    self.supervisor.check()
+                    self._write_state()
             self._shutdown()
             return 0
         finally:
@@ -341,20 +328,12 @@ class Daemon:
     def _shutdown(self) -> None:
         self.scheduler.pause()
         grace = self.config.daemon.stop_grace.total_seconds()
-        with self._children_lock:
-            running = list(self._children.values())
-        for child in running:
-            logger.info("stopping the crawl of %s (up to %.0f s to finish)", child.source, grace)
-            _signal(child.process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for child in running:
-            try:
-                child.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                logger.warning("the crawl of %s did not stop in time: killed", child.source)
-                child.process.kill()
-                child.process.wait()
+        if self.supervisor is not None:
+            logger.info("stopping the crawl engine (up to %.0f s to finish its pages)", grace)
+            self.supervisor.stop(grace)
         self.scheduler.shutdown(wait=True)
+        with contextlib.suppress(OSError):
+            state_path(self.config).unlink()
         logger.info("presswatch daemon stopped")
 
     def _reload_config(self) -> None:
@@ -364,6 +343,9 @@ class Daemon:
             logger.error("SIGHUP: the config is not valid, keeping the running one: %s", exc)
             return
         self.config = config
+        if self.supervisor is not None:
+            self.supervisor.config = config
+            self.supervisor.reload()
         self._sync_jobs(config)
         logger.info(
             "SIGHUP: config re-read, %d sources and %d watchers scheduled",
@@ -411,7 +393,8 @@ class Daemon:
                 id=job_id,
                 name=f"crawl {source.name}",
                 replace_existing=True,
-                next_run_time=now + due * START_STAGGER,
+                # The engine queues what is due; a cluster's runs each hold a job's thread.
+                next_run_time=now + due * (START_STAGGER if config.cluster else NO_STAGGER),
             )
             due += 1
 
@@ -515,7 +498,8 @@ class Daemon:
         )
 
     def crawl(self, source_name: str) -> None:
-        """Run one crawl of ``source_name`` as a process and wait for it (a scheduler thread)."""
+        """Hand ``source_name`` to the crawl engine (a scheduler thread; returns at once), or,
+        with ``[cluster]``, announce its run and wait for the workers."""
         if self._stopping.is_set():
             return
         try:
@@ -525,68 +509,75 @@ class Daemon:
         if self.config.cluster is not None:
             self._cluster_crawl(source)
             return
-        if self._unchanged(source) or self._stopping.is_set():
-            return
-        daemon = self.config.daemon
-        command = crawl_command(self.config.path, source.name, daemon.crawl_time_limit)
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,  # a Ctrl-C at the daemon's terminal is the daemon's to pass on
-        )
-        child = CrawlProcess(source.name, process, time.monotonic())
-        with self._children_lock:
-            self._children[source.name] = child
-        relay = threading.Thread(target=_relay, args=(source.name, process), daemon=True)
-        relay.start()
-        limit = (daemon.crawl_time_limit + daemon.stop_grace).total_seconds()
-        try:
-            process.wait(limit)
-        except subprocess.TimeoutExpired:
-            logger.warning("the crawl of %s ran past its time limit: killed", source.name)
-            process.kill()
-            process.wait()
-            self._mark_run(process.pid, "timeout", "killed at the time limit")
-        finally:
-            relay.join(5)
-            with self._children_lock:
-                self._children.pop(source.name, None)
-        run = self._report(source, process, time.monotonic() - child.started)
-        self._check_health(source.name)
-        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
-            self._adapt(source, run)
+        assert self.supervisor is not None
+        if not self.supervisor.crawl(source.name):
+            logger.info("%s: its last run is still going on; this turn is skipped", source.name)
 
-    def _unchanged(self, source: SourceConfig) -> bool:
-        """Whether every feed and sitemap of ``source`` answered 304 Not Modified, in which
-        case the run is recorded and no crawl process starts (``crawler.precheck``)."""
-        from crawler.precheck import precheck
-
+    def _run_ended(self, ended: RunEnded) -> None:
+        """A source's run has ended in the engine (the supervisor's reader thread)."""
         assert self._engine is not None
-        started = time.monotonic()
+        run = None
+        if ended.run_id is not None:
+            with make_sessionmaker(self._engine)() as session:
+                run = session.get(CrawlRun, ended.run_id)
+        if run is None:
+            logger.error(
+                "%s: the run ended (%s) without a crawl-run row", ended.source, ended.reason
+            )
+            return
+        errors = sum(run.errors.values())
+        if run.finish_reason == "not_modified":
+            logger.info(
+                "%s: nothing new in %.1f s: %d listings answered 304 Not Modified",
+                ended.source,
+                ended.seconds,
+                run.pages_fetched,
+            )
+        else:
+            logger.info(
+                "%s: %s in %.1f s: %d pages, %d new, %d updated, %d flagged, %d errors",
+                ended.source,
+                run.status,
+                ended.seconds,
+                run.pages_fetched,
+                run.new,
+                run.updated,
+                run.flagged,
+                errors,
+            )
+        self._after_run(ended.source, run)
+
+    def _after_run(self, source_name: str, run: CrawlRun | None) -> None:
+        self._check_health(source_name)
+        if run is None or not self.config.daemon.adaptive or self._stopping.is_set():
+            return
         try:
-            checked = precheck(self.config, source, self._engine)
-        except Exception:  # the crawl will meet and record whatever this was
-            logger.warning("checking %s's listings failed; crawling", source.name, exc_info=True)
-            return False
-        if not checked.unchanged:
-            logger.debug("%s: crawling, as %s", source.name, checked.why)
-            return False
-        logger.info(
-            "%s: nothing new in %.1f s: %d listings answered 304 Not Modified; not crawled",
-            source.name,
-            time.monotonic() - started,
-            checked.listings,
-        )
-        with make_sessionmaker(self._engine)() as session:
-            run = session.get(CrawlRun, checked.run_id)
-        self._check_health(source.name)
-        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
-            self._adapt(source, run)
-        return True
+            source = self.config.source(source_name)
+        except ConfigError:
+            return  # removed from the config since
+        self._adapt(source, run)
+
+    def _runs_lost(self, pid: int, sources: list[str], why: str) -> None:
+        """An engine is gone: the runs it left open are failed, with the reason; their
+        sources are crawled again at their next turn."""
+        self._mark_run(pid, "failed", why)
+        for source in sources:
+            self._check_health(source)
+
+    def _write_state(self) -> None:
+        """What the engine does now, for `presswatch status` (rewritten every second)."""
+        assert self.supervisor is not None
+        state = {
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "engines": self.supervisor.state(),
+        }
+        path = state_path(self.config)
+        try:
+            partial = path.with_name(path.name + ".tmp")
+            partial.write_text(json.dumps(state), encoding="utf-8")
+            partial.replace(path)
+        except OSError:
+            logger.debug("Cannot write %s", path, exc_info=True)
 
     def _cluster_crawl(self, source: SourceConfig) -> None:
         """Open a run in the shared frontier with the source's seeds, and wait for the
@@ -640,9 +631,7 @@ class Daemon:
                 run.updated,
                 run.flagged,
             )
-        self._check_health(source.name)
-        if run is not None and self.config.daemon.adaptive and not self._stopping.is_set():
-            self._adapt(source, run)
+        self._after_run(source.name, run)
 
     def _adapt(self, source: SourceConfig, run: CrawlRun) -> None:
         """Poll a source more often while it publishes, less while it has nothing new:
@@ -691,43 +680,6 @@ class Daemon:
         elif before in ("failing", "quiet"):
             logger.info("source %s recovered", source)
 
-    def _report(
-        self, source: SourceConfig, process: subprocess.Popen[str], seconds: float
-    ) -> CrawlRun | None:
-        run = self._run_of(process.pid)
-        if run is None:
-            logger.error(
-                "the crawl of %s ended (exit status %s) without a crawl-run row",
-                source.name,
-                process.returncode,
-            )
-            return None
-        if run.status == "running":
-            self._mark_run(process.pid, "failed", f"the crawl process ended ({process.returncode})")
-            run.status = "failed"
-        errors = sum(run.errors.values())
-        logger.info(
-            "%s: %s in %.1f s: %d pages, %d new, %d updated, %d flagged, %d errors",
-            source.name,
-            run.status,
-            seconds,
-            run.pages_fetched,
-            run.new,
-            run.updated,
-            run.flagged,
-            errors,
-        )
-        return run
-
-    # crawl-run rows ---------------------------------------------------------------------------
-
-    def _run_of(self, pid: int) -> CrawlRun | None:
-        assert self._engine is not None
-        with make_sessionmaker(self._engine)() as session:
-            return session.scalars(
-                select(CrawlRun).where(CrawlRun.pid == pid).order_by(CrawlRun.id.desc()).limit(1)
-            ).first()
-
     def _mark_run(self, pid: int, status: str, reason: str) -> None:
         assert self._engine is not None
         try:
@@ -770,11 +722,6 @@ def _duration(value: timedelta) -> str:
     return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
-def _signal(process: subprocess.Popen[str], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signum)
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -783,13 +730,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _relay(source: str, process: subprocess.Popen[str]) -> None:
-    """A crawl's log lines (warnings and errors) into the daemon's log."""
-    crawl_log = logging.getLogger(f"presswatch.crawl.{source}")
-    assert process.stderr is not None
-    for line in process.stderr:
-        line = line.rstrip()
-        if line:
-            crawl_log.warning("%s", line)

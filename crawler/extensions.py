@@ -1,119 +1,37 @@
-"""Crawl-run accounting, progress lines, and urgent alerts when a crawl ends."""
+"""Progress lines while a crawl runs, and urgent alerts as each source's run ends.
+
+(Each source's run row is written by the spider's run book, ``crawler.sourceruns``.)
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet import task, threads
-from twisted.internet.defer import Deferred
+from twisted.internet import defer, task, threads
 
 from crawler.config import Config
-from storage import repository
-from storage.engine import make_engine, make_sessionmaker
+from crawler.sourceruns import EndedRun, RunBook, SourceRun, run_counts
+from storage.engine import make_engine
 
 logger = logging.getLogger(__name__)
 progress_logger = logging.getLogger("presswatch.progress")
 
 
-def run_counts(stats: dict[str, object]) -> repository.RunCounts:
-    def get(key: str) -> int:
-        value = stats.get(key, 0)
-        return value if isinstance(value, int) else 0
-
-    errors = {
-        key.removeprefix("error/"): value
-        for key, value in stats.items()
-        if key.startswith("error/") and isinstance(value, int)
-    }
-    return repository.RunCounts(
-        pages_fetched=get("fetch/pages"),
-        articles_fetched=get("fetch/articles"),
-        new=get("store/new"),
-        updated=get("store/updated"),
-        duplicate=get("store/duplicate"),
-        unchanged=get("store/unchanged"),
-        empty=get("extract/empty"),
-        flagged=get("flag/articles"),
-        errors=errors,
-    )
-
-
-class CrawlRunRecorder:
-    """Writes the crawl-run row: opened when the spider opens, completed when it closes.
-
-    A crawl killed outright leaves its row ``running``; whoever reads runs (the daemon, status)
-    treats a running row whose process is gone as interrupted.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        url = crawler.settings.get("PRESSWATCH_DATABASE_URL")
-        if not url:
-            raise NotConfigured("PRESSWATCH_DATABASE_URL is not set")
-        assert crawler.stats is not None
-        self.stats: StatsCollector = crawler.stats
-        self.sessions = make_sessionmaker(make_engine(url))
-        self.run_id: int | None = None
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def spider_opened(self, spider: Spider) -> None:
-        source = getattr(getattr(spider, "source", None), "name", None)
-        if source is None:
-            return
-        cluster_run = getattr(spider, "run_id", None)
-        if cluster_run is not None:
-            # One worker's share of a run the daemon opened: the spider adds its counts.
-            self.run_id = cluster_run
-            self.stats.set_value("presswatch/run_id", cluster_run)
-            return
-        try:
-            with self.sessions.begin() as session:
-                self.run_id = repository.start_run(session, source, datetime.now(UTC), os.getpid())
-        except SQLAlchemyError:
-            logger.error("Cannot record the crawl run", exc_info=True)
-            return
-        self.stats.set_value("presswatch/run_id", self.run_id)
-
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.run_id is None:
-            return
-        if getattr(spider, "run_id", None) is not None:
-            return  # a worker's share of a distributed run: the spider reports it
-        status = (
-            "finished"
-            if reason == "finished"
-            else "timeout"
-            if "timeout" in reason
-            else ("stopped" if reason in ("shutdown", "cancelled") else "failed")
-        )
-        try:
-            with self.sessions.begin() as session:
-                repository.finish_run(
-                    session,
-                    self.run_id,
-                    finished_at=datetime.now(UTC),
-                    status=status,
-                    finish_reason=reason,
-                    counts=run_counts(self.stats.get_stats()),
-                )
-        except SQLAlchemyError:
-            logger.error("Cannot complete crawl run %s", self.run_id, exc_info=True)
+def _runs(spider: Spider | None) -> RunBook | None:
+    return getattr(spider, "runs", None)
 
 
 class ProgressReporter:
-    """Logs one line per source every ``PRESSWATCH_PROGRESS_SECONDS`` while a crawl runs."""
+    """Logs one line every ``PRESSWATCH_PROGRESS_SECONDS`` while a crawl runs: sources done,
+    in progress and waiting, and what all of them fetched and stored."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.interval: float = crawler.settings.getfloat("PRESSWATCH_PROGRESS_SECONDS")
@@ -131,16 +49,35 @@ class ProgressReporter:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
-        source = getattr(spider, "source", None)
-        if source is not None:
-            progress_logger.info(
-                "%s: started (%d feeds, %d sitemaps, %d pages)",
-                source.name,
-                len(source.feeds),
-                len(source.sitemaps),
-                len(source.pages),
-            )
+        runs = _runs(spider)
+        if runs is not None:
+            runs.on_start.append(self.run_started)
+            runs.on_end.append(self.run_ended)
         self._loop.start(self.interval, now=False)
+
+    def run_started(self, run: SourceRun) -> None:
+        source = run.source
+        progress_logger.info(
+            "%s: started (%d feeds, %d sitemaps, %d pages)",
+            source.name,
+            len(source.feeds),
+            len(source.sitemaps),
+            len(source.pages),
+        )
+
+    def run_ended(self, ended: EndedRun) -> None:
+        c = ended.counts
+        progress_logger.info(
+            "%s: %s in %.1f s: %d pages, %d new, %d updated, %d flagged, %d errors",
+            ended.source,
+            ended.reason if ended.status != "finished" else ended.status,
+            ended.seconds,
+            c.pages_fetched,
+            c.new,
+            c.updated,
+            c.flagged,
+            sum(c.errors.values()),
+        )
 
     def spider_closed(self, spider: Spider) -> None:
         if self._loop.running:
@@ -148,10 +85,16 @@ class ProgressReporter:
 
     def report(self) -> None:
         c = run_counts(self.stats.get_stats())
-        source = getattr(getattr(self.crawler.spider, "source", None), "name", "?")
+        runs = _runs(self.crawler.spider)
+        where = ""
+        if runs is not None:
+            where = (
+                f"{len(runs.ended)} sources done, {runs.running} in progress, "
+                f"{len(runs.waiting)} waiting; "
+            )
         progress_logger.info(
-            "%s: %d pages fetched, %d articles: %d new, %d updated, %d duplicate, %d errors",
-            source,
+            "%s%d pages fetched, %d articles: %d new, %d updated, %d duplicate, %d errors",
+            where,
             c.pages_fetched,
             c.articles_fetched,
             c.new,
@@ -162,17 +105,20 @@ class ProgressReporter:
 
 
 class UrgentAlerts:
-    """Sends the articles this crawl flagged for an ``urgent`` watchlist to its watchers as
-    soon as the crawl has stored them (after the pipelines closed), through the digest outbox,
-    so the next digest does not repeat them. Alerts left pending by an earlier failure are
-    retried too."""
+    """Sends the articles a source's run flagged for an ``urgent`` watchlist to its watchers
+    as soon as that run has stored them, through the digest outbox, so the next digest does not
+    repeat them (alerts left pending by an earlier failure are retried too). Sending happens in
+    a thread of its own, one send at a time; runs that end while one is out are covered by the
+    next, so a slow mail server delays alerts, never a crawl."""
 
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.get("PRESSWATCH_DATABASE_URL"):
             raise NotConfigured("PRESSWATCH_DATABASE_URL is not set")
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
-        self.since: datetime | None = None
+        self.crawler = crawler
+        self._since: datetime | None = None  # the earliest start of the runs not yet covered
+        self._sending: defer.Deferred[None] | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -181,16 +127,57 @@ class UrgentAlerts:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
-        self.since = datetime.now(UTC)
+        runs = _runs(spider)
+        if runs is not None:
+            runs.on_end.append(self.run_ended)
 
-    def spider_closed(self, spider: Spider) -> Deferred[None] | None:
-        config = getattr(spider, "config", None)
-        if config is None or self.since is None:
+    def _config(self) -> Config | None:
+        config: Config | None = getattr(self.crawler.spider, "config", None)
+        if config is None:
             return None
         urgent = {w.name for w in config.watchlists if w.priority == "urgent"}
         if not any(set(w.watchlists) & urgent for w in config.watchers):
             return None
-        return threads.deferToThread(self._send, config, self.since)
+        return config
+
+    def run_ended(self, ended: EndedRun) -> None:
+        if self._config() is None:
+            return
+        if self._since is None or ended.started_at < self._since:
+            self._since = ended.started_at
+        self._next()
+
+    def _next(self) -> None:
+        config = self._config()
+        if self._sending is not None or self._since is None or config is None:
+            return
+        since, self._since = self._since, None
+        self._sending = threads.deferToThread(self._send, config, since)
+        self._sending.addBoth(self._sent)
+
+    def _sent(self, _: object) -> None:
+        self._sending = None
+        self._next()
+
+    async def spider_closed(self, spider: Spider) -> None:
+        """The crawl waits for the alerts of its last runs."""
+        runs = _runs(spider)
+
+        def settled() -> bool:
+            return self._sending is None and self._since is None and not (runs and runs.busy)
+
+        if self._config() is None or settled():
+            return
+        waiting: defer.Deferred[None] = defer.Deferred()
+
+        def check() -> None:
+            if settled():
+                loop.stop()
+                waiting.callback(None)
+
+        loop = task.LoopingCall(check)
+        loop.start(0.1)
+        await maybe_deferred_to_future(waiting)
 
     def _send(self, config: Config, since: datetime) -> None:
         from crawler.watch.outbox import Outbox

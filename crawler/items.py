@@ -36,6 +36,7 @@ class PageItem:
     requested_url: str | None = None
     listed_published: datetime | None = None
     listing: str | None = None  # URL key of the feed or sitemap that listed it
+    run_token: int = 0  # the source's run in the engine (crawler.sourceruns)
 
 
 @dataclass(slots=True)
@@ -50,3 +51,4 @@ class ArticleItem:
     signature: bytes | None = None
     search_words: str = ""
     matches: tuple[MatchRecord, ...] = ()
+    run_token: int = 0

@@ -13,7 +13,6 @@ import logging
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from datetime import timedelta
 from typing import Any, Self
 
 from scrapy import Request, signals
@@ -21,20 +20,44 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from twisted.internet import defer, reactor, task, threads
 from twisted.python.failure import Failure
 
+from crawler.config import ConfigError, SourceConfig
+from crawler.dbwriter import DbWriter
 from crawler.items import ArticleItem, PageItem
+from crawler.spiders.news import NewsSpider
 from crawler.watch.matcher import WatchlistQuery
 from crawler.workers import PagePool, PageTask, Processed, worker_count
-from storage import repository, stories
-from storage.engine import make_engine, make_sessionmaker
+from storage import repository
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
+
+
+def _source_of(crawler: Crawler, item: PageItem) -> SourceConfig | None:
+    spider = crawler.spider
+    if not isinstance(spider, NewsSpider):
+        return None
+    run = spider.run_for_item(item)
+    if run is not None:
+        return run.source
+    try:
+        return spider.config.source(item.source)
+    except ConfigError:  # removed from the config since (SIGHUP)
+        return None
+
+
+def _count(crawler: Crawler, item: Any, key: str, value: int = 1) -> None:
+    """Count for the item's source run (and the whole crawl)."""
+    spider = crawler.spider
+    if isinstance(spider, NewsSpider):
+        spider.runs.count(spider.run_for_item(item), key, value)
+    else:
+        assert crawler.stats is not None
+        crawler.stats.inc_value(key, value)
 
 
 def _watchlists(crawler: Crawler) -> list[WatchlistQuery]:
@@ -93,13 +116,13 @@ class ExtractionPipeline:
 
     def _submit(self, item: PageItem) -> defer.Deferred[ArticleItem]:
         pool = self._started_pool()
-        source = self.crawler.spider.source  # type: ignore[union-attr]
+        source = _source_of(self.crawler, item)
         page = PageTask(
             url=item.url,
             body=item.body,
             encoding=item.encoding,
-            timezone=source.timezone,
-            language_hint=source.language,
+            timezone=source.timezone if source is not None else "UTC",
+            language_hint=source.language if source is not None else None,
             listed_published=item.listed_published,
         )
         result: defer.Deferred[ArticleItem] = defer.Deferred()
@@ -139,12 +162,13 @@ class ExtractionPipeline:
             self._drop(result, "extract", item, "extraction failed")
             return
         if processed is None:
-            self.stats.inc_value("extract/empty")
+            self._count(item, "extract/empty")
             result.errback(Failure(DropItem(f"no article text: {item.url}", log_level="DEBUG")))
             return
-        self.stats.inc_value("extract/ok")
+        self._count(item, "extract/ok")
         result.callback(
             ArticleItem(
+                run_token=item.run_token,
                 source=item.source,
                 article=processed.article,
                 fetched_at=item.fetched_at,
@@ -155,6 +179,9 @@ class ExtractionPipeline:
                 matches=processed.matches,
             )
         )
+
+    def _count(self, item: Any, key: str) -> None:
+        _count(self.crawler, item, key)
 
     def _close_spider(self, reason: str) -> None:
         engine = self.crawler.engine
@@ -168,10 +195,10 @@ class ExtractionPipeline:
             logger.warning("%s: %s; the page is counted as error/%s", item.url, why, kind)
             # Not the page's fault (a worker died, ran out of time, or the pool broke): the
             # next crawl asks for its listing whole, so the page is tried again.
-            retry_later = getattr(self.crawler.spider, "retry_later", None)
-            if retry_later is not None:
-                retry_later(item.listing)
-        self.stats.inc_value(f"error/{kind}")
+            spider = self.crawler.spider
+            if isinstance(spider, NewsSpider):
+                spider.retry_later(spider.run_for_item(item), item.listing)
+        self._count(item, f"error/{kind}")
         result.errback(Failure(DropItem(f"{why}: {item.url}", log_level="DEBUG")))
 
 
@@ -197,40 +224,38 @@ def to_record(item: ArticleItem) -> repository.ArticleRecord:
 
 
 class StoragePipeline:
-    """Stores articles in batches, off the reactor thread, one transaction per batch.
+    """Stores articles in batches through the engine's one writer (``crawler.dbwriter``).
 
-    Items are accepted at once and written by a single writer thread when a batch fills or
-    every ``PRESSWATCH_STORE_FLUSH_SECONDS``; closing the spider waits for the last batch.
+    Items are accepted at once and written when a batch fills or every
+    ``PRESSWATCH_STORE_FLUSH_SECONDS``; each article's outcome counts for its source's run,
+    and its page is done for that run once the batch has committed. Closing the spider waits
+    for the last batch.
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        url = crawler.settings.get("PRESSWATCH_DATABASE_URL")
-        if not url:
+        if not crawler.settings.get("PRESSWATCH_DATABASE_URL"):
             raise NotConfigured("PRESSWATCH_DATABASE_URL is not set")
-        assert crawler.stats is not None
-        self.stats: StatsCollector = crawler.stats
         self.crawler = crawler
-        self.database_url: str = url
         self.batch_size: int = crawler.settings.getint("PRESSWATCH_STORE_BATCH")
         self.flush_seconds: float = crawler.settings.getfloat("PRESSWATCH_STORE_FLUSH_SECONDS")
-        self.story_window = timedelta(seconds=crawler.settings.getfloat("PRESSWATCH_STORY_WINDOW"))
         self._buffer: list[ArticleItem] = []
-        self._writing: defer.Deferred[None] = defer.succeed(None)
-        self._engine: Engine | None = None
-        self._sessions: sessionmaker[Session] | None = None
+        self._writer: DbWriter | None = None
         self._timer: task.LoopingCall | None = None
         self._watchlists: list[str] = []
         self._batches_in_flight = 0
+        self._written: defer.Deferred[None] = defer.succeed(None)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        spider = self.crawler.spider
+        if not isinstance(spider, NewsSpider) or not hasattr(spider, "writer"):
+            return  # the spider could not start: it closes with its reason
+        self._writer = spider.writer
+        spider.settled_checks.append(self.settled)
         self._watchlists = [w.name for w in _watchlists(self.crawler)]
-        self._engine = make_engine(self.database_url)
-        stories.set_window(self._engine, self.story_window)
-        self._sessions = make_sessionmaker(self._engine)
         self._timer = task.LoopingCall(self._flush)
         self._timer.start(self.flush_seconds, now=False)
 
@@ -238,11 +263,8 @@ class StoragePipeline:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self._flush()
-        try:
-            await maybe_deferred_to_future(self._writing)
-        finally:
-            if self._engine is not None:
-                self._engine.dispose()
+        if self._writer is not None:
+            await maybe_deferred_to_future(self._writer.drained())
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
@@ -259,72 +281,84 @@ class StoragePipeline:
         return True
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if not self._buffer or self._writer is None:
             return
         batch, self._buffer = self._buffer, []
         self._batches_in_flight += 1
-        # Chained so batches are written one after another, in arrival order.
-        self._writing.addCallback(lambda _: threads.deferToThread(self._write, batch))
-        self._writing.addCallbacks(self._count, self._write_failed, errbackArgs=(len(batch),))
+        written = self._writer.submit(lambda session: self._write(session, batch))
+        written.addCallbacks(
+            self._count, self._write_failed, callbackArgs=(batch,), errbackArgs=(batch,)
+        )
 
-    def _write_failed(self, failure: Any, size: int) -> None:
+    def _write_failed(self, failure: Any, batch: list[ArticleItem]) -> None:
         self._batches_in_flight -= 1
         logger.error(
             "Storing a batch of %d articles failed",
-            size,
+            len(batch),
             exc_info=(failure.type, failure.value, failure.getTracebackObject()),
         )
-        self.stats.inc_value("error/store", size)
+        for item in batch:
+            _count(self.crawler, item, "error/store")
+        self._done(batch)
 
-    def _count(self, outcomes: list[str]) -> None:
-        # On the reactor thread, like every other stats update.
+    def _count(self, outcomes: list[list[str]], batch: list[ArticleItem]) -> None:
+        # On the reactor thread, like every other count.
         self._batches_in_flight -= 1
-        for outcome in outcomes:
-            self.stats.inc_value(outcome)
+        for item, counted in zip(batch, outcomes, strict=True):
+            for outcome in counted:
+                _count(self.crawler, item, outcome)
+        self._done(batch)
 
-    def _write(self, batch: list[ArticleItem]) -> list[str]:
-        assert self._sessions is not None
-        outcomes: list[str] = []
-        with self._sessions.begin() as session:
-            # Plainly new articles (most of a first crawl) in a few statements for the batch;
-            # the rest (copies, updates, re-checks) one by one, each in its own savepoint.
-            records = [to_record(item) for item in batch]
-            try:
+    def _done(self, batch: list[ArticleItem]) -> None:
+        spider = self.crawler.spider
+        if isinstance(spider, NewsSpider):
+            for item in batch:
+                spider.item_done(item)
+
+    def _write(self, session: Session, batch: list[ArticleItem]) -> list[list[str]]:
+        """Each article's outcomes, returned (and counted) only after the commit: a batch
+        that rolled back stored nothing."""
+        outcomes: list[list[str]] = [[] for _ in batch]
+        # Plainly new articles (most of a first crawl) in a few statements for the batch;
+        # the rest (copies, updates, re-checks) one by one, each in its own savepoint.
+        records = [to_record(item) for item in batch]
+        try:
+            with session.begin_nested():
                 fresh = repository.store_new_articles(session, records)
+        except SQLAlchemyError:
+            logger.warning("Storing a batch in bulk failed; storing one by one", exc_info=True)
+            fresh = {}
+        self._index_new(session, [(i, batch[i], r) for i, r in fresh.items()], outcomes)
+        for i, item in enumerate(batch):
+            if i in fresh:
+                continue
+            try:
+                with session.begin_nested():
+                    outcomes[i].extend(self._store(session, item))
             except SQLAlchemyError:
-                logger.warning("Storing a batch in bulk failed; storing one by one", exc_info=True)
-                fresh = {}
-            outcomes.extend(self._index_new(session, [(batch[i], r) for i, r in fresh.items()]))
-            for i, item in enumerate(batch):
-                if i in fresh:
-                    continue
-                try:
-                    with session.begin_nested():
-                        outcomes.extend(self._store(session, item))
-                except SQLAlchemyError:
-                    logger.warning("Storing %s failed", item.article.url, exc_info=True)
-                    outcomes.append("error/store")
-        # Returned (and counted) only after the commit: a batch that rolled back stored nothing.
+                logger.warning("Storing %s failed", item.article.url, exc_info=True)
+                outcomes[i].append("error/store")
         return outcomes
 
     def _index_new(
-        self, session: Session, stored: list[tuple[ArticleItem, repository.StoreResult]]
-    ) -> list[str]:
-        repository.add_search_words(session, [(r.article_id, i.search_words) for i, r in stored])
-        outcomes = ["store/new"] * len(stored)
+        self,
+        session: Session,
+        stored: list[tuple[int, ArticleItem, repository.StoreResult]],
+        outcomes: list[list[str]],
+    ) -> None:
+        repository.add_search_words(session, [(r.article_id, i.search_words) for _, i, r in stored])
+        for at, _, _ in stored:
+            outcomes[at].append("store/new")
         if not self._watchlists:
-            return outcomes
-        matches = [
-            (r.article_id, m, i.fetched_at)
-            for i, r in stored
-            for m in i.matches
-            if m.watchlist in self._watchlists
-        ]
+            return
+        matches: list[tuple[int, Any, Any]] = []
+        for at, item, result in stored:
+            mine = [m for m in item.matches if m.watchlist in self._watchlists]
+            matches.extend((result.article_id, m, item.fetched_at) for m in mine)
+            if mine:
+                outcomes[at].append("flag/articles")
+                outcomes[at].extend(["flag/new"] * len(mine))
         repository.add_new_matches(session, matches)
-        flagged = {a for a, _, _ in matches}
-        outcomes.extend(["flag/articles"] * len(flagged))
-        outcomes.extend(["flag/new"] * len(matches))
-        return outcomes
 
     def _store(self, session: Session, item: ArticleItem) -> list[str]:
         result = repository.store_article(session, to_record(item))

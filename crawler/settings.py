@@ -48,9 +48,22 @@ EXTENSIONS_BASE = {
     if not path.endswith(".RemoteControl")
 }
 EXTENSIONS = {
-    "crawler.extensions.CrawlRunRecorder": 100,
     "crawler.extensions.ProgressReporter": 200,
     "crawler.extensions.UrgentAlerts": 300,
+}
+
+# One crawler carries many sources: each request is let through to its own source's domains
+# (SourceGate, in place of Scrapy's spider-wide offsite filter), and robots.txt is read again
+# after a while in a long-lived engine. The spider skips over-long URLs itself and counts them
+# (Scrapy's UrlLengthMiddleware would drop them unseen).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.SourceGate": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.ExpiringRobotsTxt": 100,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 
 LOG_LEVEL = "INFO"
@@ -63,4 +76,5 @@ PRESSWATCH_STORE_FLUSH_SECONDS = 1.0
 PRESSWATCH_WORKERS = "auto"  # extraction worker processes: "auto" (one per core), or 0 for inline
 PRESSWATCH_EXTRACT_TIMEOUT = 60.0  # seconds a worker may spend on one page
 PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: eight per worker
+PRESSWATCH_ROBOTS_TTL = 24 * 3600.0  # seconds a site's robots.txt is trusted
 PRESSWATCH_PROGRESS_SECONDS = 0  # 0: no progress lines (`presswatch crawl` turns them on)

@@ -13,18 +13,41 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from crawler.cluster import Frontier, new_worker_id
 from crawler.config import Config
-from crawler.daemon import crawl_command
 from crawler.frontier import WORKER_ENV
 from crawler.workers import die_with_parent
 
 logger = logging.getLogger("presswatch.worker")
+
+
+def crawl_command(config_path: Path, source: str, time_limit: timedelta) -> list[str]:
+    # `scrapy crawl`, ended without the interpreter's teardown (0.4 s less per crawl).
+    return [
+        sys.executable,
+        "-m",
+        "crawler.scrapycmd",
+        "crawl",
+        "news",
+        "-a",
+        f"source={source}",
+        "-a",
+        f"config={config_path}",
+        # The spider closes itself at the limit (run row: timeout); the daemon kills a crawl
+        # that still has not ended after stop_grace more.
+        "-s",
+        f"CLOSESPIDER_TIMEOUT={int(time_limit.total_seconds())}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
 
 
 @dataclass

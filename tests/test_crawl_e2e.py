@@ -568,7 +568,13 @@ def test_an_unchanged_source_is_checked_without_starting_a_crawl(site: Site) -> 
     assert [r.finish_reason for r in runs] == ["finished", "not_modified"]
     assert runs[-1].status == "finished" and runs[-1].pages_fetched == second["pages_fetched"]
 
-    assert crawl("--force")["finish_reason"] == "finished"  # a crawl all the same
+    # --force: a crawl all the same, in the engine (its run row names the crawling process),
+    # which finds the same: every listing answered 304.
+    forced = crawl("--force")
+    assert forced["status"] == "finished" and forced["finish_reason"] == "not_modified"
+    with Session(site.engine()) as session:
+        forced_run = session.get_one(CrawlRun, forced["run_id"])
+    assert forced_run.pid is not None and runs[-1].pid is None
 
     # A changed sitemap means a crawl, which reads it.
     sitemap = site.root / "wire" / "sitemap.xml"

@@ -1,7 +1,14 @@
-"""The ``news`` spider: one source per crawl, found by ``-a source=NAME``.
+"""The ``news`` spider: any number of sources in one crawl.
 
-It reads the source's feeds, sitemaps and section pages, skips article URLs already stored
-(unless their feed or sitemap says they changed since) and hands each article page to the
+``-a source=NAME``, ``-a sources=A,B`` or neither (every configured source). Each source gets a
+run of its own (``crawler.sourceruns``): its requests and pages carry its name and run token,
+its counts and listings' validators are its own, and its run ends when its own work is done.
+At most ``[crawl] sources_at_once`` runs are in progress; the others wait their turn. With
+``-a serve=true`` (the daemon's engine, ``crawler.engine``) the spider stays open when idle and
+takes sources as they come due.
+
+For each run it reads the source's feeds, sitemaps and section pages, skips article URLs already
+stored (unless their feed or sitemap says they changed since) and hands each article page to the
 pipelines as raw bytes: extraction happens there, not here.
 """
 
@@ -9,26 +16,29 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler import discovery
 from crawler.config import Config, ConfigError, SourceConfig, find_config, load_config
+from crawler.dbwriter import DbWriter
 from crawler.discovery import DiscoveryError, Entry
 from crawler.failures import failure_kind
 from crawler.items import PageItem
+from crawler.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun, run_counts
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, ensure_schema
@@ -37,6 +47,11 @@ from storage.urlkeys import host_of, url_key
 logger = logging.getLogger(__name__)
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+# Longer URLs are skipped (and counted): the length browsers and Scrapy's own limit accept.
+MAX_URL_LENGTH = 2083
+# How often runs are checked against the time limit (seconds).
+TIME_LIMIT_CHECK = 2.0
+USAGE = "usage: scrapy crawl news [-a source=NAME | -a sources=A,B] [-a config=FILE]"
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
@@ -48,10 +63,31 @@ class NewsArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str
+    source: str | None = None
+    sources: str | None = None  # comma-separated; with neither: every configured source
     config: str | None = None
     # Cluster mode: the crawl-run id the daemon announced in the shared frontier.
     run: int | None = None
+    # The daemon's engine: open until stopped, fed sources as they come due.
+    serve: bool = False
+    # Seconds a run may take before it is ended as timed out (0: no limit).
+    time_limit: float = 0
+
+    @model_validator(mode="after")
+    def _one_way(self) -> NewsArgs:
+        if self.source is not None and self.sources is not None:
+            raise ValueError("give either source or sources, not both")
+        if self.run is not None and len(self.names or []) != 1:
+            raise ValueError("run needs exactly one source")
+        return self
+
+    @property
+    def names(self) -> list[str] | None:
+        if self.source is not None:
+            return [self.source]
+        if self.sources is not None:
+            return [n.strip() for n in self.sources.split(",") if n.strip()]
+        return None
 
 
 def _charset(response: Response) -> str | None:
@@ -71,8 +107,13 @@ class NewsSpider(Spider):
     name = "news"
 
     config: Config
-    source: SourceConfig
+    runs: RunBook
+    writer: DbWriter
+    serve: bool = False
     _setup_error: tuple[str, str] | None = None
+    _timer: task.LoopingCall | None = None
+    _poke: task.LoopingCall | None = None
+    _names: list[str]
     run_id: int | None = None  # cluster mode
     frontier: Any = None
     worker: str = ""
@@ -84,20 +125,24 @@ class NewsSpider(Spider):
         return spider
 
     def _setup(self, settings: Settings, kwargs: dict[str, Any]) -> None:
+        # Filled by the pipelines: whether all they accepted is written (flushing if not).
+        self.settled_checks: list[Callable[[], bool]] = []
+        self._closing = False
+        self._draining = False
         try:
             args = NewsArgs.model_validate(kwargs)
         except ValidationError as exc:
             problem = exc.errors()[0]
-            name = ".".join(str(p) for p in problem["loc"])
-            self._setup_error = (
-                "bad_arguments",
-                f"argument {name!r}: {problem['msg']} (usage: scrapy crawl news -a source=NAME "
-                "[-a config=FILE])",
-            )
+            name = ".".join(str(p) for p in problem["loc"]) or "arguments"
+            self._setup_error = ("bad_arguments", f"argument {name!r}: {problem['msg']} ({USAGE})")
             return
         try:
             self.config = load_config(find_config(args.config))
-            self.source = self.config.source(args.source)
+            names = args.names
+            if names is None:
+                names = [s.name for s in self.config.sources]
+            for name in names:
+                self.config.source(name)
             engine = make_engine(self.config.database_url)
             try:
                 ensure_schema(engine)
@@ -109,6 +154,8 @@ class NewsSpider(Spider):
         except (SchemaError, SQLAlchemyError) as exc:
             self._setup_error = ("storage_error", f"storage: {exc}")
             return
+        self._names = names
+        self.serve = args.serve
         if args.run is not None:
             if self.config.cluster is None:
                 self._setup_error = (
@@ -118,7 +165,6 @@ class NewsSpider(Spider):
                 return
             self._cluster_setup(settings, args.run)
 
-        self.allowed_domains = self.source.domains
         crawl = self.config.crawl
         for key, value in {
             "USER_AGENT": crawl.user_agent,
@@ -135,30 +181,154 @@ class NewsSpider(Spider):
             "PRESSWATCH_STORY_WINDOW": self.config.storage.story_window.total_seconds(),
             "PRESSWATCH_WORKERS": crawl.workers,
             "PRESSWATCH_EXTRACT_TIMEOUT": crawl.extract_timeout.total_seconds(),
+            "PRESSWATCH_ROBOTS_TTL": crawl.robots_ttl.total_seconds(),
         }.items():
             settings.set(key, value, priority="spider")
-        self._article_pattern = (
-            re.compile(self.source.article_pattern) if self.source.article_pattern else None
-        )
-        self._age_cutoff = datetime.now(UTC) - crawl.max_article_age
-        self._listings: set[str] = set()  # URL keys of section pages requested
-        self._requested: set[str] = set()  # URL keys of articles requested
-        # URL key -> when its article was last fetched (None: not stored), per listed URL.
-        self._known: dict[str, datetime | None] = {}
         self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
-        # Feeds and sitemaps as last fetched (validators for conditional requests), and what
-        # this crawl learns of them, saved when it finishes.
+        self.writer = DbWriter(self.config.database_url, self.config.storage.story_window)
+        time_limit = args.time_limit or settings.getfloat("CLOSESPIDER_TIMEOUT")
+        self.runs = RunBook(
+            self.writer,
+            limit=crawl.sources_at_once,
+            max_article_age=crawl.max_article_age,
+            time_limit=timedelta(seconds=time_limit) if time_limit else None,
+            count_global=self._count_global,
+            keep_ended=not self.serve,
+        )
+        self.runs.on_start.append(self._start_run)
+        self.runs.on_end.append(self._run_ended)
+        # Domains are checked per source (crawler.middlewares.SourceGate, _articles); Scrapy's
+        # own offsite filter knows one list for the whole spider.
+        self._links = LinkExtractor(unique=True)
+        self._timer: task.LoopingCall | None = None  # made in start(): it needs the reactor
+
+    def _count_global(self, key: str, value: int) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, value)
+
+    # -- sources in, runs out -----------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self._setup_error:
+            reason, message = self._setup_error
+            logger.error("%s", message)
+            raise CloseSpider(reason)
+        self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
+        self.crawler.signals.connect(self._dropped, signal=signals.request_dropped)
+        self.crawler.signals.connect(self._item_gone, signal=signals.item_dropped)
+        self.crawler.signals.connect(self._item_gone, signal=signals.item_error)
+        if self.run_id is not None:
+            # The run's seeds, as many as this worker takes before the others do.
+            self._cluster_open()
+            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
+                yield self._seed_request(seed)
+            return
+        self._timer = task.LoopingCall(self._end_overdue)
+        self._timer.start(TIME_LIMIT_CHECK, now=False)
+        for name in self._names:
+            self.runs.due(self.config.source(name))
+        self._start_waiting()
+
+    def crawl_source(self, source: SourceConfig) -> bool:
+        """Take ``source`` for a run (the daemon's engine): False if it is running or waiting,
+        or the engine is draining."""
+        if self._draining or not self.runs.due(source):
+            return False
+        self._start_waiting()
+        return True
+
+    def drain(self) -> None:
+        """Take no more sources; close once the runs in progress (and waiting) have ended."""
+        self._draining = True
+        self.serve = False
+        if not self.runs.busy:
+            self._close("finished")
+
+    def stop(self) -> None:
+        """Close now: pages being downloaded or processed finish, the rest is dropped, and the
+        runs in progress are recorded as stopped."""
+        self._close("shutdown")
+
+    def _close(self, reason: str) -> None:
+        if self._closing or self.crawler.engine is None:
+            return
+        self._closing = True
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+
+    def reconfigure(self, config: Config) -> None:
+        """A new config (SIGHUP): sources removed wait no more; runs in progress go on."""
+        self.config = config
+        names = {s.name for s in config.sources}
+        for source, _ in list(self.runs.waiting):
+            if source.name not in names:
+                self.runs.forget(source.name)
+
+    def _start_waiting(self) -> None:
+        self.runs.start_waiting(self._read_validators)
+
+    def _read_validators(self, source: str) -> dict[str, repository.ListingState]:
         try:
             with self._reader() as session:
-                self._validators = repository.listing_states(session, self.source.name)
+                return repository.listing_states(session, source)
         except SQLAlchemyError:
-            logger.warning("Cannot read the listings' validators; fetching them all", exc_info=True)
-            self._validators = {}
-        self._fetched_listings: dict[str, repository.ListingState] = {}
-        self._incomplete: set[str] = set()  # listings with an article that failed to download
-        # Domains are checked by _allowed (on the host name): the extractor's own allow_domains
-        # compares against host:port and drops every link on a site served on a port.
-        self._links = LinkExtractor(unique=True)
+            logger.warning("Cannot read %s's validators; fetching its listings", source)
+            return {}
+
+    def _start_run(self, run: SourceRun) -> None:
+        assert self.crawler.engine is not None
+        for request in self._seeds(run):
+            self.crawler.engine.crawl(request)
+
+    def _seeds(self, run: SourceRun) -> Iterator[Request]:
+        for url in run.source.feeds:
+            yield self._listing(run, url, self.parse_feed, conditional=True)
+        for url in run.source.sitemaps:
+            yield self._listing(run, url, self.parse_sitemap, conditional=True)
+        for url in run.source.pages:
+            run.listings_changed = True  # a section page has no validators: always read
+            yield self._listing(run, url, self.parse_page, depth=1)
+
+    def _run_ended(self, ended: EndedRun) -> None:
+        self._start_waiting()
+        if not self.serve and not self.runs.busy:
+            # The last run is over: close now rather than at the engine's next idle check (5 s).
+            self._close("finished")
+
+    def _end_overdue(self) -> None:
+        for run in self.runs.overdue():
+            logger.warning("%s: run past its time limit; ended as timed out", run.name)
+            self.runs.end(run, "closespider_timeout")
+
+    def _idle(self) -> None:
+        """Nothing scheduled, downloading or being scraped. The daemon's engine waits for more
+        sources; a crawl waits for its runs' last pages to be stored. A run with nothing in
+        the engine and everything stored is over, whatever its own accounting says."""
+        if self.run_id is not None:
+            self._cluster_idle()
+            return
+        settled = all(check() for check in self.settled_checks)
+        if settled and self.writer.idle:
+            for run in list(self.runs.active.values()):
+                if not run.ending and not run.external:
+                    logger.debug("%s: idle with %d still counted out", run.name, run.pending)
+                    self.runs.end(run, "finished")
+        if self.serve or self.runs.busy:
+            raise DontCloseSpider
+
+    def _dropped(self, request: Request, spider: Spider) -> None:
+        self.runs.done(self.runs.run_of(request.meta))
+
+    def _item_gone(self, item: Any, **_: Any) -> None:
+        self.item_done(item)
+
+    def item_done(self, item: Any) -> None:
+        if isinstance(item, PageItem) or hasattr(item, "run_token"):
+            self.runs.done(self.run_for_item(item))
+
+    def run_for_item(self, item: Any) -> SourceRun | None:
+        return self.runs.run_of({SOURCE_META: item.source, RUN_META: item.run_token})
+
+    # -- cluster mode --------------------------------------------------------------------------
 
     def _cluster_setup(self, settings: Settings, run: int) -> None:
         """Take part in run ``run`` of the shared frontier (see crawler.cluster)."""
@@ -170,7 +340,6 @@ class NewsSpider(Spider):
         self.run_id = run
         self.worker = worker_id()
         self.frontier = Frontier(cluster)
-        self._writer = make_sessionmaker(make_engine(self.config.database_url))
         self._reported: repository.RunCounts | None = None
         for key, value in {
             "SCHEDULER": "crawler.frontier.RunScheduler",
@@ -182,12 +351,15 @@ class NewsSpider(Spider):
             "PRESSWATCH_WORKER_ID": self.worker,
         }.items():
             settings.set(key, value, priority="spider")
-        self.crawler.signals.connect(self._cluster_idle, signal=signals.spider_idle)
-        self.crawler.signals.connect(self._cluster_opened, signal=signals.spider_opened)
-        self._poke = task.LoopingCall(self._poke_engine)
 
-    def _cluster_opened(self, spider: Spider) -> None:
+    def _cluster_open(self) -> None:
+        assert self.run_id is not None
+        source = self.config.source(self._names[0])
+        self._cluster_run = self.runs.open(
+            source, self._read_validators(source.name), run_id=self.run_id
+        )
         self.frontier.join(self.run_id, self.worker)
+        self._poke = task.LoopingCall(self._poke_engine)
         self._poke.start(0.5, now=False)
 
     def _poke_engine(self) -> None:
@@ -197,17 +369,15 @@ class NewsSpider(Spider):
         if slot is not None:
             slot.nextcall.schedule()
 
-    def _cluster_idle(self, spider: Spider) -> None:
+    def _cluster_idle(self) -> None:
         """Idle: all this worker took is done (pages fetched, links pushed, articles stored
         once the storage pipeline has settled): its counts go into the run, and it is dropped
         from its processing list. The crawl stays open while any of the run is left anywhere;
         a run abandoned at its time limit closes it ("abandoned")."""
         import redis
 
-        for pipeline in getattr(self.crawler.engine.scraper.itemproc, "middlewares", ()):
-            settled = getattr(pipeline, "settled", None)
-            if settled is not None and not settled():
-                raise DontCloseSpider
+        if not all(check() for check in self.settled_checks) or not self.writer.idle:
+            raise DontCloseSpider
         assert self.run_id is not None
         try:
             state = self.frontier.state(self.run_id)
@@ -218,6 +388,7 @@ class NewsSpider(Spider):
             # Seeds given back by a worker that died after taking them.
             taken = False
             while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
+                assert self.crawler.engine is not None
                 self.crawler.engine.crawl(self._seed_request(seed))
                 taken = True
             if taken or (state == "active" and self.frontier.pending(self.run_id) > 0):
@@ -229,13 +400,11 @@ class NewsSpider(Spider):
 
     def _report_share(self) -> None:
         """Add what this worker counted since its last report to the run's row."""
-        from crawler.extensions import run_counts
-
-        assert self.crawler.stats is not None and self.run_id is not None
-        now = run_counts(self.crawler.stats.get_stats())
+        assert self.run_id is not None
+        now = run_counts(self._cluster_run.counts)
         delta = now.minus(self._reported) if self._reported is not None else now
         if delta.any():
-            with self._writer.begin() as session:
+            with self.writer.sessions.begin() as session:
                 repository.add_run_counts(session, self.run_id, delta)
         self._reported = now
 
@@ -243,7 +412,7 @@ class NewsSpider(Spider):
         """The worker that finds nothing of the run left anywhere closes its row."""
         assert self.run_id is not None
         if self.frontier.pending(self.run_id) == 0 and self.frontier.claim_final(self.run_id):
-            with self._writer.begin() as session:
+            with self.writer.sessions.begin() as session:
                 repository.close_run(
                     session,
                     self.run_id,
@@ -253,33 +422,24 @@ class NewsSpider(Spider):
                 )
 
     def _seed_request(self, seed: Any) -> Request:
+        run = self._cluster_run
         if seed.kind == "feed":
-            return self._listing(seed.url, self.parse_feed, conditional=True)
+            return self._listing(run, seed.url, self.parse_feed, conditional=True)
         if seed.kind == "sitemap":
-            return self._listing(seed.url, self.parse_sitemap, conditional=True)
-        return self._listing(seed.url, self.parse_page, depth=1)
+            return self._listing(run, seed.url, self.parse_sitemap, conditional=True)
+        return self._listing(run, seed.url, self.parse_page, depth=1)
 
-    # -- start ---------------------------------------------------------------------------------
+    # -- requests ------------------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[Any]:
-        if self._setup_error:
-            reason, message = self._setup_error
-            logger.error("%s", message)
-            raise CloseSpider(reason)
-        if self.run_id is not None:
-            # The run's seeds, as many as this worker takes before the others do.
-            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
-                yield self._seed_request(seed)
-            return
-        for url in self.source.feeds:
-            yield self._listing(url, self.parse_feed, conditional=True)
-        for url in self.source.sitemaps:
-            yield self._listing(url, self.parse_sitemap, conditional=True)
-        for url in self.source.pages:
-            yield self._listing(url, self.parse_page, depth=1)
+    def _request(self, run: SourceRun, url: str, callback: Any, **kwargs: Any) -> Request:
+        meta = kwargs.pop("meta", {})
+        meta[SOURCE_META] = run.name
+        meta[RUN_META] = run.token
+        self.runs.taken(run)
+        return Request(url, callback=callback, errback=self.on_error, meta=meta, **kwargs)
 
     def _listing(
-        self, url: str, callback: Any, depth: int = 0, conditional: bool = False
+        self, run: SourceRun, url: str, callback: Any, depth: int = 0, conditional: bool = False
     ) -> Request:
         """A request for a feed, sitemap or section page. Feeds and sitemaps are asked for
         conditionally (If-None-Match / If-Modified-Since) when the last crawl saw them whole."""
@@ -287,35 +447,35 @@ class NewsSpider(Spider):
         meta: dict[str, Any] = {"pw_depth": depth}
         if conditional:
             meta["handle_httpstatus_list"] = [304]
-            state = self._validators.get(url_key(url))
+            state = run.validators.get(url_key(url))
             if state is not None:
                 if state.etag:
                     headers["If-None-Match"] = state.etag
                 if state.last_modified:
                     headers["If-Modified-Since"] = state.last_modified
-        return Request(
-            url,
-            callback=callback,
-            errback=self.on_error,
-            priority=10,
-            dont_filter=True,
-            headers=headers,
-            meta=meta,
+        return self._request(
+            run, url, callback, priority=10, dont_filter=True, headers=headers, meta=meta
         )
 
-    def _not_modified(self, response: Response) -> bool:
+    def _run_of(self, response: Response) -> SourceRun | None:
+        return self.runs.run_of(response.meta)
+
+    def _not_modified(self, run: SourceRun, response: Response) -> bool:
         """A 304: nothing to parse. A sitemap index's children are still checked, each with
         its own validators (a news sitemap changes while its index stays the same)."""
         if response.status != 304:
+            run.listings_changed = True
             return False
-        self._count("fetch/not_modified")
+        self._count(run, "fetch/not_modified")
         key = url_key(response.url)
-        state = self._validators.get(key)
+        state = run.validators.get(key)
         if state is not None:
-            self._fetched_listings[key] = state
+            run.fetched_listings[key] = state
         return True
 
-    def _remember(self, response: Response, children: list[str] | None = None) -> None:
+    def _remember(
+        self, run: SourceRun, response: Response, children: list[str] | None = None
+    ) -> None:
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         state = repository.ListingState(
@@ -326,120 +486,178 @@ class NewsSpider(Spider):
         )
         # Under the address configured too, when the listing redirected (/rss -> /feed.rss).
         for url in {response.url, *(response.meta.get("redirect_urls") or [])[:1]}:
-            self._fetched_listings[url_key(url)] = state
+            run.fetched_listings[url_key(url)] = state
+
+    def _count(self, run: SourceRun | None, key: str, value: int = 1) -> None:
+        self.runs.count(run, key, value)
+
+    # -- callbacks: each ends what its request had out, however it ends ----------------------
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        run = self._run_of(response)
+        if run is None:
+            return
+        try:
+            yield from self._feed(run, response)
+        finally:
+            self.runs.done(run)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        run = self._run_of(response)
+        if run is None:
+            return
+        try:
+            yield from self._sitemap(run, response)
+        finally:
+            self.runs.done(run)
+
+    def parse_page(self, response: Response) -> Iterator[Request]:
+        run = self._run_of(response)
+        if run is None:
+            return
+        try:
+            yield from self._page(run, response)
+        finally:
+            self.runs.done(run)
+
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
+        run = self._run_of(response)
+        if run is None:
+            return
+        try:
+            yield from self._article(run, response)
+        finally:
+            self.runs.done(run)
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        run = self.runs.run_of(request.meta) if request is not None else None
+        if run is None:
+            return
+        try:
+            kind = failure_kind(failure)
+            if kind == "offsite":
+                self._count(run, "discover/offsite")
+                return
+            self._count(run, f"error/{kind}")
+            logger.info("Failed (%s): %s", kind, request.url if request is not None else "?")
+            self.retry_later(run, request.meta.get("pw_listing") if request is not None else None)
+        finally:
+            self.runs.done(run)
 
     # -- listings ------------------------------------------------------------------------------
 
-    def _count(self, key: str, value: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key, value)
-
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        self._count("fetch/pages")
-        if self._not_modified(response):
+    def _feed(self, run: SourceRun, response: Response) -> Iterator[Request]:
+        self._count(run, "fetch/pages")
+        if self._not_modified(run, response):
             return
         kind = discovery.sniff(response.body)
         if kind == "sitemap":
-            yield from self.parse_sitemap(response, counted=True)
+            yield from self._sitemap(run, response, counted=True)
             return
         if kind == "html":
-            yield from self.parse_page(response, counted=True)
+            yield from self._page(run, response, counted=True)
             return
         try:
             entries = discovery.parse_feed(response.body, response.url)
         except DiscoveryError as exc:
-            self._count("error/bad_feed")
+            self._count(run, "error/bad_feed")
             logger.warning("Feed %s is unreadable: %s", response.url, exc)
             return
-        self._count("discover/feed_entries", len(entries))
-        self._remember(response)
-        yield from self._articles(entries, listing=url_key(response.url))
+        self._count(run, "discover/feed_entries", len(entries))
+        self._remember(run, response)
+        yield from self._articles(run, entries, listing=url_key(response.url))
 
-    def parse_sitemap(self, response: Response, counted: bool = False) -> Iterator[Request]:
+    def _sitemap(
+        self, run: SourceRun, response: Response, counted: bool = False
+    ) -> Iterator[Request]:
         if not counted:
-            self._count("fetch/pages")
-        if self._not_modified(response):
-            state = self._validators.get(url_key(response.url))
+            self._count(run, "fetch/pages")
+        if self._not_modified(run, response):
+            state = run.validators.get(url_key(response.url))
             for child in state.children if state is not None else []:
-                yield self._listing(child, self.parse_sitemap, conditional=True)
+                yield self._listing(run, child, self.parse_sitemap, conditional=True)
             return
         try:
             sitemap = discovery.parse_sitemap(response.body, response.url)
         except DiscoveryError as exc:
-            self._count("error/bad_sitemap")
+            self._count(run, "error/bad_sitemap")
             logger.warning("Sitemap %s is unreadable: %s", response.url, exc)
             return
         if sitemap.kind == "urlset":
-            self._count("discover/sitemap_entries", len(sitemap.entries))
-            self._remember(response)
-            yield from self._articles(sitemap.entries, listing=url_key(response.url))
+            self._count(run, "discover/sitemap_entries", len(sitemap.entries))
+            self._remember(run, response)
+            yield from self._articles(run, sitemap.entries, listing=url_key(response.url))
             return
         children = []
         for entry in sitemap.entries:
-            if self._too_old(entry):
-                self._count("discover/old_sitemap")
+            if self._too_old(run, entry):
+                self._count(run, "discover/old_sitemap")
                 continue
-            if self._allowed(entry.url):
+            if run.allowed(host_of(entry.url)):
                 children.append(entry.url)
-                yield self._listing(entry.url, self.parse_sitemap, conditional=True)
-        self._remember(response, children)
+                yield self._listing(run, entry.url, self.parse_sitemap, conditional=True)
+        self._remember(run, response, children)
 
-    def parse_page(self, response: Response, counted: bool = False) -> Iterator[Request]:
+    def _page(self, run: SourceRun, response: Response, counted: bool = False) -> Iterator[Request]:
         if not counted:
-            self._count("fetch/pages")
+            self._count(run, "fetch/pages")
         if not isinstance(response, TextResponse) or not _is_html(response):
-            self._count("error/not_html")
+            self._count(run, "error/not_html")
             return
         depth = int(response.meta.get("pw_depth", 1))
         articles: list[Entry] = []
         for link in self._links.extract_links(response):
-            if self._is_article(link.url):
+            if self._is_article(run, link.url):
                 articles.append(Entry(url=link.url))
-            elif depth < self.config.crawl.page_depth and self._allowed(link.url):
+            elif depth < self.config.crawl.page_depth and run.allowed(host_of(link.url)):
                 key = url_key(link.url)
-                if key not in self._listings:
-                    self._listings.add(key)
-                    yield self._listing(link.url, self.parse_page, depth=depth + 1)
-        self._count("discover/page_links", len(articles))
-        yield from self._articles(articles)
+                if key not in run.listings:
+                    run.listings.add(key)
+                    yield self._listing(run, link.url, self.parse_page, depth=depth + 1)
+        self._count(run, "discover/page_links", len(articles))
+        yield from self._articles(run, articles)
 
     # -- articles ------------------------------------------------------------------------------
 
-    def _allowed(self, url: str) -> bool:
-        host = host_of(url)
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
-
-    def _is_article(self, url: str) -> bool:
-        if self._article_pattern is not None:
-            return bool(self._article_pattern.search(url))
+    @staticmethod
+    def _is_article(run: SourceRun, url: str) -> bool:
+        if run.pattern is not None:
+            return bool(run.pattern.search(url))
         return discovery.looks_like_article(url)
 
-    def _too_old(self, entry: Entry) -> bool:
-        return entry.dated is not None and entry.dated < self._age_cutoff
+    @staticmethod
+    def _too_old(run: SourceRun, entry: Entry) -> bool:
+        return entry.dated is not None and entry.dated < run.age_cutoff
 
-    def _articles(self, entries: Iterable[Entry], listing: str | None = None) -> Iterator[Request]:
+    def _articles(
+        self, run: SourceRun, entries: Iterable[Entry], listing: str | None = None
+    ) -> Iterator[Request]:
         """Requests for the entries worth fetching: allowed, recent, not requested yet in this
-        crawl, and not stored already (or stored before their listing says they changed)."""
+        run, and not stored already (or stored before their listing says they changed)."""
         fresh: dict[str, Entry] = {}
         for entry in entries:
-            if not self._allowed(entry.url):
-                self._count("discover/offsite")
+            if not run.allowed(host_of(entry.url)):
+                self._count(run, "discover/offsite")
                 continue
-            if self._article_pattern is not None and not self._article_pattern.search(entry.url):
-                self._count("discover/not_article")
+            if run.pattern is not None and not run.pattern.search(entry.url):
+                self._count(run, "discover/not_article")
                 continue
-            if self._too_old(entry):
-                self._count("discover/too_old")
+            if self._too_old(run, entry):
+                self._count(run, "discover/too_old")
+                continue
+            if len(entry.url) > MAX_URL_LENGTH:
+                self._count(run, "discover/url_too_long")
                 continue
             key = url_key(entry.url)
-            if key in self._requested:
+            if key in run.requested:
                 continue
             previous = fresh.get(key)
             if previous is None or _newer(entry.changed, previous.changed):
                 fresh[key] = entry
         if not fresh:
             return
-        unknown = [key for key in fresh if key not in self._known]
+        unknown = [key for key in fresh if key not in run.known]
         if unknown:
             try:
                 with self._reader() as session:
@@ -448,42 +666,43 @@ class NewsSpider(Spider):
                 logger.warning("Known-URL check failed; fetching the listed URLs", exc_info=True)
                 found = {}
             for key in unknown:
-                self._known[key] = found.get(key)
+                run.known[key] = found.get(key)
         for key, entry in fresh.items():
             # Scrapy consumes callbacks' output lazily, interleaving listings: another listing
             # may have requested this URL since the check above.
-            if key in self._requested:
+            if key in run.requested:
                 continue
-            checked = self._known[key]
+            checked = run.known[key]
             if checked is not None and (entry.changed is None or entry.changed <= checked):
-                self._count("discover/known")
+                self._count(run, "discover/known")
                 continue
             if checked is not None:
-                self._count("discover/changed")
-            self._requested.add(key)
+                self._count(run, "discover/changed")
+            run.requested.add(key)
             meta: dict[str, Any] = {"pw_listed": entry.published, "pw_listing": listing}
             if self.run_id is not None:
                 meta["pw_claim"] = key  # across workers: the run's scheduler claims it
-            yield Request(
+            yield self._request(
+                run,
                 entry.url,
-                callback=self.parse_article,
-                errback=self.on_error,
+                self.parse_article,
                 # Duplicates are filtered by URL key above; a redirect loop must reach the
                 # redirect limit (and be counted) instead of vanishing in the dupefilter.
                 dont_filter=True,
                 meta=meta,
             )
 
-    def parse_article(self, response: Response) -> Iterator[PageItem]:
-        self._count("fetch/pages")
-        self._count("fetch/articles")
+    def _article(self, run: SourceRun, response: Response) -> Iterator[PageItem]:
+        self._count(run, "fetch/pages")
+        self._count(run, "fetch/articles")
         if not isinstance(response, TextResponse) or not _is_html(response):
-            self._count("error/not_html")
+            self._count(run, "error/not_html")
             logger.info("Not an HTML page: %s", response.url)
             return
         redirects = response.meta.get("redirect_urls") or []
+        self.runs.taken(run)  # until the page is stored or dropped
         yield PageItem(
-            source=self.source.name,
+            source=run.name,
             url=response.url,
             body=response.body,
             fetched_at=datetime.now(UTC),
@@ -491,35 +710,29 @@ class NewsSpider(Spider):
             requested_url=redirects[0] if redirects else None,
             listed_published=response.meta.get("pw_listed"),
             listing=response.meta.get("pw_listing"),
+            run_token=run.token,
         )
 
-    def on_error(self, failure: Failure) -> None:
-        kind = failure_kind(failure)
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        if kind == "offsite":
-            self._count("discover/offsite")
-            return
-        self._count(f"error/{kind}")
-        logger.info("Failed (%s): %s", kind, url)
-        self.retry_later(request.meta.get("pw_listing") if request is not None else None)
-
-    def retry_later(self, listing: str | None) -> None:
+    def retry_later(self, run: SourceRun | None, listing: str | None) -> None:
         """An article of ``listing`` (a URL key) was not stored this time: ask for that listing
         unconditionally next time, so that the article is tried again."""
-        if listing and listing in self._fetched_listings:
-            state = self._fetched_listings[listing]
-            for key, other in self._fetched_listings.items():
+        if run is None:
+            return
+        if listing and listing in run.fetched_listings:
+            state = run.fetched_listings[listing]
+            for key, other in run.fetched_listings.items():
                 if other is state:
-                    self._incomplete.add(key)
+                    run.incomplete.add(key)
         if listing:
-            self._incomplete.add(listing)
+            run.incomplete.add(listing)
 
-    def closed(self, reason: str) -> None:
-        """Save the listings' validators, for the next crawl's conditional requests. Only a
-        finished crawl's: a stopped one has not fetched everything its listings offered."""
+    async def closed(self, reason: str) -> None:
+        """End every run still in progress (a stopped crawl's as stopped: it saves no
+        validators, not having fetched all its listings offered), then let the writer finish."""
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
         if self.run_id is not None:
-            if getattr(self, "_poke", None) is not None and self._poke.running:
+            if self._poke is not None and self._poke.running:
                 self._poke.stop()
             try:
                 self._report_share()
@@ -532,19 +745,10 @@ class NewsSpider(Spider):
                 logger.error(
                     "Cannot close this worker's part of run %s", self.run_id, exc_info=True
                 )
-        if reason != "finished" or not self._fetched_listings:
+        if self._setup_error is not None or not hasattr(self, "runs"):
             return
-        states = {
-            key: state
-            if key not in self._incomplete
-            else repository.ListingState(state.url, None, None, state.children)
-            for key, state in self._fetched_listings.items()
-        }
-        engine = make_engine(self.config.database_url)
+        self.runs.end_all(reason)
         try:
-            with make_sessionmaker(engine).begin() as session:
-                repository.save_listing_states(session, self.source.name, states, datetime.now(UTC))
-        except SQLAlchemyError:
-            logger.warning("Cannot save the listings' validators", exc_info=True)
+            await maybe_deferred_to_future(self.writer.drained())
         finally:
-            engine.dispose()
+            self.writer.close()
