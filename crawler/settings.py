@@ -62,6 +62,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.ExpiringRobotsTxt": 100,
 }
+# (and the per-host limit held when many requests for one host are queued: crawler/downloader.py)
+DOWNLOADER = "crawler.downloader.PoliteDownloader"
+# Many hosts at once (a broad crawl): take the next request for the host with the least in
+# progress, not the next in line, so that a slow or delayed host does not fill every
+# download slot while the others wait.
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }

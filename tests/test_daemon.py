@@ -449,7 +449,7 @@ def test_status_before_any_crawl_creates_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["presswatch.toml"]
 
 
-def test_a_source_with_nothing_new_is_checked_without_a_crawl_process(site: Site) -> None:
+def test_an_unchanged_source_costs_requests_in_the_one_engine_not_a_process(site: Site) -> None:
     # The wire source without its section page: feeds and sitemaps only, all with validators.
     config = site.config.read_text(encoding="utf-8")
     section = f'pages = ["{site.url("wire", "/")}"]'
@@ -459,15 +459,26 @@ def test_a_source_with_nothing_new_is_checked_without_a_crawl_process(site: Site
     )
     process = start_daemon(site)
     try:
-        wait_for(lambda: logged("listings answered 304 Not Modified; not crawled"), 40, "a check")
+        wait_for(lambda: logged("listings answered 304 Not Modified"), 40, "a check")
         # Like any crawl that found nothing new, it backs the source's interval off.
         wait_for(lambda: logged("wire: next crawls every 3s (nothing new)"), 40, "a back-off")
+        site.server.reset_log()
+        log = site.workdir / "daemon.log"
+        polls = log.read_text(encoding="utf-8").count("answered 304 Not Modified")
+        wait_for(
+            lambda: log.read_text(encoding="utf-8").count("answered 304 Not Modified") > polls,
+            40,
+            "another poll",
+        )
+        polled = [r for r in site.server.requested("wire") if r.path != "/robots.txt"]
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
     wire = [r for r in runs(site) if r.source == "wire"]
-    assert wire[0].finish_reason == "finished"  # the first: a crawl
+    assert wire[0].finish_reason == "finished"  # the first: a crawl that stored articles
     checked = [r for r in wire if r.finish_reason == "not_modified"]
     assert checked and all(r.status == "finished" and r.new == 0 for r in checked)
-    # No crawl process ran for those: a crawl's row carries its process id, theirs none.
-    assert all(r.pid is None for r in checked) and wire[0].pid is not None
+    # A poll costs its conditional requests, answered 304, and no article page ...
+    assert polled and all(r.status == 304 and "if-none-match" in r.headers for r in polled)
+    # ... and no process: every run of both sources was made by the one engine.
+    assert len({r.pid for r in runs(site)}) == 1 and wire[0].pid is not None

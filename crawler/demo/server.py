@@ -69,6 +69,9 @@ class SiteServer:
     def __init__(self, roots: Sequence[Path], hosts: dict[str, str] | None = None) -> None:
         self.roots = [Path(r) for r in roots]
         self.requests: list[LoggedRequest] = []
+        # Requests being answered per host now, and the most there ever were at once.
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         self._hosts: dict[str, _Host] = {}
         for name, address in (hosts or DEFAULT_HOSTS).items():
@@ -183,7 +186,17 @@ class SiteServer:
 
             def _serve(self, head: bool) -> None:
                 path = urlsplit(self.path).path
-                status, headers, body = server._respond(host, path)
+                # Counted while the answer is being made (a route's delay included), not while
+                # it is written: a client may send its next request as soon as it has read one.
+                with server._lock:
+                    now = server.in_flight[host.name] = server.in_flight.get(host.name, 0) + 1
+                    most = server.max_in_flight.get(host.name, 0)
+                    server.max_in_flight[host.name] = max(most, now)
+                try:
+                    status, headers, body = server._respond(host, path)
+                finally:
+                    with server._lock:
+                        server.in_flight[host.name] -= 1
                 if status == 200 and _not_modified(self.headers, headers):
                     status, body = 304, b""
                 with server._lock:
