@@ -236,9 +236,29 @@ def print_summaries(summaries: Sequence[Any], out: TextIO = sys.stdout) -> None:
         )
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.crawl import crawl_sources, read_summaries
+PRECHECK_SOURCES_AT_ONCE = 16
+
+
+def _some(names: Sequence[str], shown: int = 20) -> str:
+    """``a, b, c`` or, past ``shown`` names, ``a, b, ... and 280 more``."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _precheck(config: Config, name: str, engine: Any) -> Any:
     from crawler.precheck import Precheck, precheck
+
+    try:
+        return precheck(config, config.source(name), engine)
+    except Exception as exc:  # the crawl will meet and record whatever this was
+        logger.warning("checking %s's listings failed (%s); crawling", name, exc)
+        return Precheck(False, "the check failed")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crawler.crawl import crawl_sources, read_summaries
 
     config = _load(args)
     names = args.sources or [s.name for s in config.sources]
@@ -251,31 +271,29 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     expect_articles = args.force
     try:
         if not args.force and config.cluster is None:
-            for name in names:
-                try:
-                    checked = precheck(config, config.source(name), engine)
-                except Exception as exc:  # the crawl will meet and record whatever this was
-                    logger.warning("checking %s's listings failed (%s); crawling", name, exc)
-                    checked = Precheck(False, "the check failed")
-                if checked.unchanged:
-                    unchanged[name] = checked.run_id
-                    continue
-                expect_articles = expect_articles or checked.listings_changed
-                if not args.quiet:
-                    print(f"{name}: crawling, as {checked.why}", file=sys.stderr)
+            # Many sources' listings are checked at once (each check waits on the network).
+            with ThreadPoolExecutor(PRECHECK_SOURCES_AT_ONCE) as pool:
+                checks = pool.map(lambda name: _precheck(config, name, engine), names)
+                for name, checked in zip(names, checks, strict=True):
+                    if checked.unchanged:
+                        unchanged[name] = checked.run_id
+                        continue
+                    expect_articles = expect_articles or checked.listings_changed
+                    if not args.quiet and len(names) <= 20:
+                        print(f"{name}: crawling, as {checked.why}", file=sys.stderr)
     finally:
         engine.dispose()
     if unchanged and not args.quiet:
         print(
-            f"{', '.join(unchanged)}: nothing new (every feed and sitemap answered 304 Not "
-            "Modified); not crawled",
+            f"{_some(list(unchanged))}: nothing new (every feed and sitemap answered "
+            "304 Not Modified); not crawled",
             file=sys.stderr,
         )
     to_crawl = [name for name in names if name not in unchanged]
     summaries = []
     if to_crawl:
         if not args.quiet:
-            print(f"crawling {', '.join(to_crawl)} into {config.database_url}", file=sys.stderr)
+            print(f"crawling {_some(to_crawl)} into {config.database_url}", file=sys.stderr)
         summaries = crawl_sources(
             config,
             to_crawl,
@@ -284,7 +302,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         )
     if unchanged:
         checked_runs = read_summaries(config, unchanged, dict.fromkeys(unchanged, "not_modified"))
-        summaries = sorted([*summaries, *checked_runs], key=lambda s: names.index(s.source))
+        order = {name: i for i, name in enumerate(names)}
+        summaries = sorted([*summaries, *checked_runs], key=lambda s: order[s.source])
     if args.json:
         print(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
@@ -582,7 +601,7 @@ def _print_status(
     sources: list[dict[str, Any]],
     watchers: list[dict[str, Any]],
 ) -> int:
-    from crawler.daemon import daemon_state
+    from crawler.daemon import daemon_state, engine_state
 
     daemon: dict[str, Any] = daemon_state(config.database_url) or {}
     status: dict[str, Any] = {
@@ -590,6 +609,9 @@ def _print_status(
         "sources": sources,
         "watchers": watchers,
     }
+    engines = engine_state(config) if daemon else None
+    if engines is not None:
+        status["engine"] = engines
     if config.cluster is not None:
         status["cluster"] = _cluster_status(config)
     if args.json:
@@ -602,6 +624,8 @@ def _print_status(
         )
     else:
         print("daemon: not running (start it with `presswatch run`)")
+    for engine in (engines or {}).get("engines", []):
+        print(_engine_text(engine))
     header = f"{'source':<16} {'every':>7}  {'last run':<20} {'result':<11} {'new':>5} "
     print(header + f"{'errors':>6}  {'next run':<20} health")
     for row in sources:
@@ -634,6 +658,18 @@ def _print_status(
                 f"{(row['next_digest'] or '-')[:19]:<20} {_delivery_text(row)}"
             )
     return 0
+
+
+def _engine_text(engine: dict[str, Any]) -> str:
+    running = engine.get("running") or []
+    shown = _some(running, 8)
+    return (
+        f"crawl engine: pid {engine.get('pid')}{' (draining)' if engine.get('draining') else ''}, "
+        f"{len(running)} sources in progress{': ' + shown if running else ''}; "
+        f"{engine.get('waiting', 0)} due sources waiting (the longest for "
+        f"{engine.get('most_overdue_seconds', 0):.0f} s); "
+        f"{engine.get('pages_in_flight', 0)} pages in flight; {engine.get('memory_mb', 0)} MB"
+    )
 
 
 def _cluster_status(config: Config) -> dict[str, Any]:

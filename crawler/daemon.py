@@ -72,6 +72,15 @@ def state_path(config: Config) -> Path:
     return Path(config.path).with_name(Path(config.path).stem + ".daemon-state.json")
 
 
+def engine_state(config: Config) -> dict[str, Any] | None:
+    """What the running daemon's crawl engine does now, as it last wrote it."""
+    try:
+        state = json.loads(state_path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
 def lock_path(database_url: str) -> Path | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":

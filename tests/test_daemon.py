@@ -386,10 +386,23 @@ def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str
     wire_runs = len([r for r in runs(fast_site) if r.source == "wire"])
     time.sleep(3 * INTERVAL)
     assert len([r for r in runs(fast_site) if r.source == "wire"]) == wire_runs
+    # And a source is added: the running engine (no restart) takes it at once.
+    block = good[good.index('[[sources]]\nname = "wire"') :]
+    fast_site.config.write_text(
+        without_wire + block.replace('name = "wire"', 'name = "agency"', 1), encoding="utf-8"
+    )
+    daemon.send_signal(signal.SIGHUP)
+    wait_for(lambda: [r for r in runs(fast_site, "finished") if r.source == "agency"], 40, "it")
+    engine = presswatch("--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir)
+    state = json.loads(engine.stdout)["engine"]["engines"]
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
     assert "SIGHUP: the config is not valid, keeping the running one" in err
     assert "SIGHUP: config re-read, 1 sources and 0 watchers scheduled" in err
+    assert "SIGHUP: config re-read, 2 sources and 0 watchers scheduled" in err
+    # Every run, before and after the reloads, was made by the one engine the status shows.
+    assert {r.pid for r in runs(fast_site)} == {state[0]["pid"]} and len(state) == 1
+    assert "crawl engine started" in err and err.count("crawl engine started") == 1
 
 
 def test_a_crawl_past_its_time_limit_is_stopped_and_recorded(fast_site: Site) -> None:
