@@ -245,11 +245,11 @@ def _some(names: Sequence[str], shown: int = 20) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _precheck(config: Config, name: str, engine: Any) -> Any:
+def _precheck(config: Config, name: str, engine: Any, states: dict[str, Any]) -> Any:
     from crawler.precheck import Precheck, precheck
 
     try:
-        return precheck(config, config.source(name), engine)
+        return precheck(config, config.source(name), engine, states)
     except Exception as exc:  # the crawl will meet and record whatever this was
         logger.warning("checking %s's listings failed (%s); crawling", name, exc)
         return Precheck(False, "the check failed")
@@ -271,9 +271,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     expect_articles = args.force
     try:
         if not args.force and config.cluster is None:
+            from sqlalchemy.orm import Session
+
+            from storage.repository import listing_states_of
+
+            with Session(engine) as session:
+                stored = listing_states_of(session, names)
             # Many sources' listings are checked at once (each check waits on the network).
             with ThreadPoolExecutor(PRECHECK_SOURCES_AT_ONCE) as pool:
-                checks = pool.map(lambda name: _precheck(config, name, engine), names)
+                checks = pool.map(lambda name: _precheck(config, name, engine, stored[name]), names)
                 for name, checked in zip(names, checks, strict=True):
                     if checked.unchanged:
                         unchanged[name] = checked.run_id

@@ -78,13 +78,20 @@ def _listings(
             queue.extend(state.children)
 
 
-def precheck(config: Config, source: SourceConfig, engine: Engine) -> Precheck:
-    """Ask for ``source``'s listings conditionally; record a run when none has changed."""
+def precheck(
+    config: Config,
+    source: SourceConfig,
+    engine: Engine,
+    states: dict[str, repository.ListingState] | None = None,
+) -> Precheck:
+    """Ask for ``source``'s listings conditionally; record a run when none has changed.
+    ``states``: its listings as stored, when the caller has read many sources' at once."""
     if source.pages:
         return Precheck(False, SECTION_PAGES)
     sessions = make_sessionmaker(engine)
-    with sessions() as session:
-        states = repository.listing_states(session, source.name)
+    if states is None:
+        with sessions() as session:
+            states = repository.listing_states(session, source.name)
     listings = list(_listings(source, states))
     for url, state in listings:
         if state is None or not (state.etag or state.last_modified):

@@ -12,17 +12,21 @@ its own work is done, whatever the other sources are doing.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import os
 import re
+import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
+from twisted.python.failure import Failure
 
 from crawler.config import SourceConfig
 from crawler.dbwriter import DbWriter
@@ -111,8 +115,22 @@ class EndedRun:
     started_at: datetime
 
 
+@dataclass(eq=False)
+class _Batch:
+    """What one writer job took: the runs it opened and the ends it wrote."""
+
+    starts: list[SourceRun] = field(default_factory=list)
+    ends: list[tuple[SourceRun, EndedRun, dict[str, repository.ListingState]]] = field(
+        default_factory=list
+    )
+
+
 class RunBook:
-    """The runs in progress and the sources waiting, at most ``limit`` runs at once."""
+    """The runs in progress and the sources waiting, at most ``limit`` runs at once.
+
+    Run rows are written in batches: the runs opened and ended while the writer was busy go
+    into its next transaction together (thousands of sources polled at once cost a few
+    statements, not a few per source)."""
 
     def __init__(
         self,
@@ -131,10 +149,15 @@ class RunBook:
         self._count_global = count_global
         self._keep_ended = keep_ended  # a long-lived engine reports ends and keeps none
         self.active: dict[str, SourceRun] = {}
-        self.waiting: deque[tuple[SourceConfig, float]] = deque()  # (source, when it came due)
+        self.waiting: dict[str, tuple[SourceConfig, float]] = {}  # in order: when it came due
         self.ended: list[EndedRun] = []
+        self.running = 0  # runs in progress, not ending
         self._tokens = 0
         self._writes_out = 0
+        self._lock = threading.Lock()
+        self._starts: list[SourceRun] = []
+        self._ends: list[tuple[SourceRun, EndedRun, dict[str, repository.ListingState]]] = []
+        self._write_queued = False
         # Called with each run that starts (to request its seeds) and each that ends.
         self.on_start: list[Callable[[SourceRun], None]] = []
         self.on_end: list[Callable[[EndedRun], None]] = []
@@ -143,26 +166,29 @@ class RunBook:
 
     def due(self, source: SourceConfig) -> bool:
         """Queue ``source`` for a run; False when it is running or waiting already."""
-        if source.name in self.active or any(s.name == source.name for s, _ in self.waiting):
+        if source.name in self.active or source.name in self.waiting:
             return False
-        self.waiting.append((source, time.monotonic()))
+        self.waiting[source.name] = (source, time.monotonic())
         return True
 
     def forget(self, name: str) -> None:
         """A source removed from the config: it waits no more (a run in progress finishes)."""
-        self.waiting = deque((s, t) for s, t in self.waiting if s.name != name)
+        self.waiting.pop(name, None)
 
-    def start_waiting(self, read_validators: Callable[[str], dict[str, Any]]) -> list[SourceRun]:
+    def start_waiting(
+        self, read_validators: Callable[[list[str]], dict[str, dict[str, Any]]]
+    ) -> list[SourceRun]:
+        """Start as many waiting sources as the limit allows, their validators read at once."""
+        free = self.limit - self.running
+        if free <= 0 or not self.waiting:
+            return []
+        names = list(itertools.islice(self.waiting, free))
+        validators = read_validators(names)
         started = []
-        while self.waiting and self.running < self.limit:
-            source, _ = self.waiting.popleft()
-            run = self.open(source, read_validators(source.name))
-            started.append(run)
+        for name in names:
+            source, _ = self.waiting.pop(name)
+            started.append(self.open(source, validators.get(name, {})))
         return started
-
-    @property
-    def running(self) -> int:
-        return sum(1 for run in self.active.values() if not run.ending)
 
     @property
     def busy(self) -> bool:
@@ -170,7 +196,9 @@ class RunBook:
 
     def most_overdue(self) -> float:
         """Seconds the longest-waiting source has waited for its turn."""
-        return time.monotonic() - self.waiting[0][1] if self.waiting else 0.0
+        if not self.waiting:
+            return 0.0
+        return time.monotonic() - next(iter(self.waiting.values()))[1]
 
     # -- a run's life ---------------------------------------------------------------------------
 
@@ -181,7 +209,8 @@ class RunBook:
         *,
         run_id: int | None = None,
     ) -> SourceRun:
-        """Start a run of ``source``; its row is written now (``run_id``: the cluster's)."""
+        """Start a run of ``source``; its row is written with the writer's next batch
+        (``run_id``: the cluster's, whose row the daemon wrote)."""
         self._tokens += 1
         now = datetime.now(UTC)
         run = SourceRun(
@@ -195,15 +224,11 @@ class RunBook:
             external=run_id is not None,
         )
         self.active[source.name] = run
+        self.running += 1
         if not run.external:
-            pid = os.getpid()
-
-            def start(session: Session) -> None:
-                # Set here, in the writer's thread: the run's end, written after it by the
-                # same thread (maybe in the same transaction), needs the id.
-                run.run_id = repository.start_run(session, source.name, now, pid)
-
-            self._write(start)
+            with self._lock:
+                self._starts.append(run)
+            self._queue_write()
         for listener in self.on_start:
             listener(run)
         return run
@@ -250,43 +275,27 @@ class RunBook:
         return [r for r in self.active.values() if not r.ending and now - r.started > limit]
 
     def end(self, run: SourceRun, reason: str) -> None:
-        """End ``run``: write its row and (when it finished) its listings' validators; what it
-        still had out is dropped as it comes back."""
+        """End ``run``: its row and (when it finished) its listings' validators go with the
+        writer's next batch, and it is reported once written; what it still had out is
+        dropped as it comes back."""
         if run.ending:
             return
         run.ending = True
+        self.running -= 1
         status = status_of(reason)
-        counts = run_counts(run.counts)
-        seconds = time.monotonic() - run.started
+        ended = EndedRun(
+            run.name,
+            run.run_id,
+            status,
+            reason,
+            run_counts(run.counts),
+            time.monotonic() - run.started,
+            run.started_at,
+        )
         states = self._states_to_save(run) if status == "finished" else {}
-        now = datetime.now(UTC)
-
-        def finish(session: Session) -> None:
-            if run.run_id is not None and not run.external:
-                repository.finish_run(
-                    session,
-                    run.run_id,
-                    finished_at=now,
-                    status=status,
-                    finish_reason=reason,
-                    counts=counts,
-                )
-            if states:
-                repository.save_listing_states(session, run.name, states, now)
-
-        def report(_: object) -> None:
-            if self.active.get(run.name) is run:
-                del self.active[run.name]
-            ended = EndedRun(run.name, run.run_id, status, reason, counts, seconds, run.started_at)
-            if self._keep_ended:
-                self.ended.append(ended)
-            for listener in self.on_end:
-                try:
-                    listener(ended)
-                except Exception:
-                    logger.error("Reporting the end of %s's run failed", run.name, exc_info=True)
-
-        self._write(finish).addBoth(report)
+        with self._lock:
+            self._ends.append((run, ended, states))
+        self._queue_write()
 
     def end_all(self, reason: str) -> None:
         for run in list(self.active.values()):
@@ -305,17 +314,58 @@ class RunBook:
             for key, state in run.fetched_listings.items()
         }
 
-    def _write(self, job: Callable[[Session], Any]) -> Any:
+    # -- writing --------------------------------------------------------------------------------
+
+    def _queue_write(self) -> None:
+        with self._lock:
+            if self._write_queued:
+                return
+            self._write_queued = True
         self._writes_out += 1
+        batch = _Batch()
+        self.writer.submit(lambda session: self._write(session, batch)).addBoth(
+            self._written, batch
+        )
 
-        def written(result: Any) -> Any:
-            self._writes_out -= 1
-            return result
+    def _write(self, session: Session, batch: _Batch) -> None:
+        """In the writer's thread: every start and end queued so far."""
+        with self._lock:
+            self._write_queued = False
+            batch.starts, self._starts = self._starts, []
+            batch.ends, self._ends = self._ends, []
+        pid = os.getpid()
+        ids = repository.start_runs(session, [(r.name, r.started_at, pid) for r in batch.starts])
+        for run, run_id in zip(batch.starts, ids, strict=True):
+            run.run_id = run_id  # read by the ends below, in this thread
+        now = datetime.now(UTC)
+        repository.finish_runs(
+            session,
+            [
+                repository.RunEnd(run.run_id, now, ended.status, ended.reason, ended.counts)
+                for run, ended, _ in batch.ends
+                if run.run_id is not None and not run.external
+            ],
+        )
+        repository.save_many_listing_states(
+            session, [(run.name, states) for run, _, states in batch.ends if states], now
+        )
 
-        def failed(failure: Any) -> None:
+    def _written(self, outcome: Any, batch: _Batch) -> None:
+        self._writes_out -= 1
+        if isinstance(outcome, Failure):
             logger.error(
-                "Cannot write a crawl run",
-                exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+                "Cannot write %d crawl runs",
+                len(batch.starts) + len(batch.ends),
+                exc_info=(outcome.type, outcome.value, outcome.getTracebackObject()),
             )
-
-        return self.writer.submit(job).addBoth(written).addErrback(failed)
+        for run, ended, _ in batch.ends:
+            if self.active.get(run.name) is run:
+                del self.active[run.name]
+            reported = dataclasses.replace(ended, run_id=run.run_id)
+            if self._keep_ended:
+                self.ended.append(reported)
+            for listener in self.on_end:
+                try:
+                    listener(reported)
+                except Exception:
+                    logger.error("Reporting the end of %s's run failed", run.name, exc_info=True)

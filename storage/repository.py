@@ -536,6 +536,19 @@ class ListingState:
     children: list[str]
 
 
+def listing_states_of(
+    session: Session, sources: Sequence[str]
+) -> dict[str, dict[str, ListingState]]:
+    """Many sources' listings in one query (a crawl engine starting many runs at once)."""
+    found: dict[str, dict[str, ListingState]] = {name: {} for name in sources}
+    for chunk in _chunks(list(sources)):
+        for row in session.scalars(select(Listing).where(Listing.source.in_(chunk))):
+            found[row.source][row.url_key] = ListingState(
+                row.url, row.etag, row.last_modified, list(row.children)
+            )
+    return found
+
+
 def listing_states(session: Session, source: str) -> dict[str, ListingState]:
     """The source's feeds and sitemaps as last fetched, by URL key (one query per crawl)."""
     return {
@@ -547,7 +560,27 @@ def listing_states(session: Session, source: str) -> dict[str, ListingState]:
 def save_listing_states(
     session: Session, source: str, states: dict[str, ListingState], now: datetime
 ) -> None:
-    if not states:
+    save_many_listing_states(session, [(source, states)], now)
+
+
+def save_many_listing_states(
+    session: Session, sources: Sequence[tuple[str, dict[str, ListingState]]], now: datetime
+) -> None:
+    """Several sources' listings in one statement."""
+    rows = [
+        {
+            "url_key": key,
+            "source": source,
+            "url": state.url,
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "children": state.children,
+            "checked_at": now,
+        }
+        for source, states in sources
+        for key, state in states.items()
+    ]
+    if not rows:
         return
     statement = dialect_insert(session)(Listing)
     session.execute(
@@ -562,18 +595,7 @@ def save_listing_states(
                 "checked_at": statement.excluded.checked_at,
             },
         ),
-        [
-            {
-                "url_key": key,
-                "source": source,
-                "url": state.url,
-                "etag": state.etag,
-                "last_modified": state.last_modified,
-                "children": state.children,
-                "checked_at": now,
-            }
-            for key, state in states.items()
-        ],
+        rows,
     )
 
 
@@ -610,6 +632,56 @@ def finish_run(
             flagged=counts.flagged,
             errors=dict(counts.errors),
         )
+    )
+
+
+def start_runs(session: Session, runs: Sequence[tuple[str, datetime, int | None]]) -> list[int]:
+    """Open many runs ``(source, started_at, pid)`` in one statement; their ids in order."""
+    if not runs:
+        return []
+    ids = session.scalars(
+        insert(CrawlRun).returning(CrawlRun.id, sort_by_parameter_order=True),
+        [
+            {"source": source, "started_at": started, "pid": pid, "status": "running", "errors": {}}
+            for source, started, pid in runs
+        ],
+    )
+    return list(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    run_id: int
+    finished_at: datetime
+    status: str
+    finish_reason: str
+    counts: RunCounts
+
+
+def finish_runs(session: Session, ends: Sequence[RunEnd]) -> None:
+    """Complete many runs in one statement (by primary key, executemany)."""
+    if not ends:
+        return
+    session.execute(
+        update(CrawlRun),
+        [
+            {
+                "id": end.run_id,
+                "finished_at": end.finished_at,
+                "status": end.status,
+                "finish_reason": end.finish_reason,
+                "pages_fetched": end.counts.pages_fetched,
+                "articles_fetched": end.counts.articles_fetched,
+                "new": end.counts.new,
+                "updated": end.counts.updated,
+                "duplicate": end.counts.duplicate,
+                "unchanged": end.counts.unchanged,
+                "empty": end.counts.empty,
+                "flagged": end.counts.flagged,
+                "errors": dict(end.counts.errors),
+            }
+            for end in ends
+        ],
     )
 
 

@@ -259,19 +259,19 @@ class NewsSpider(Spider):
         """A new config (SIGHUP): sources removed wait no more; runs in progress go on."""
         self.config = config
         names = {s.name for s in config.sources}
-        for source, _ in list(self.runs.waiting):
-            if source.name not in names:
-                self.runs.forget(source.name)
+        for name in list(self.runs.waiting):
+            if name not in names:
+                self.runs.forget(name)
 
     def _start_waiting(self) -> None:
         self.runs.start_waiting(self._read_validators)
 
-    def _read_validators(self, source: str) -> dict[str, repository.ListingState]:
+    def _read_validators(self, sources: list[str]) -> dict[str, dict[str, repository.ListingState]]:
         try:
             with self._reader() as session:
-                return repository.listing_states(session, source)
+                return repository.listing_states_of(session, sources)
         except SQLAlchemyError:
-            logger.warning("Cannot read %s's validators; fetching its listings", source)
+            logger.warning("Cannot read the listings' validators; fetching them all", exc_info=True)
             return {}
 
     def _start_run(self, run: SourceRun) -> None:
@@ -356,7 +356,7 @@ class NewsSpider(Spider):
         assert self.run_id is not None
         source = self.config.source(self._names[0])
         self._cluster_run = self.runs.open(
-            source, self._read_validators(source.name), run_id=self.run_id
+            source, self._read_validators([source.name]).get(source.name, {}), run_id=self.run_id
         )
         self.frontier.join(self.run_id, self.worker)
         self._poke = task.LoopingCall(self._poke_engine)
