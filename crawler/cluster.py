@@ -1,10 +1,11 @@
 """The shared crawl frontier in Redis, for crawls spread over `presswatch worker` processes.
 
 A crawl of a source is a *run* (its crawl-run row's id). The daemon announces it with the
-source's start points (its *seeds*: feeds, sitemaps, pages); every worker crawling it takes
-seeds and requests from the run's lists, pushes the links it finds back (scrapy-redis's
-scheduler and duplicate filter, one filter per run), and keeps what it took in a processing
-list of its own until it has finished all of it (stored the articles, pushed the links).
+source's start points (its *seeds*: feeds, sitemaps, pages); every worker (one long-lived engine
+taking part in every run) takes seeds and requests from the run's lists, pushes the links it
+finds back (``crawler.frontier``: a duplicate filter per run), and keeps what it took in a
+processing list of its own until it has finished all of it (stored the articles, pushed the
+links).
 
 Nothing is lost for good: what a dead worker (silent for ``dead_after``) held goes back to
 the run's lists, for another worker or its own restart. A run is over when nothing is left:
@@ -13,8 +14,9 @@ no seed, no queued request, nothing in any worker's hands. Keys (prefix ``pressw
     {p}:runs                       set of active run ids
     {p}:run:{id}                   hash: source, started
     {p}:run:{id}:seeds             list of JSON seeds {"url", "kind"}
-    {p}:run:{id}:queue             list of serialized Scrapy requests (scrapy-redis)
-    {p}:run:{id}:seen              set of request fingerprints (scrapy-redis duplicate filter)
+    {p}:run:{id}:queue             list of serialized Scrapy requests
+    {p}:run:{id}:seen              set of request fingerprints (the run's duplicate filter)
+    {p}:run:{id}:articles          set of article URL keys claimed (each fetched once)
     {p}:run:{id}:workers           set of workers that took part
     {p}:run:{id}:processing:{w}    list of what worker w holds
     {p}:run:{id}:final             set once, by whoever closes the run

@@ -1,41 +1,29 @@
-"""scrapy-redis, set for presswatch's runs: a crawl in cluster mode (``-a run=ID``) schedules
-into and takes from the run's queue in Redis (``crawler.cluster``), each request it takes kept
-in the worker's processing list until the crawl is idle, and filters duplicates per run."""
+"""The Scrapy scheduler of a cluster worker's engine: every announced run's queue in Redis.
+
+A `presswatch worker` is one long-lived engine taking part in every run the daemon announces
+(``crawler.cluster``). Its scheduler pushes the requests its spider makes into their run's
+queue (an article's first request claimed for the run in the same step, so each article page is
+fetched once across the cluster; other requests filtered by fingerprint per run), and takes
+requests from the queues of the runs the worker has joined, in turn, each moved atomically
+into the worker's processing list for that run, where it stays until the worker's share of the
+run is idle (see ``NewsSpider._settle_cluster_runs``).
+"""
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import pickle
+from typing import TYPE_CHECKING, Any, Self
 
-from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.queue import Base
-from scrapy_redis.scheduler import Scheduler
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.utils.request import request_from_dict
 
-WORKER_ENV = "PRESSWATCH_WORKER_ID"
+from crawler.sourceruns import RUN_META
 
+if TYPE_CHECKING:
+    from crawler.spiders.news import NewsSpider
 
-def worker_id() -> str:
-    from crawler.cluster import new_worker_id
-
-    return os.environ.get(WORKER_ENV) or new_worker_id()
-
-
-class RunQueue(Base):
-    """FIFO over a Redis list; a request taken moves atomically into the worker's processing
-    list (LMOVE), so a worker that dies holds nothing that is not also recorded there."""
-
-    processing_key: str = ""
-
-    def __len__(self) -> int:
-        return int(self.server.llen(self.key))
-
-    def push(self, request: Any) -> None:
-        self.server.lpush(self.key, self._encode_request(request))
-
-    def pop(self, timeout: int = 0) -> Any:
-        data = self.server.lmove(self.key, self.processing_key, "RIGHT", "RIGHT")
-        return self._decode_request(data) if data is not None else None
-
+TAKEN = "pw_taken"  # meta: taken from the frontier by this worker (copied to redirects, retries)
 
 # Take an article for the run and queue its request in one step: the first worker to want an
 # article fetches it, and a worker dying between the two cannot leave it claimed but unqueued.
@@ -46,55 +34,104 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
 end
 return 0
 """
+# From the first of the given (queue, processing list) pairs whose queue is not empty, move
+# its oldest request into the processing list; return the pair's number and the request.
+_TAKE = """
+for i = 1, #KEYS, 2 do
+  local item = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'RIGHT', 'RIGHT')
+  if item then return {(i + 1) / 2, item} end
+end
+return nil
+"""
 
 
-class RunScheduler(Scheduler):
-    """scrapy-redis's scheduler with the run's keys (settings PRESSWATCH_RUN_ID and
-    PRESSWATCH_CLUSTER_PREFIX, set by the spider) and the processing list."""
+class ClusterScheduler:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.spider: NewsSpider | None = None
+        self._turn = 0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RunScheduler:
-        run = settings.getint("PRESSWATCH_RUN_ID")
-        prefix = settings.get("PRESSWATCH_CLUSTER_PREFIX")
-        base = f"{prefix}:run:{run}"
-        scheduler = super().from_settings(settings)
-        scheduler.queue_key = f"{base}:queue"
-        scheduler.queue_cls = "crawler.frontier.RunQueue"
-        scheduler.persist = True
-        scheduler.processing_key = f"{base}:processing:{settings.get('PRESSWATCH_WORKER_ID')}"
-        scheduler.df = RFPDupeFilter(scheduler.server, key=f"{base}:seen")
-        scheduler.articles_key = f"{base}:articles"
-        scheduler.claim_and_push = scheduler.server.register_script(_CLAIM_AND_PUSH)
-        return scheduler
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
 
     def open(self, spider: Any) -> None:
-        super().open(spider)
-        self.queue.processing_key = self.processing_key
+        self.spider = spider
+        assert spider.cluster is not None
+        self.frontier = spider.cluster.frontier
+        self.worker = spider.cluster.worker
+        self.redis = self.frontier.redis
+        self._claim_and_push = self.redis.register_script(_CLAIM_AND_PUSH)
+        self._take = self.redis.register_script(_TAKE)
 
-    # scrapy-redis's own pass the spider to the stats, which Scrapy 2.13 deprecates.
-    def enqueue_request(self, request: Any) -> bool:
+    def close(self, reason: str) -> None:
+        return None
+
+    def _keys(self, run: int) -> tuple[str, str]:
+        return self.frontier.run_key(run, "queue"), self.frontier.processing_key(run, self.worker)
+
+    def _encode(self, request: Request) -> bytes:
+        return pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def enqueue_request(self, request: Request) -> bool:
+        assert self.spider is not None
+        run = int(request.meta[RUN_META])
+        if request.meta.pop(TAKEN, False):
+            # A redirect or retry of a request this worker took: that one is over (its count
+            # released); the new one is counted by whoever takes it.
+            self.spider.released_to_frontier(run)
+        frontier = self.frontier
+        queue = frontier.run_key(run, "queue")
+        stats = self.crawler.stats
         claim = request.meta.get("pw_claim")
         if claim and not request.meta.get("redirect_urls") and not request.meta.get("retry_times"):
             # An article's first request (its redirects and retries follow it unfiltered).
-            pushed = self.claim_and_push(
-                keys=[self.articles_key, self.queue.key],
-                args=[claim, self.queue._encode_request(request)],
+            pushed = self._claim_and_push(
+                keys=[frontier.run_key(run, "articles"), queue], args=[claim, self._encode(request)]
             )
             if not pushed:
-                if self.stats:
-                    self.stats.inc_value("discover/taken_by_another_worker")
+                if stats:
+                    stats.inc_value("discover/taken_by_another_worker")
                 return False
-        elif not request.dont_filter and self.df.request_seen(request):
-            self.df.log(request, self.spider)
-            return False
         else:
-            self.queue.push(request)
-        if self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis")
+            if not request.dont_filter:
+                fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()
+                if not self.redis.sadd(frontier.run_key(run, "seen"), fingerprint):
+                    return False
+            self.redis.lpush(queue, self._encode(request))
+        if stats:
+            stats.inc_value("scheduler/enqueued/redis")
         return True
 
-    def next_request(self) -> Any:
-        request = self.queue.pop()
-        if request is not None and self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis")
+    def next_request(self) -> Request | None:
+        assert self.spider is not None
+        runs = self.spider.cluster_runs()
+        if not runs:
+            return None
+        # Runs in turn, starting after the last one served.
+        self._turn = (self._turn + 1) % len(runs)
+        order = runs[self._turn :] + runs[: self._turn]
+        keys = [key for run in order for key in self._keys(run)]
+        taken = self._take(keys=keys)
+        if taken is None:
+            return None
+        index, data = taken
+        request = request_from_dict(pickle.loads(data), spider=self.spider)
+        request.meta[TAKEN] = True
+        self.spider.took_from_frontier(order[int(index) - 1])
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("scheduler/dequeued/redis")
         return request
+
+    def has_pending_requests(self) -> bool:
+        return len(self) > 0
+
+    def __len__(self) -> int:
+        assert self.spider is not None
+        runs = self.spider.cluster_runs()
+        if not runs:
+            return 0
+        pipe = self.redis.pipeline()
+        for run in runs:
+            pipe.llen(self._keys(run)[0])
+        return sum(int(n) for n in pipe.execute())

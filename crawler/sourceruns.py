@@ -297,6 +297,14 @@ class RunBook:
             self._ends.append((run, ended, states))
         self._queue_write()
 
+    def leave(self, run: SourceRun) -> None:
+        """Drop an external run (a cluster run this worker is done with); no row written."""
+        if self.active.get(run.name) is run:
+            del self.active[run.name]
+            if not run.ending:
+                run.ending = True
+                self.running -= 1
+
     def end_all(self, reason: str) -> None:
         for run in list(self.active.values()):
             if not run.external:

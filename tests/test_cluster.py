@@ -171,6 +171,10 @@ def test_three_workers_crawl_the_site_together(cluster_site: Site, crawled: Craw
     finally:
         logs = stop(*([daemon] if daemon else []), *workers)
     assert all(w.returncode == 0 for w in workers), logs
+    # Each worker is one engine taking part in every run: a worker joined both sources' runs,
+    # in its own process (no process per run).
+    worker_logs = logs[-3:]
+    assert any("(warta): joined" in log and "(wire): joined" in log for log in worker_logs), logs
 
     # Every article page requested once, by whichever worker took it, however many listings
     # named it: one request per page (the listing that named it first is its Referer). A

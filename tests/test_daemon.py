@@ -393,7 +393,9 @@ def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str
     )
     daemon.send_signal(signal.SIGHUP)
     wait_for(lambda: [r for r in runs(fast_site, "finished") if r.source == "agency"], 40, "it")
-    engine = presswatch("--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir)
+    engine = presswatch(
+        "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
+    )
     state = json.loads(engine.stdout)["engine"]["engines"]
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)

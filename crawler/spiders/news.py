@@ -33,12 +33,13 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler import discovery
+from crawler.clustershare import ClusterShare
 from crawler.config import Config, ConfigError, SourceConfig, find_config, load_config
 from crawler.dbwriter import DbWriter
 from crawler.discovery import DiscoveryError, Entry
 from crawler.failures import failure_kind
 from crawler.items import PageItem
-from crawler.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun, run_counts
+from crawler.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, ensure_schema
@@ -66,10 +67,10 @@ class NewsArgs(BaseModel):
     source: str | None = None
     sources: str | None = None  # comma-separated; with neither: every configured source
     config: str | None = None
-    # Cluster mode: the crawl-run id the daemon announced in the shared frontier.
-    run: int | None = None
     # The daemon's engine: open until stopped, fed sources as they come due.
     serve: bool = False
+    # A cluster worker's engine: open until stopped, in every run announced in the frontier.
+    cluster: bool = False
     # Seconds a run may take before it is ended as timed out (0: no limit).
     time_limit: float = 0
 
@@ -77,8 +78,6 @@ class NewsArgs(BaseModel):
     def _one_way(self) -> NewsArgs:
         if self.source is not None and self.sources is not None:
             raise ValueError("give either source or sources, not both")
-        if self.run is not None and len(self.names or []) != 1:
-            raise ValueError("run needs exactly one source")
         return self
 
     @property
@@ -112,11 +111,8 @@ class NewsSpider(Spider):
     serve: bool = False
     _setup_error: tuple[str, str] | None = None
     _timer: task.LoopingCall | None = None
-    _poke: task.LoopingCall | None = None
     _names: list[str]
-    run_id: int | None = None  # cluster mode
-    frontier: Any = None
-    worker: str = ""
+    cluster: ClusterShare | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -156,15 +152,15 @@ class NewsSpider(Spider):
             return
         self._names = names
         self.serve = args.serve
-        if args.run is not None:
-            if self.config.cluster is None:
-                self._setup_error = (
-                    "config_error",
-                    f"-a run={args.run} needs a [cluster] redis_url in {self.config.path}",
-                )
-                return
-            self._cluster_setup(settings, args.run)
-
+        if args.cluster and self.config.cluster is None:
+            self._setup_error = (
+                "config_error",
+                f"-a cluster=true needs a [cluster] redis_url in {self.config.path}",
+            )
+            return
+        self.serve = args.serve or args.cluster
+        if args.cluster:
+            self._names = []
         crawl = self.config.crawl
         for key, value in {
             "USER_AGENT": crawl.user_agent,
@@ -196,6 +192,10 @@ class NewsSpider(Spider):
             keep_ended=not self.serve,
         )
         self.runs.on_start.append(self._start_run)
+        if args.cluster:
+            self.cluster = ClusterShare(self)
+            for key, value in self.cluster.settings().items():
+                settings.set(key, value, priority="spider")
         self.runs.on_end.append(self._run_ended)
         # Domains are checked per source (crawler.middlewares.SourceGate, _articles); Scrapy's
         # own offsite filter knows one list for the whole spider.
@@ -217,17 +217,16 @@ class NewsSpider(Spider):
         self.crawler.signals.connect(self._dropped, signal=signals.request_dropped)
         self.crawler.signals.connect(self._item_gone, signal=signals.item_dropped)
         self.crawler.signals.connect(self._item_gone, signal=signals.item_error)
-        if self.run_id is not None:
-            # The run's seeds, as many as this worker takes before the others do.
-            self._cluster_open()
-            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
-                yield self._seed_request(seed)
+        if self.cluster is not None:
+            self.cluster.start()
             return
         self._timer = task.LoopingCall(self._end_overdue)
         self._timer.start(TIME_LIMIT_CHECK, now=False)
         for name in self._names:
             self.runs.due(self.config.source(name))
         self._start_waiting()
+        for _ in ():
+            yield
 
     def crawl_source(self, source: SourceConfig) -> bool:
         """Take ``source`` for a run (the daemon's engine): False if it is running or waiting,
@@ -264,9 +263,9 @@ class NewsSpider(Spider):
                 self.runs.forget(name)
 
     def _start_waiting(self) -> None:
-        self.runs.start_waiting(self._read_validators)
+        self.runs.start_waiting(self.validators_of)
 
-    def _read_validators(self, sources: list[str]) -> dict[str, dict[str, repository.ListingState]]:
+    def validators_of(self, sources: list[str]) -> dict[str, dict[str, repository.ListingState]]:
         try:
             with self._reader() as session:
                 return repository.listing_states_of(session, sources)
@@ -281,12 +280,12 @@ class NewsSpider(Spider):
 
     def _seeds(self, run: SourceRun) -> Iterator[Request]:
         for url in run.source.feeds:
-            yield self._listing(run, url, self.parse_feed, conditional=True)
+            yield self.listing(run, url, self.parse_feed, conditional=True)
         for url in run.source.sitemaps:
-            yield self._listing(run, url, self.parse_sitemap, conditional=True)
+            yield self.listing(run, url, self.parse_sitemap, conditional=True)
         for url in run.source.pages:
             run.listings_changed = True  # a section page has no validators: always read
-            yield self._listing(run, url, self.parse_page, depth=1)
+            yield self.listing(run, url, self.parse_page, depth=1)
 
     def _run_ended(self, ended: EndedRun) -> None:
         self._start_waiting()
@@ -303,11 +302,7 @@ class NewsSpider(Spider):
         """Nothing scheduled, downloading or being scraped. The daemon's engine waits for more
         sources; a crawl waits for its runs' last pages to be stored. A run with nothing in
         the engine and everything stored is over, whatever its own accounting says."""
-        if self.run_id is not None:
-            self._cluster_idle()
-            return
-        settled = all(check() for check in self.settled_checks)
-        if settled and self.writer.idle:
+        if self.cluster is None and self.settled():
             for run in list(self.runs.active.values()):
                 if not run.ending and not run.external:
                     logger.debug("%s: idle with %d still counted out", run.name, run.pending)
@@ -315,8 +310,26 @@ class NewsSpider(Spider):
         if self.serve or self.runs.busy:
             raise DontCloseSpider
 
+    def settled(self) -> bool:
+        """Everything the pipelines accepted is written (flushing what waits if not)."""
+        return all(check() for check in self.settled_checks) and self.writer.idle
+
+    def cluster_runs(self) -> list[int]:
+        """The cluster runs this worker takes part in (its scheduler's queues)."""
+        return self.cluster.run_ids() if self.cluster is not None else []
+
+    def took_from_frontier(self, run_id: int) -> None:
+        if self.cluster is not None:
+            self.cluster.took(run_id)
+
+    def released_to_frontier(self, run_id: int) -> None:
+        if self.cluster is not None:
+            self.cluster.released(run_id)
+
     def _dropped(self, request: Request, spider: Spider) -> None:
-        self.runs.done(self.runs.run_of(request.meta))
+        run = self.runs.run_of(request.meta)
+        if run is not None and not run.external:  # a cluster run's count starts when taken
+            self.runs.done(run)
 
     def _item_gone(self, item: Any, **_: Any) -> None:
         self.item_done(item)
@@ -328,117 +341,17 @@ class NewsSpider(Spider):
     def run_for_item(self, item: Any) -> SourceRun | None:
         return self.runs.run_of({SOURCE_META: item.source, RUN_META: item.run_token})
 
-    # -- cluster mode --------------------------------------------------------------------------
-
-    def _cluster_setup(self, settings: Settings, run: int) -> None:
-        """Take part in run ``run`` of the shared frontier (see crawler.cluster)."""
-        from crawler.cluster import Frontier
-        from crawler.frontier import worker_id
-
-        cluster = self.config.cluster
-        assert cluster is not None
-        self.run_id = run
-        self.worker = worker_id()
-        self.frontier = Frontier(cluster)
-        self._reported: repository.RunCounts | None = None
-        for key, value in {
-            "SCHEDULER": "crawler.frontier.RunScheduler",
-            # (replaced by the run's filter; named so scrapy-redis does not build Scrapy's own)
-            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-            "REDIS_URL": cluster.redis_url,
-            "PRESSWATCH_RUN_ID": run,
-            "PRESSWATCH_CLUSTER_PREFIX": cluster.key_prefix,
-            "PRESSWATCH_WORKER_ID": self.worker,
-        }.items():
-            settings.set(key, value, priority="spider")
-
-    def _cluster_open(self) -> None:
-        assert self.run_id is not None
-        source = self.config.source(self._names[0])
-        self._cluster_run = self.runs.open(
-            source, self._read_validators([source.name]).get(source.name, {}), run_id=self.run_id
-        )
-        self.frontier.join(self.run_id, self.worker)
-        self._poke = task.LoopingCall(self._poke_engine)
-        self._poke.start(0.5, now=False)
-
-    def _poke_engine(self) -> None:
-        # Another worker may push requests at any moment: look for them twice a second
-        # rather than at Scrapy's idle heartbeat (5 s).
-        slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is not None:
-            slot.nextcall.schedule()
-
-    def _cluster_idle(self) -> None:
-        """Idle: all this worker took is done (pages fetched, links pushed, articles stored
-        once the storage pipeline has settled): its counts go into the run, and it is dropped
-        from its processing list. The crawl stays open while any of the run is left anywhere;
-        a run abandoned at its time limit closes it ("abandoned")."""
-        import redis
-
-        if not all(check() for check in self.settled_checks) or not self.writer.idle:
-            raise DontCloseSpider
-        assert self.run_id is not None
-        try:
-            state = self.frontier.state(self.run_id)
-            if state == "abandoned":
-                raise CloseSpider("abandoned")
-            self._report_share()
-            self.frontier.done_with_all(self.run_id, self.worker)
-            # Seeds given back by a worker that died after taking them.
-            taken = False
-            while (seed := self.frontier.take_seed(self.run_id, self.worker)) is not None:
-                assert self.crawler.engine is not None
-                self.crawler.engine.crawl(self._seed_request(seed))
-                taken = True
-            if taken or (state == "active" and self.frontier.pending(self.run_id) > 0):
-                raise DontCloseSpider
-        except (redis.RedisError, SQLAlchemyError):
-            # Not a reason to close as finished: try again at the next idle moment.
-            logger.warning("Cannot settle this worker's part of run %s", self.run_id, exc_info=True)
-            raise DontCloseSpider from None
-
-    def _report_share(self) -> None:
-        """Add what this worker counted since its last report to the run's row."""
-        assert self.run_id is not None
-        now = run_counts(self._cluster_run.counts)
-        delta = now.minus(self._reported) if self._reported is not None else now
-        if delta.any():
-            with self.writer.sessions.begin() as session:
-                repository.add_run_counts(session, self.run_id, delta)
-        self._reported = now
-
-    def _close_run_if_done(self) -> None:
-        """The worker that finds nothing of the run left anywhere closes its row."""
-        assert self.run_id is not None
-        if self.frontier.pending(self.run_id) == 0 and self.frontier.claim_final(self.run_id):
-            with self.writer.sessions.begin() as session:
-                repository.close_run(
-                    session,
-                    self.run_id,
-                    finished_at=datetime.now(UTC),
-                    status="finished",
-                    finish_reason="finished",
-                )
-
-    def _seed_request(self, seed: Any) -> Request:
-        run = self._cluster_run
-        if seed.kind == "feed":
-            return self._listing(run, seed.url, self.parse_feed, conditional=True)
-        if seed.kind == "sitemap":
-            return self._listing(run, seed.url, self.parse_sitemap, conditional=True)
-        return self._listing(run, seed.url, self.parse_page, depth=1)
-
     # -- requests ------------------------------------------------------------------------------
 
     def _request(self, run: SourceRun, url: str, callback: Any, **kwargs: Any) -> Request:
         meta = kwargs.pop("meta", {})
         meta[SOURCE_META] = run.name
         meta[RUN_META] = run.token
-        self.runs.taken(run)
+        if not run.external:  # a cluster run's request is counted by whoever takes it
+            self.runs.taken(run)
         return Request(url, callback=callback, errback=self.on_error, meta=meta, **kwargs)
 
-    def _listing(
+    def listing(
         self, run: SourceRun, url: str, callback: Any, depth: int = 0, conditional: bool = False
     ) -> Request:
         """A request for a feed, sitemap or section page. Feeds and sitemaps are asked for
@@ -576,7 +489,7 @@ class NewsSpider(Spider):
         if self._not_modified(run, response):
             state = run.validators.get(url_key(response.url))
             for child in state.children if state is not None else []:
-                yield self._listing(run, child, self.parse_sitemap, conditional=True)
+                yield self.listing(run, child, self.parse_sitemap, conditional=True)
             return
         try:
             sitemap = discovery.parse_sitemap(response.body, response.url)
@@ -596,7 +509,7 @@ class NewsSpider(Spider):
                 continue
             if run.allowed(host_of(entry.url)):
                 children.append(entry.url)
-                yield self._listing(run, entry.url, self.parse_sitemap, conditional=True)
+                yield self.listing(run, entry.url, self.parse_sitemap, conditional=True)
         self._remember(run, response, children)
 
     def _page(self, run: SourceRun, response: Response, counted: bool = False) -> Iterator[Request]:
@@ -614,7 +527,7 @@ class NewsSpider(Spider):
                 key = url_key(link.url)
                 if key not in run.listings:
                     run.listings.add(key)
-                    yield self._listing(run, link.url, self.parse_page, depth=depth + 1)
+                    yield self.listing(run, link.url, self.parse_page, depth=depth + 1)
         self._count(run, "discover/page_links", len(articles))
         yield from self._articles(run, articles)
 
@@ -680,7 +593,7 @@ class NewsSpider(Spider):
                 self._count(run, "discover/changed")
             run.requested.add(key)
             meta: dict[str, Any] = {"pw_listed": entry.published, "pw_listing": listing}
-            if self.run_id is not None:
+            if run.external:
                 meta["pw_claim"] = key  # across workers: the run's scheduler claims it
             yield self._request(
                 run,
@@ -731,20 +644,8 @@ class NewsSpider(Spider):
         validators, not having fetched all its listings offered), then let the writer finish."""
         if self._timer is not None and self._timer.running:
             self._timer.stop()
-        if self.run_id is not None:
-            if self._poke is not None and self._poke.running:
-                self._poke.stop()
-            try:
-                self._report_share()
-                if reason != "finished":
-                    # Stopped mid-run: what this worker holds goes back for the others.
-                    self.frontier.requeue(self.run_id, self.worker)
-                else:
-                    self._close_run_if_done()
-            except Exception:
-                logger.error(
-                    "Cannot close this worker's part of run %s", self.run_id, exc_info=True
-                )
+        if self.cluster is not None:
+            self.cluster.close(reason)
         if self._setup_error is not None or not hasattr(self, "runs"):
             return
         self.runs.end_all(reason)
