@@ -497,3 +497,65 @@ def test_an_unchanged_source_costs_requests_in_the_one_engine_not_a_process(site
     assert polled and all(r.status == 304 and "if-none-match" in r.headers for r in polled)
     # ... and no process: every run of both sources was made by the one engine.
     assert len({r.pid for r in runs(site)}) == 1 and wire[0].pid is not None
+
+
+def _with_daemon_settings(site: Site, settings: str) -> None:
+    config = site.config.read_text(encoding="utf-8")
+    site.config.write_text(
+        config.replace("[[sources]]", f"[daemon]\n{settings}\n\n[[sources]]", 1), encoding="utf-8"
+    )
+
+
+def test_a_stalled_engine_is_replaced_and_the_runs_it_held_closed_as_failed(
+    fast_site: Site,
+) -> None:
+    _with_daemon_settings(fast_site, 'engine_stall = "5s"')
+    process = start_daemon(fast_site)
+    try:
+        wait_for(lambda: [r for r in runs(fast_site, "running") if r.pid], 40, "a run under way")
+        (held, *_) = [r for r in runs(fast_site, "running") if r.pid]
+        assert held.pid is not None
+        os.kill(held.pid, signal.SIGSTOP)  # alive, but answering nothing
+        wait_for(lambda: [r for r in runs(fast_site, "failed") if r.id == held.id], 40, "its row")
+        wait_for(
+            lambda: (
+                {
+                    r.source
+                    for r in runs(fast_site, "finished")
+                    if r.id > held.id and r.pid != held.pid
+                }
+                == {"warta", "wire"}
+            ),
+            60,
+            "both sources crawled by a new engine",
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    (failed,) = [r for r in runs(fast_site) if r.id == held.id]
+    assert failed.finish_reason is not None and "stopped answering" in failed.finish_reason
+    assert "killing crawl engine" in err and err.count("crawl engine started") >= 2
+    with pytest.raises(ProcessLookupError):
+        os.kill(held.pid, 0)  # the stalled engine is gone, not left stopped
+
+
+def test_the_engine_is_recycled_by_age_and_no_run_is_lost(fast_site: Site) -> None:
+    _with_daemon_settings(fast_site, 'engine_recycle = "4s"')
+    process = start_daemon(fast_site)
+    try:
+        wait_for(
+            lambda: len({r.pid for r in runs(fast_site, "finished")}) >= 3,
+            90,
+            "runs finished by three engines in turn",
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert "recycling crawl engine" in err
+    # Draining loses nothing: every run before the stop finished (the last ones stopped).
+    ended = [r for r in runs(fast_site) if r.status != "running"]
+    assert {r.status for r in ended} <= {"finished", "stopped"}
+    assert [r for r in ended if r.status == "finished"]
+    with Session(fast_site.engine()) as session:
+        urls = list(session.scalars(select(Article.url)))
+    assert urls and len(urls) == len(set(urls))
