@@ -143,7 +143,7 @@ class ClusterShare:
         for run_id, run in list(self.joined.items()):
             state = self.frontier.state(run_id)
             if state == "abandoned":
-                self._leave(run_id, "abandoned at the daemon's time limit")
+                self._leave(run_id, "abandoned at the daemon's time limit", finished=False)
                 continue
             if run.pending > 0 or not settled:
                 continue
@@ -155,7 +155,7 @@ class ClusterShare:
                 continue
             if state == "finished" or self.frontier.pending(run_id) == 0:
                 self._close_if_last(run_id)
-                self._leave(run_id, "nothing of it left")
+                self._leave(run_id, "nothing of it left", finished=True)
 
     def _report(self, run_id: int) -> None:
         """Add what this worker counted of the run since its last report to the run's row."""
@@ -181,11 +181,11 @@ class ClusterShare:
                 )
             logger.info("run %d (%s): finished; its row closed", run_id, self.joined[run_id].name)
 
-    def _leave(self, run_id: int, why: str) -> None:
+    def _leave(self, run_id: int, why: str, *, finished: bool) -> None:
         run = self.joined.pop(run_id)
         self._left.add(run_id)
         self._reported.pop(run_id, None)
-        self.spider.runs.leave(run)
+        self.spider.runs.leave(run, finished=finished)
         logger.info("run %d (%s): left (%s)", run_id, run.name, why)
 
     # -- stopping -------------------------------------------------------------------------------
@@ -202,6 +202,7 @@ class ClusterShare:
                     self.frontier.requeue(run_id, self.worker)
             except Exception:
                 logger.error("Cannot close this worker's part of run %s", run_id, exc_info=True)
+            self._leave(run_id, f"the worker stops ({reason})", finished=False)
         try:
             self.frontier.leave(self.worker)
         except redis.RedisError:

@@ -297,13 +297,47 @@ class RunBook:
             self._ends.append((run, ended, states))
         self._queue_write()
 
-    def leave(self, run: SourceRun) -> None:
-        """Drop an external run (a cluster run this worker is done with); no row written."""
-        if self.active.get(run.name) is run:
-            del self.active[run.name]
-            if not run.ending:
-                run.ending = True
-                self.running -= 1
+    def leave(self, run: SourceRun, *, finished: bool) -> None:
+        """This worker is done with an external run (a cluster run; its row is the cluster's):
+        the validators of the listings it read are saved if the run finished, and its share
+        is reported to the listeners (urgent alerts for what it stored)."""
+        if self.active.get(run.name) is not run:
+            return
+        del self.active[run.name]
+        if not run.ending:
+            run.ending = True
+            self.running -= 1
+        ended = EndedRun(
+            run.name,
+            run.run_id,
+            "finished" if finished else "stopped",
+            "finished" if finished else "left",
+            run_counts(run.counts),
+            time.monotonic() - run.started,
+            run.started_at,
+        )
+        states = self._states_to_save(run) if finished else {}
+        if states:
+            now = datetime.now(UTC)
+            self._writes_out += 1
+
+            def save(session: Session) -> None:
+                repository.save_listing_states(session, run.name, states, now)
+
+            self.writer.submit(save).addBoth(self._saved)
+        for listener in self.on_end:
+            try:
+                listener(ended)
+            except Exception:
+                logger.error("Reporting the end of %s's share failed", run.name, exc_info=True)
+
+    def _saved(self, outcome: Any) -> None:
+        self._writes_out -= 1
+        if isinstance(outcome, Failure):
+            logger.error(
+                "Cannot save the listings' validators",
+                exc_info=(outcome.type, outcome.value, outcome.getTracebackObject()),
+            )
 
     def end_all(self, reason: str) -> None:
         for run in list(self.active.values()):
