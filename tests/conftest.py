@@ -48,11 +48,15 @@ def presswatch(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[
     return run([*_presswatch_command(), *args], cwd=cwd, **kw)
 
 
-def scrapy_crawl(config: Path, source: str) -> subprocess.CompletedProcess[str]:
+def scrapy_crawl(
+    config: Path, source: str, *arguments: str, key: str = "source"
+) -> subprocess.CompletedProcess[str]:
     scrapy = Path(sys.executable).parent / "scrapy"
     command = [str(scrapy)] if scrapy.exists() else [sys.executable, "-m", "scrapy"]
+    extra = [part for argument in arguments for part in ("-a", argument)]
     return run(
-        [*command, "crawl", "news", "-a", f"source={source}", "-a", f"config={config}"], cwd=REPO
+        [*command, "crawl", "news", "-a", f"{key}={source}", "-a", f"config={config}", *extra],
+        cwd=REPO,
     )
 
 

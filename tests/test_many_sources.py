@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from crawler.demo.server import SiteServer
 from storage.models import Article, CrawlRun
 from tests import manysites
-from tests.conftest import presswatch
+from tests.conftest import presswatch, scrapy_crawl
 
 SITES = 8  # nine sources: site00 has two feeds, two sources on one host
 ARTICLES = 3
@@ -144,3 +144,21 @@ def test_a_slow_source_does_not_delay_another_sources_run(
     assert len(others) == len(summaries) - 1
     # Each other run ended on its own, long before the slow one (not when the engine idled).
     assert max(others.values()) < 3, others
+
+
+def test_scrapy_crawl_takes_several_sources_in_one_crawl(
+    many_sites: Callable[..., Sites],
+) -> None:
+    sites = many_sites()
+    config = sites.write_config("scrapy")
+    done = scrapy_crawl(config, "site01,site02,site00-world", key="sources")
+    assert "'finish_reason': 'finished'" in done.stderr, done.stderr
+    runs, articles = rows(config)
+    assert sorted(r.source for r in runs) == ["site00-world", "site01", "site02"]
+    assert all(r.status == "finished" and r.new == ARTICLES for r in runs)
+    assert len({r.pid for r in runs}) == 1 and len(articles) == 3 * ARTICLES
+    # One source or several, not both: the crawl closes with the reason, nothing written.
+    both = scrapy_crawl(config, "site01", "sources=site02", key="source")
+    assert "give either source or sources, not both" in both.stderr
+    assert "'finish_reason': 'bad_arguments'" in both.stderr
+    assert len(rows(config)[0]) == 3
