@@ -23,6 +23,7 @@ from storage.engine import make_engine
 
 logger = logging.getLogger(__name__)
 progress_logger = logging.getLogger("presswatch.progress")
+SOURCE_LINES_UP_TO = 20
 
 
 def _runs(spider: Spider | None) -> RunBook | None:
@@ -50,7 +51,8 @@ class ProgressReporter:
 
     def spider_opened(self, spider: Spider) -> None:
         runs = _runs(spider)
-        if runs is not None:
+        # A line per source's start and end for a few sources; past that, the periodic line.
+        if runs is not None and len(getattr(spider, "_names", ())) <= SOURCE_LINES_UP_TO:
             runs.on_start.append(self.run_started)
             runs.on_end.append(self.run_ended)
         self._loop.start(self.interval, now=False)
