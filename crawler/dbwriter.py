@@ -77,6 +77,10 @@ class DbWriter:
     def _run(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         results: list[tuple[bool, Any]] = []
         with self.sessions.begin() as session:
+            if len(jobs) == 1:
+                # Alone in its transaction, a job needs no savepoint (10% of a writer's time
+                # went to releasing them): if it fails, the transaction rolls back.
+                return [(True, jobs[0](session))]
             for job in jobs:
                 try:
                     with session.begin_nested():
