@@ -107,6 +107,9 @@ class ClusterShare:
         for run_id, name in self.frontier.active_runs().items():
             if run_id in self.joined or run_id in self._left:
                 continue
+            if any(run.name == name for run in self.joined.values()):
+                continue  # an earlier run of the source is still being settled here
+
             try:
                 source = self.spider.config.source(name)
             except ConfigError:

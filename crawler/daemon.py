@@ -353,8 +353,7 @@ class Daemon:
             return
         self.config = config
         if self.supervisor is not None:
-            self.supervisor.config = config
-            self.supervisor.reload()
+            self.supervisor.reload(config)
         self._sync_jobs(config)
         logger.info(
             "SIGHUP: config re-read, %d sources and %d watchers scheduled",

@@ -16,7 +16,9 @@ pages in flight finish; runs in progress are recorded as stopped). End of input 
 
 events: ``ready``, ``started`` (a source's run began), ``busy`` (already running or waiting),
 ``unknown`` (no such source), ``ended`` (a run's row is written: id, status, reason),
-``reloaded`` / ``reload_failed``, and every few seconds ``heartbeat`` (runs in progress,
+``given_back`` (a source not taken, or waiting when told to drain: for the next engine),
+``forgotten`` (a waiting source the reloaded config no longer has), ``reloaded`` /
+``reload_failed``, and every few seconds ``heartbeat`` (runs in progress,
 sources waiting, pages in flight, how long the most overdue source has waited, memory).
 """
 
@@ -150,17 +152,22 @@ def serve(config_path: Path, time_limit: float, log_level: str) -> int:
                 except ConfigError:
                     events.send("unknown", source=name)
                     continue
-                if not found.crawl_source(source):
+                if found.draining:
+                    events.send("given_back", source=name)
+                elif not found.crawl_source(source):
                     events.send("busy", source=name)
         elif op == "reload":
             try:
-                found.reconfigure(load_config(config_path))
+                forgotten = found.reconfigure(load_config(config_path))
             except ConfigError as exc:
                 events.send("reload_failed", error=str(exc))
             else:
+                for name in forgotten:
+                    events.send("forgotten", source=name)
                 events.send("reloaded")
         elif op == "drain":
-            found.drain()
+            for name in found.drain():
+                events.send("given_back", source=name)
         elif op == "stop":
             found.stop()
         else:

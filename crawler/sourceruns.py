@@ -400,6 +400,10 @@ class RunBook:
                 len(batch.starts) + len(batch.ends),
                 exc_info=(outcome.type, outcome.value, outcome.getTracebackObject()),
             )
+            # Rolled back: those ids may be handed out again (SQLite) and must not be
+            # written to. The runs go on without a row; their ends are reported without one.
+            for run in batch.starts:
+                run.run_id = None
         for run, ended, _ in batch.ends:
             if self.active.get(run.name) is run:
                 del self.active[run.name]

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,6 +120,9 @@ class Supervisor:
         self._stopping = False
         self._deaths: list[float] = []
         self._restart_at = 0.0
+        # Ends are handled (database reads, health, adapting) off the reader threads, so a
+        # burst of them never leaves the engine blocked on a full pipe.
+        self._reports = ThreadPoolExecutor(1, thread_name_prefix="run-ends")
 
     # -- the engine in use ----------------------------------------------------------------------
 
@@ -160,10 +164,29 @@ class Supervisor:
         engine.send({"op": "crawl", "sources": [source]})
         return True
 
-    def reload(self) -> None:
+    def reload(self, config: Config) -> None:
+        """Hand a re-read config to the engine. Sources are taken from it at once; what the
+        engine built once (its watchlists' matchers, its crawl settings, the story window)
+        needs a fresh engine: when those changed, the engine is recycled."""
+        before, self.config = self.config, config
         engine = self.current
-        if engine is not None:
-            engine.send({"op": "reload"})
+        if engine is None:
+            return
+        engine.send({"op": "reload"})
+        if (before.watchlists, before.crawl, before.storage) != (
+            config.watchlists,
+            config.crawl,
+            config.storage,
+        ):
+            self._drain(engine, "the watchlists or the [crawl] or [storage] settings changed")
+
+    def _drain(self, engine: Engine, why: str) -> None:
+        logger.info("recycling crawl engine %d (%s)", engine.pid, why)
+        engine.draining = True
+        engine.last_drain = time.monotonic()
+        if not self._stopping:
+            self.start()  # first, so that what the old one gives back has somewhere to go
+        engine.send({"op": "drain"})
 
     # -- events -------------------------------------------------------------------------------
 
@@ -184,26 +207,36 @@ class Supervisor:
             elif kind == "ended":
                 with self._lock:
                     engine.holding.pop(event["source"], None)
-                self._report(
+                self._submit_report(
                     RunEnded(
                         event["source"],
                         event.get("run_id"),
                         event.get("status", "failed"),
                         event.get("reason", ""),
                         float(event.get("seconds", 0)),
-                    )
+                    ),
                 )
-            elif kind in ("busy", "unknown"):
-                if kind == "unknown":
-                    logger.warning("the engine does not know source %s", event.get("source"))
-                # Not taken by this engine: it holds nothing of it on the daemon's account.
+            elif kind in ("unknown", "forgotten", "given_back"):
+                # Not (or no longer) this engine's: it holds nothing of it.
+                name = str(event.get("source", ""))
                 with self._lock:
-                    if kind == "unknown":
-                        engine.holding.pop(event.get("source", ""), None)
+                    engine.holding.pop(name, None)
+                if kind == "unknown":
+                    logger.warning("the engine does not know source %s", name)
+                elif kind == "given_back" and not self._stopping:
+                    self.crawl(name)  # to the engine that took over, if one has
+            elif kind == "busy":
+                pass  # running or waiting there already: its "ended" will come
             elif kind == "reload_failed":
                 logger.error("the engine kept its config: %s", event.get("error"))
         engine.process.wait()
         self._gone(engine)
+
+    def _submit_report(self, ended: RunEnded) -> None:
+        try:
+            self._reports.submit(self._report, ended)
+        except RuntimeError:  # stopped: reported here, in the reader thread
+            self._report(ended)
 
     def _report(self, ended: RunEnded) -> None:
         try:
@@ -267,10 +300,7 @@ class Supervisor:
                 continue
             why = self._recycle_reason(engine, now)
             if why is not None:
-                logger.info("recycling crawl engine %d (%s)", engine.pid, why)
-                engine.draining = True
-                engine.last_drain = now
-                engine.send({"op": "drain"})
+                self._drain(engine, why)
         if self.current is None and now >= self._restart_at:
             self.start()
 
@@ -312,6 +342,7 @@ class Supervisor:
                 if not self.engines:
                     break
             time.sleep(0.05)
+        self._reports.shutdown(wait=True)
 
     def state(self) -> list[dict[str, Any]]:
         """What each engine is doing now, for ``presswatch status``."""

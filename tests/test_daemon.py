@@ -559,3 +559,28 @@ def test_the_engine_is_recycled_by_age_and_no_run_is_lost(fast_site: Site) -> No
     with Session(fast_site.engine()) as session:
         urls = list(session.scalars(select(Article.url)))
     assert urls and len(urls) == len(set(urls))
+
+
+def test_a_changed_watchlist_reaches_the_engine_through_a_fresh_one(
+    fast_site: Site, daemon: subprocess.Popen[str]
+) -> None:
+    # The engine builds its watchlists' matchers once: a SIGHUP that changes them recycles it.
+    wait_for(lambda: {r.source for r in runs(fast_site, "finished")} == {"warta", "wire"}, 40, "")
+    first = {r.pid for r in runs(fast_site)}
+    config = fast_site.config.read_text(encoding="utf-8")
+    fast_site.config.write_text(
+        config.replace('name = "karabakh"', 'name = "karabakh2"', 1), encoding="utf-8"
+    )
+    daemon.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: (
+            {r.source for r in runs(fast_site, "finished") if r.pid not in first}
+            == {"warta", "wire"}
+        ),
+        60,
+        "both sources crawled by a fresh engine",
+    )
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=60)
+    assert "recycling crawl engine" in err and "watchlists" in err
+    assert {r.status for r in runs(fast_site) if r.status != "running"} <= {"finished", "stopped"}

@@ -182,7 +182,8 @@ class NewsSpider(Spider):
             settings.set(key, value, priority="spider")
         self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
         self.writer = DbWriter(self.config.database_url, self.config.storage.story_window)
-        time_limit = args.time_limit or settings.getfloat("CLOSESPIDER_TIMEOUT")
+        # (Scrapy's own CLOSESPIDER_TIMEOUT, if set, still limits the whole crawl.)
+        time_limit = args.time_limit
         self.runs = RunBook(
             self.writer,
             limit=crawl.sources_at_once,
@@ -236,12 +237,21 @@ class NewsSpider(Spider):
         self._start_waiting()
         return True
 
-    def drain(self) -> None:
-        """Take no more sources; close once the runs in progress (and waiting) have ended."""
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def drain(self) -> list[str]:
+        """Take no more sources; close once the runs in progress have ended. The sources
+        still waiting are given back (returned), for the engine that takes over."""
         self._draining = True
         self.serve = False
+        given_back = list(self.runs.waiting)
+        for name in given_back:
+            self.runs.forget(name)
         if not self.runs.busy:
             self._close("finished")
+        return given_back
 
     def stop(self) -> None:
         """Close now: pages being downloaded or processed finish, the rest is dropped, and the
@@ -254,13 +264,15 @@ class NewsSpider(Spider):
         self._closing = True
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
-    def reconfigure(self, config: Config) -> None:
-        """A new config (SIGHUP): sources removed wait no more; runs in progress go on."""
+    def reconfigure(self, config: Config) -> list[str]:
+        """A new config (SIGHUP): sources removed wait no more (returned); runs in progress
+        go on."""
         self.config = config
         names = {s.name for s in config.sources}
-        for name in list(self.runs.waiting):
-            if name not in names:
-                self.runs.forget(name)
+        forgotten = [name for name in self.runs.waiting if name not in names]
+        for name in forgotten:
+            self.runs.forget(name)
+        return forgotten
 
     def _start_waiting(self) -> None:
         self.runs.start_waiting(self.validators_of)
@@ -274,6 +286,8 @@ class NewsSpider(Spider):
             return {}
 
     def _start_run(self, run: SourceRun) -> None:
+        if run.external:
+            return  # a cluster run's seeds are the daemon's, taken from the frontier
         assert self.crawler.engine is not None
         for request in self._seeds(run):
             self.crawler.engine.crawl(request)
@@ -305,7 +319,13 @@ class NewsSpider(Spider):
         if self.cluster is None and self.settled():
             for run in list(self.runs.active.values()):
                 if not run.ending and not run.external:
-                    logger.debug("%s: idle with %d still counted out", run.name, run.pending)
+                    # A bookkeeping slip (a request or page counted out and never back):
+                    # the run is over all the same, and said so.
+                    logger.warning(
+                        "%s: the engine is idle with %d of the run still counted out; ending it",
+                        run.name,
+                        run.pending,
+                    )
                     self.runs.end(run, "finished")
         if self.serve or self.runs.busy:
             raise DontCloseSpider
@@ -347,9 +367,10 @@ class NewsSpider(Spider):
         meta = kwargs.pop("meta", {})
         meta[SOURCE_META] = run.name
         meta[RUN_META] = run.token
+        request = Request(url, callback=callback, errback=self.on_error, meta=meta, **kwargs)
         if not run.external:  # a cluster run's request is counted by whoever takes it
             self.runs.taken(run)
-        return Request(url, callback=callback, errback=self.on_error, meta=meta, **kwargs)
+        return request
 
     def listing(
         self, run: SourceRun, url: str, callback: Any, depth: int = 0, conditional: bool = False
