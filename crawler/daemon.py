@@ -286,8 +286,9 @@ class Daemon:
             )
             _DAEMON = self
             self._install_signals()
-            for source in self.config.sources:
-                self._check_health(source.name)
+            # Each source's health as it stands (logged once if unhealthy), in the background:
+            # at 10,000 sources that takes 10 s, which crawling need not wait for.
+            threading.Thread(target=self._first_health_pass, daemon=True).start()
             if self.config.cluster is None:
                 self.supervisor = Supervisor(
                     self.config, on_ended=self._run_ended, on_lost=self._runs_lost
@@ -322,6 +323,15 @@ class Daemon:
                 self._engine.dispose()
             self.lock.release()
 
+    def _first_health_pass(self) -> None:
+        for source in self.config.sources:
+            if self._stopping.is_set():
+                return
+            try:
+                self._check_health(source.name)
+            except SQLAlchemyError:
+                logger.warning("Cannot read %s's health", source.name, exc_info=True)
+
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
             logger.info("%s received: stopping", signal.Signals(signum).name)
@@ -340,7 +350,13 @@ class Daemon:
         if self.supervisor is not None:
             logger.info("stopping the crawl engine (up to %.0f s to finish its pages)", grace)
             self.supervisor.stop(grace)
-        self.scheduler.shutdown(wait=True)
+        # Left paused, not shut down: APScheduler 3's shutdown wakes its loop once more, which,
+        # no longer paused, hands the jobs due then to executors already closed (an ERROR per
+        # job, and the job's turn skipped in the store). The executors' threads finish their
+        # jobs and are joined at exit.
+        for executor in ("default", "digests"):
+            with contextlib.suppress(KeyError):
+                self.scheduler._lookup_executor(executor).shutdown(wait=True)
         with contextlib.suppress(OSError):
             state_path(self.config).unlink()
         logger.info("presswatch daemon stopped")
