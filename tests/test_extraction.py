@@ -187,3 +187,40 @@ def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
     assert _doubtful(document(long_text), paragraph_chars=10 * len(long_text))
     assert not _doubtful(document(long_text), paragraph_chars=len(long_text) + 200)
     assert _doubtful(SimpleNamespace(text=long_text), 0)  # not a Document: look again
+
+
+def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkeypatch) -> None:
+    """A CMS page's footer, sidebar and navigation paragraphs are not the article's: a page
+    whose article is whole is extracted once, however long its legal text and teasers."""
+    from crawler import extraction
+
+    looks: list[bool] = []
+    real = extraction._trafilatura
+
+    def counting(tree, url, *, fast):
+        looks.append(fast)
+        return real(tree, url, fast=fast)
+
+    monkeypatch.setattr(extraction, "_trafilatura", counting)
+    body = "".join(
+        f"<p>Paragraph {i} of the report on the ceasefire talks in the border region, where "
+        f"officials met again on Tuesday to discuss the exchange of prisoners.</p>"
+        for i in range(12)
+    )
+    chrome = "<p>" + "Legal notice and cookie policy of the publisher. " * 60 + "</p>"
+    page = (
+        "<html><head><title>Talks resume</title></head><body>"
+        f"<nav><p>{'Sections and topics. ' * 40}</p></nav>"
+        f"<main><article><h1>Talks resume</h1>{body}</article>"
+        f"<aside><p>{'Most read stories of the week. ' * 40}</p></aside></main>"
+        f"<footer>{chrome}</footer></body></html>"
+    )
+    options = extraction.ExtractionOptions(url="http://127.0.0.1/news/talks.html")
+    article = extraction.extract_article(page, options)
+    assert article is not None and "Paragraph 11 of the report" in article.text
+    assert looks == [True]  # the fast look only
+
+    looks.clear()  # the same article with the chrome's text inside the page body is partial
+    unmarked = page.replace("<footer>", "<div>").replace("</footer>", "</div>")
+    extraction.extract_article(unmarked, options)
+    assert looks == [True, False]
