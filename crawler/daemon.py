@@ -1,6 +1,6 @@
 """``presswatch run``: the daemon that keeps every source fresh.
 
-APScheduler 3 runs one interval job per source (its ``every``, with a little jitter), stored in
+APScheduler 3 runs one interval job per source (its ``every``, at a phase of its own), stored in
 presswatch's own database (``SQLAlchemyJobStore``), so the schedule survives restarts. Each job
 hands its source to the one long-lived crawl engine (``crawler.engine``, supervised by
 ``crawler.supervisor``), which crawls every source in one Scrapy crawler: the daemon never runs
@@ -20,15 +20,18 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import os
 import signal
 import socket
 import threading
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +56,7 @@ JOB_TABLE = "apscheduler_jobs"
 START_STAGGER = timedelta(seconds=2)
 NO_STAGGER = timedelta(0)
 _PG_LOCK_KEY = 0x70726573  # "pres"
+_GRID_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 _PG_HOLDER = "presswatch-daemon"
 
 
@@ -382,8 +386,6 @@ class Daemon:
     def _sync_jobs(self, config: Config) -> None:
         """One job per configured source; jobs of removed sources go; a job whose interval
         changed, or a new one, is due at once (staggered)."""
-        from apscheduler.triggers.interval import IntervalTrigger
-
         wanted = {f"{JOB_PREFIX}{s.name}": s for s in config.sources}
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
@@ -409,10 +411,12 @@ class Daemon:
                 low, high = source.interval_bounds
                 adapted = self.config.daemon.adaptive and low <= current <= high
                 if adapted or current.total_seconds() == seconds:
+                    if not isinstance(existing.trigger, SpreadInterval):  # stored before 12/2026
+                        existing.reschedule(SpreadInterval.of(source.name, current))
                     continue  # keep its schedule (and what adapting it has learnt)
             self.scheduler.add_job(
                 run_crawl,
-                trigger=IntervalTrigger(seconds=seconds, jitter=_jitter(source), timezone=UTC),
+                trigger=SpreadInterval.of(source.name, source.every),
                 args=[source.name],
                 id=job_id,
                 name=f"crawl {source.name}",
@@ -662,8 +666,6 @@ class Daemon:
         nothing new backs the interval off by half, up to max_every; new articles bring a
         backed-off source back to `every`, and halve the interval of one already at or below
         it, down to min_every. (Failed crawls leave it as it is: health handles those.)"""
-        from apscheduler.triggers.interval import IntervalTrigger
-
         job = self.scheduler.get_job(f"{JOB_PREFIX}{source.name}")
         if job is None or run.status != "finished" or run.pages_fetched == 0:
             return
@@ -677,11 +679,7 @@ class Daemon:
             why = "nothing new"
         if wanted == current:
             return
-        job.reschedule(
-            IntervalTrigger(
-                seconds=wanted.total_seconds(), jitter=_jitter(source, wanted), timezone=UTC
-            )
-        )
+        job.reschedule(SpreadInterval.of(source.name, wanted))
         logger.info("%s: next crawls every %s (%s)", source.name, _duration(wanted), why)
 
     def _check_health(self, source: str) -> None:
@@ -735,9 +733,28 @@ class Daemon:
                     run.finished_at = run.finished_at or datetime.now(UTC)
 
 
-def _jitter(source: SourceConfig, interval: timedelta | None = None) -> int:
-    """Up to a tenth of the interval, at most a minute: sources do not all fire together."""
-    return int(min(60.0, (interval or source.every).total_seconds() / 10))
+class SpreadInterval(IntervalTrigger):
+    """Every ``interval`` exactly, on a grid of the source's own phase within it.
+
+    The phase comes from the source's name (its CRC-32 as a fraction of the interval), so a
+    thousand sources with one ``every`` poll evenly spread over it rather than in one burst,
+    as Prometheus spreads its scrapes, and each source keeps its place across restarts. After
+    a turn the next one is the grid's next point: a late turn does not push the later ones
+    back (APScheduler's own jitter is added to the previous turn's time, so a source's polls
+    drift apart by half the jitter each turn, and an article could wait more than ``every``).
+    """
+
+    @classmethod
+    def of(cls, name: str, every: timedelta) -> SpreadInterval:
+        phase = every * (zlib.crc32(name.encode("utf-8")) / 2**32)
+        return cls(seconds=every.total_seconds(), start_date=_GRID_ORIGIN + phase, timezone=UTC)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        after = now if previous_fire_time is None else previous_fire_time
+        turns = math.floor((after - self.start_date).total_seconds() / self.interval_length) + 1
+        return (self.start_date + turns * self.interval).astimezone(self.timezone)
 
 
 def _duration(value: timedelta) -> str:

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -584,3 +584,31 @@ def test_a_changed_watchlist_reaches_the_engine_through_a_fresh_one(
     _, err = daemon.communicate(timeout=60)
     assert "recycling crawl engine" in err and "watchlists" in err
     assert {r.status for r in runs(fast_site) if r.status != "running"} <= {"finished", "stopped"}
+
+
+def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> None:
+    """A source's turns come exactly `every` apart (no drift, however late one ran), and a
+    thousand sources with one interval are spread over it rather than due in one burst."""
+    from crawler.daemon import SpreadInterval
+
+    every = timedelta(minutes=5)
+    now = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
+    trigger = SpreadInterval.of("antara", every)
+    turn = trigger.get_next_fire_time(None, now)
+    assert now < turn <= now + every
+    turns = [turn]
+    for _ in range(200):
+        # Each turn runs up to 40 s late; the next is still on the grid.
+        turns.append(trigger.get_next_fire_time(turns[-1], turns[-1] + timedelta(seconds=40)))
+    assert {b - a for a, b in itertools.pairwise(turns)} == {every}
+    assert trigger.get_next_fire_time(turn, turn + every + timedelta(seconds=1)) == turn + every
+
+    firsts = [
+        SpreadInterval.of(f"site-{n}", every).get_next_fire_time(None, now) for n in range(1000)
+    ]
+    per_minute = [
+        sum(now + timedelta(minutes=m) < t <= now + timedelta(minutes=m + 1) for t in firsts)
+        for m in range(5)
+    ]
+    assert all(150 <= count <= 250 for count in per_minute), per_minute
+    assert SpreadInterval.of("antara", every).get_next_fire_time(None, now) == turn  # stable
