@@ -124,6 +124,12 @@ def serve(config_path: Path, time_limit: float, log_level: str) -> int:
             status=run.status,
             reason=run.reason,
             seconds=round(run.seconds, 2),
+            # What the daemon's health and adaptive intervals need, so it need not read the row.
+            pages=run.counts.pages_fetched,
+            new=run.counts.new,
+            updated=run.counts.updated,
+            flagged=run.counts.flagged,
+            errors=run.counts.errors,
         )
 
     def read_commands() -> None:

@@ -47,6 +47,15 @@ class RunEnded:
     status: str
     reason: str
     seconds: float
+    counts: dict[str, Any] | None = None  # pages, new, updated, flagged, errors (by kind)
+
+
+_COUNTS = ("pages", "new", "updated", "flagged", "errors")
+
+
+def _counts(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A run's counts as an "ended" event gives them (None from an engine that does not)."""
+    return {k: event[k] for k in _COUNTS} if all(k in event for k in _COUNTS) else None
 
 
 @dataclass(eq=False)
@@ -214,6 +223,9 @@ class Supervisor:
                         event.get("status", "failed"),
                         event.get("reason", ""),
                         float(event.get("seconds", 0)),
+                        {k: event[k] for k in _COUNTS}
+                        if all(k in event for k in _COUNTS)
+                        else None,
                     ),
                 )
             elif kind in ("unknown", "forgotten", "given_back"):

@@ -31,6 +31,7 @@ class Health:
     last_success: datetime | None = None
     last_new_article: datetime | None = None
     recent_errors: dict[str, int] = field(default_factory=dict)
+    first_crawl: datetime | None = None
 
     @property
     def unhealthy(self) -> bool:
@@ -98,11 +99,26 @@ def source_health(
         session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
         or runs[-1].started_at
     )
-    since = _utc(last_new) if last_new else first_run
-    if now - since >= quiet_after and now - first_run >= quiet_after:
-        hours = (now - since).total_seconds() / 3600
-        return Health(source, "quiet", f"no new article for {hours:.0f} h", **common)
+    common["first_crawl"] = first_run
+    quiet_for = quiet_since(first_run, last_new, quiet_after, now)
+    if quiet_for is not None:
+        return Health(source, "quiet", quiet_reason(quiet_for), **common)
     return Health(source, "healthy", "ok", **common)
+
+
+def quiet_since(
+    first_crawl: datetime, last_new: datetime | None, quiet_after: timedelta, now: datetime
+) -> timedelta | None:
+    """How long a source that answers has given nothing new, if that makes it quiet: no new
+    article for ``quiet_after``, and crawled for at least that long."""
+    since = _utc(last_new) if last_new else _utc(first_crawl)
+    if now - since >= quiet_after and now - _utc(first_crawl) >= quiet_after:
+        return now - since
+    return None
+
+
+def quiet_reason(quiet_for: timedelta) -> str:
+    return f"no new article for {quiet_for.total_seconds() / 3600:.0f} h"
 
 
 def _utc(value: datetime) -> datetime:

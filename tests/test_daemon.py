@@ -309,6 +309,74 @@ def test_a_source_that_stops_answering_turns_unhealthy_once_and_recovers(fast_si
             server.shutdown()
 
 
+def _one_site(base: str, articles: int) -> dict[str, tuple[str, str]]:
+    """A feed of ``articles`` articles, and their pages."""
+    now = format_datetime(datetime.now(UTC))
+    pages = {}
+    items = ""
+    for n in range(1, articles + 1):
+        items += (
+            f"<item><title>Report {n}</title><link>{base}/news/{n}</link>"
+            f"<pubDate>{now}</pubDate></item>"
+        )
+        pages[f"/news/{n}"] = (
+            "text/html; charset=utf-8",
+            f"<html><head><title>Report {n}</title></head><body><article><h1>Report {n}</h1>"
+            + "".join(
+                f"<p>Report {n}, part {i}: the district council met again to discuss the "
+                f"repair of the bridge that the floods destroyed in the spring.</p>"
+                for i in range(6)
+            )
+            + "</article></body></html>",
+        )
+    pages["/rss.xml"] = (
+        "application/rss+xml; charset=utf-8",
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>Quiet</title>{items}"
+        "</channel></rss>",
+    )
+    return pages
+
+
+def test_a_source_with_nothing_new_turns_quiet_once_and_recovers_on_news(fast_site: Site) -> None:
+    """Between failures the daemon tells quiet from healthy from what it knows (the first
+    crawl, the last new article), not by reading the crawl history at every poll."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.4", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.4:{port}"
+    config = fast_site.config.read_text(encoding="utf-8").replace(
+        "[[sources]]", '[daemon]\nquiet_after = "4s"\nlog_file = "daemon.log"\n\n[[sources]]', 1
+    )
+    config += f'\n[[sources]]\nname = "still"\nfeeds = ["{base}/rss.xml"]\nevery = "1s"\n'
+    fast_site.config.write_text(config, encoding="utf-8")
+    log = fast_site.workdir / "daemon.log"
+
+    def logged(text: str) -> int:
+        return log.read_text(encoding="utf-8").count(text) if log.exists() else 0
+
+    _Comeback.pages = _one_site(base, 1)
+    server = ThreadingHTTPServer(("127.0.0.4", port), _Comeback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    process = start_daemon(fast_site)
+    try:
+        wait_for(lambda: logged("source still is unhealthy (quiet)"), 40, "the quiet flag")
+        assert "news/1" in stored_paths(fast_site)
+        crawls = len([r for r in runs(fast_site) if r.source == "still"])
+        wait_for(
+            lambda: len([r for r in runs(fast_site) if r.source == "still"]) >= crawls + 3,
+            30,
+            "more crawls",
+        )
+        assert logged("source still is unhealthy") == 1  # said once
+        _Comeback.pages = _one_site(base, 2)
+        wait_for(lambda: logged("source still recovered"), 40, "the recovery")
+        assert "news/2" in stored_paths(fast_site)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        server.shutdown()
+
+
 def logging_to_a_file(site: Site, config: str) -> Callable[[str], bool]:
     """Write ``config`` with the daemon logging to a file; return "is this text logged?"."""
     config = config.replace("[[sources]]", '[daemon]\nlog_file = "daemon.log"\n\n[[sources]]', 1)
@@ -595,7 +663,7 @@ def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> No
     now = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
     trigger = SpreadInterval.of("antara", every)
     turn = trigger.get_next_fire_time(None, now)
-    assert now < turn <= now + every
+    assert now + every / 2 < turn <= now + every * 3 / 2  # not within half an interval
     turns = [turn]
     for _ in range(200):
         # Each turn runs up to 40 s late; the next is still on the grid.
@@ -603,11 +671,20 @@ def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> No
     assert {b - a for a, b in itertools.pairwise(turns)} == {every}
     assert trigger.get_next_fire_time(turn, turn + every + timedelta(seconds=1)) == turn + every
 
+    # Crawled off the grid (at once, as a new source is): the next turn is on the grid, not
+    # within half an interval.
+    early, late = turn + timedelta(seconds=100), turn + timedelta(seconds=200)
+    assert trigger.get_next_fire_time(early, early) == turn + every
+    assert trigger.get_next_fire_time(late, late) == turn + 2 * every
+
     firsts = [
         SpreadInterval.of(f"site-{n}", every).get_next_fire_time(None, now) for n in range(1000)
     ]
     per_minute = [
-        sum(now + timedelta(minutes=m) < t <= now + timedelta(minutes=m + 1) for t in firsts)
+        sum(
+            now + m * every / 5 + every / 2 < t <= now + (m + 1) * every / 5 + every / 2
+            for t in firsts
+        )
         for m in range(5)
     ]
     assert all(150 <= count <= 250 for count in per_minute), per_minute
