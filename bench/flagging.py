@@ -164,7 +164,7 @@ def make_watchlist(rng: random.Random, i: int) -> WatchlistQuery:
 
 def extraction_ms(pages: int = 60) -> float:
     """Median time of one extraction as the crawl does it, on bench/sitegen.py's pages (the
-    demo site's layout at 60-90 KB, like real news pages)."""
+    layout of a real CMS at 70-90 KB, like real news pages)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(root, "http://127.0.0.1:8000", pages)
