@@ -4,10 +4,11 @@
                               [--daemon] [--daemon-limit 900] [--not-modified] [--keep DIR]
 
 Generates ``--sources`` small news sites (robots.txt, an RSS 2.0 feed of the site's articles
-published within the last day, and the articles: pages of bench/sitegen.py, 70-90 KB as a CMS makes them, every
-text different), all served by one nginx on 0.0.0.0, each site at its own loopback address
-(``http://127.0.X.Y:PORT/``, nginx choosing the site's folder by ``$host``), writes a presswatch
-config with one source per site, and measures in one run, so the ratios hold on a noisy machine:
+published within the last day, and the articles: pages of bench/sitegen.py, 70-90 KB as a
+CMS makes them, every text different), all served by one nginx on 0.0.0.0, each site at its
+own loopback address (``http://127.0.X.Y:PORT/``, nginx choosing the site's folder by
+``$host``), writes a presswatch config with one source per site, and measures in one run, so
+the ratios hold on a noisy machine:
 
 1. the obvious design (bench/obvious_many.py: Scrapy over every feed, trafilatura.extract
    inline, JSON lines);
