@@ -7,7 +7,7 @@ fields, the content hash and MinHash signature, the words the search index takes
 watchlist matches. The crawl process keeps fetching and writing.
 
 Workers are forked from a fork server that has imported this module once (trafilatura, lxml,
-datasketch, the stemmers), so they start in milliseconds and share those pages. A page that
+NumPy, the stemmers), so they start in milliseconds and share those pages. A page that
 runs past the time limit or kills its worker costs that page alone: pebble replaces the worker.
 """
 
@@ -40,7 +40,7 @@ from storage.repository import MatchRecord
 logger = logging.getLogger(__name__)
 
 # Imported once by the fork server, so that every worker starts with them loaded and shared.
-PRELOAD = [__name__, "crawler.extraction", "datasketch", "crawler.forkserver"]
+PRELOAD = [__name__, "crawler.extraction", "numpy", "crawler.forkserver"]
 # A worker is replaced after this many pages, which bounds what lxml's and trafilatura's caches
 # can grow to. Not sooner: a new worker starts with cold caches (500 cost 12% of throughput).
 TASKS_PER_WORKER = 10_000
@@ -353,7 +353,7 @@ def _fork_server_context() -> Any:
 
 def start_fork_server() -> None:
     """Start the workers' fork server now, without waiting for it: its imports (trafilatura,
-    lxml, datasketch, the stemmers: about a second) then run while this process goes on
+    lxml, NumPy, the stemmers: about a second) then run while this process goes on
     starting the crawl, instead of after its first article page arrives."""
     from multiprocessing import forkserver
 

@@ -21,18 +21,22 @@ _SEED = 20201102
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LITTLE_ENDIAN = sys.byteorder == "little"
-# The scheme is pinned: stored signatures must stay comparable across datasketch releases.
-_SCHEME = "affine32"
+
+
+# MurmurHash3's 32-bit finalizer, which datasketch's affine schemes apply to each hash first.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 
 
 @cache
-def _datasketch() -> tuple[Any, Any, Any]:
-    """datasketch and its permutations, imported on first use: it brings SciPy (~80 MB), which
-    only the processes that compute signatures (the extraction workers) need to hold."""
-    from datasketch import LeanMinHash, MinHash
+def _permutations() -> tuple[Any, Any]:
+    """datasketch's affine32 permutations for our seed: h -> a * h + b (mod 2^32), `a` odd,
+    drawn as datasketch draws them (NumPy's ``RandomState``, whose stream NumPy keeps fixed)."""
+    import numpy as np
 
-    permutations = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
-    return MinHash, LeanMinHash, permutations
+    generator = np.random.RandomState(_SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def normalise_text(text: str) -> str:
@@ -66,18 +70,27 @@ def _shingle_hashes(text: str) -> list[int]:
     )
 
 
-def _given(value: int) -> int:
-    return value
-
-
 def minhash_signature(text: str) -> bytes:
-    """The MinHash of the text's 3-word shingles, as bytes to store (4 bytes per permutation)."""
-    minhash, lean_minhash, permutations = _datasketch()
-    mh = minhash(
-        num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=_SCHEME, hashfunc=_given
-    )
-    mh.update_batch(_shingle_hashes(text))
-    return lean_minhash(mh).hashvalues.astype("<u4").tobytes()
+    """The MinHash of the text's 3-word shingles, as bytes to store (4 bytes per permutation).
+
+    Bit for bit what ``datasketch.MinHash(num_perm=64, seed=20201102, scheme="affine32")``
+    gives after ``update_batch`` of the shingles (tests/test_fingerprints.py checks it against
+    datasketch), computed here with NumPy alone: importing datasketch imports all of its
+    sketches and SciPy with them, about 60 MB in every extraction worker's process tree for
+    code that never runs.
+    """
+    import numpy as np
+
+    a, b = _permutations()
+    s1, m1, s2, m2, s3 = _FMIX32
+    hashes = np.array(_shingle_hashes(text), dtype=np.uint32).reshape(-1, 1)
+    hashes ^= hashes >> np.uint32(s1)
+    hashes *= np.uint32(m1)
+    hashes ^= hashes >> np.uint32(s2)
+    hashes *= np.uint32(m2)
+    hashes ^= hashes >> np.uint32(s3)
+    values = (hashes * a + b).min(axis=0)  # wraps modulo 2^32, as the scheme means
+    return values.astype("<u4").tobytes()
 
 
 def band_keys(signature: bytes) -> list[int]:
