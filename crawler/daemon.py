@@ -262,6 +262,7 @@ class Daemon:
         # source -> (first crawl, last new article), once its health has been read
         self._known: dict[str, tuple[datetime, datetime | None]] = {}
         self._reader: Engine | None = None  # reads: no write lock taken (SQLite)
+        self._health_lock = threading.Lock()
         self._jobs_engine: Engine | None = None
 
     # lifecycle --------------------------------------------------------------------------------
@@ -424,7 +425,11 @@ class Daemon:
                 adapted = self.config.daemon.adaptive and low <= current <= high
                 if adapted or current.total_seconds() == seconds:
                     if not isinstance(existing.trigger, SpreadInterval):  # stored before 12/2026
-                        existing.reschedule(SpreadInterval.of(source.name, current))
+                        trigger = SpreadInterval.of(source.name, current)
+                        turn = trigger.get_next_fire_time(None, now)
+                        if existing.next_run_time is not None:  # overdue stays due
+                            turn = min(turn, existing.next_run_time)
+                        existing.modify(trigger=trigger, next_run_time=turn)
                     continue  # keep its schedule (and what adapting it has learnt)
             self.scheduler.add_job(
                 run_crawl,
@@ -703,7 +708,12 @@ class Daemon:
             why = "nothing new"
         if wanted == current:
             return
-        job.reschedule(SpreadInterval.of(source.name, wanted))
+        trigger = SpreadInterval.of(source.name, wanted)
+        if wanted < current:
+            # Sooner: the new grid's next point, at most one (shorter) interval away.
+            job.modify(trigger=trigger, next_run_time=trigger.first_after(datetime.now(UTC)))
+        else:
+            job.reschedule(trigger)
         logger.info("%s: next crawls every %s (%s)", source.name, _duration(wanted), why)
 
     def _check_health(self, source: str, run: CrawlRun | None = None) -> None:
@@ -714,14 +724,18 @@ class Daemon:
         the crawl history again: 10,000 polls a round need not cost 40,000 queries. A failed
         crawl, or a source not yet known, is read from the run rows (``source_health``).
         """
+        with self._health_lock:  # the report threads and the first health pass
+            self._check_health_locked(source, run)
+
+    def _check_health_locked(self, source: str, run: CrawlRun | None) -> None:
         assert self._reader is not None
         daemon = self.config.daemon
         known = self._known.get(source)
+        now = datetime.now(UTC)
+        if run is not None and known is not None and run.new:
+            known = self._known[source] = (known[0], now)  # even from a run that failed
         if run is not None and known is not None and not failed(run):
-            now = datetime.now(UTC)
             first, last_new = known
-            last_new = now if run.new else last_new
-            self._known[source] = (first, last_new)
             quiet_for = quiet_since(first, last_new, daemon.quiet_after, now)
             if quiet_for is None:
                 self._note_health(source, "healthy", "ok")
@@ -810,7 +824,11 @@ class SpreadInterval(IntervalTrigger):
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         after = (now if previous_fire_time is None else previous_fire_time) + self.interval / 2
-        turns = math.floor((after - self.start_date).total_seconds() / self.interval_length) + 1
+        return self.first_after(after)
+
+    def first_after(self, when: datetime) -> datetime:
+        """The grid's first point after ``when``."""
+        turns = math.floor((when - self.start_date).total_seconds() / self.interval_length) + 1
         return (self.start_date + turns * self.interval).astimezone(self.timezone)
 
 

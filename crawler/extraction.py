@@ -416,7 +416,10 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
-    paragraph_chars = sum(len(p.text_content()) for p in _CONTENT_PARAGRAPHS(tree))
+    paragraph_chars = sum(len(p.text_content()) for p in _CONTENT_PARAGRAPHS(tree)) or sum(
+        len(p.text_content())
+        for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
+    )
     document = _trafilatura(tree, options.url, fast=True)
     if _doubtful(document, paragraph_chars):
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a

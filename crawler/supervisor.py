@@ -223,9 +223,7 @@ class Supervisor:
                         event.get("status", "failed"),
                         event.get("reason", ""),
                         float(event.get("seconds", 0)),
-                        {k: event[k] for k in _COUNTS}
-                        if all(k in event for k in _COUNTS)
-                        else None,
+                        _counts(event),
                     ),
                 )
             elif kind in ("unknown", "forgotten", "given_back"):

@@ -86,20 +86,20 @@ def source_health(
     for run in runs[:ERROR_RUNS]:
         errors.update(dict(run.errors))
     last_new = session.scalar(select(func.max(Article.fetched_at)).where(Article.source == source))
+    first_run = _utc(
+        session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
+        or runs[-1].started_at
+    )
     common: dict[str, Any] = {
         "consecutive_failures": streak,
         "last_success": last_success,
         "last_new_article": last_new,
         "recent_errors": dict(errors.most_common()),
+        "first_crawl": first_run,
     }
     if streak >= failures:
         kinds = ", ".join(k for k, _ in errors.most_common(3)) or runs[0].status
         return Health(source, "failing", f"{streak} failed crawls in a row ({kinds})", **common)
-    first_run = _utc(
-        session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
-        or runs[-1].started_at
-    )
-    common["first_crawl"] = first_run
     quiet_for = quiet_since(first_run, last_new, quiet_after, now)
     if quiet_for is not None:
         return Health(source, "quiet", quiet_reason(quiet_for), **common)

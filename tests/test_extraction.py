@@ -224,3 +224,8 @@ def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkey
     unmarked = page.replace("<footer>", "<div>").replace("</footer>", "</div>")
     extraction.extract_article(unmarked, options)
     assert looks == [True, False]
+
+    looks.clear()  # a page wholly inside a <form> (ASP.NET) is measured by all its paragraphs
+    in_a_form = page.replace("<body>", "<body><form>").replace("</body>", "</form></body>")
+    extraction.extract_article(in_a_form, options)
+    assert looks == [True, False]
