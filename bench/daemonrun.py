@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import json
 import math
 import re
 import resource
@@ -21,7 +20,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,40 +34,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.crawl import start_nginx  # noqa: E402
 from bench.manysites import SERVER  # noqa: E402
+from bench.manysites import write_config as manysites_config  # noqa: E402
 
 
 def write_config(work: Path, name: str, feeds: list[str], every: str) -> Path:
-    """A config with one source per feed, a fresh database ``name``.db and log ``name``.log."""
-    example = tomllib.loads((ROOT / "crawler" / "example.toml").read_text(encoding="utf-8"))
-    watchlist = example["watchlists"][0]
-    for suffix in (".db", ".db-wal", ".db-shm", ".log"):
-        (work / f"{name}{suffix}").unlink(missing_ok=True)
-    sources = "".join(
-        f'\n[[sources]]\nname = "site{n + 1:05d}"\nfeeds = ["{feed}"]\nevery = "{every}"\n'
-        for n, feed in enumerate(feeds)
-    )
-    config = work / f"{name}.toml"
-    config.write_text(f"""[storage]
-url = "sqlite:///{name}.db"
-
-[crawl]
-obey_robots = true
-autothrottle = false
-concurrency = 32
-concurrency_per_domain = 32
-max_article_age = "7d"
-timeout = "30s"
-
-[daemon]
-adaptive = false
-log_file = "{name}.log"
-log_max_size = "500MB"
-
-[[watchlists]]
-name = {json.dumps(watchlist["name"])}
-query = {json.dumps(watchlist["query"])}
-{sources}""")
-    return config
+    """bench/manysites.py's config, every source every ``every``, adaptive intervals off, the
+    daemon's log in ``name``.log (a fresh one)."""
+    (work / f"{name}.log").unlink(missing_ok=True)
+    daemon = f'\n[daemon]\nadaptive = false\nlog_file = "{name}.log"\nlog_max_size = "500MB"\n'
+    return manysites_config(work, feeds, name, every=every, digits=5, sections=daemon)
 
 
 def serve_sites(sites: Path, work: Path, port: int, sources: int) -> subprocess.Popen[bytes]:

@@ -138,14 +138,24 @@ def check_server(feed: str, site: Path) -> None:
             sys.exit(f"bench: {url} answered {code} to If-None-Match, not 304")
 
 
-def write_config(work: Path, feeds: list[str], name: str) -> Path:
-    """A config with one source per feed and a fresh database ``name``.db beside it."""
+def write_config(
+    work: Path,
+    feeds: list[str],
+    name: str,
+    *,
+    every: str = "10m",
+    digits: int = 4,
+    sections: str = "",
+) -> Path:
+    """A config with one source per feed (every ``every``, named ``site`` and ``digits``
+    digits), a fresh database ``name``.db beside it, and ``sections`` (TOML) before the
+    watchlist."""
     example = tomllib.loads((ROOT / "crawler" / "example.toml").read_text(encoding="utf-8"))
     watchlist = example["watchlists"][0]
     for suffix in ("", "-wal", "-shm"):
         (work / f"{name}.db{suffix}").unlink(missing_ok=True)
     sources = "".join(
-        f'\n[[sources]]\nname = "site{n + 1:04d}"\nfeeds = ["{feed}"]\nevery = "10m"\n'
+        f'\n[[sources]]\nname = "site{n + 1:0{digits}d}"\nfeeds = ["{feed}"]\nevery = "{every}"\n'
         for n, feed in enumerate(feeds)
     )
     config = work / f"{name}.toml"
@@ -160,7 +170,7 @@ concurrency = 32
 concurrency_per_domain = 32
 max_article_age = "7d"
 timeout = "30s"
-
+{sections}
 [[watchlists]]
 name = {json.dumps(watchlist["name"])}
 query = {json.dumps(watchlist["query"])}
