@@ -27,6 +27,7 @@ from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
+from crawler.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from crawler.items import ExtractedArticle
 from crawler.units import parse_datetime
 
@@ -404,7 +405,12 @@ def _doubtful(document: Any, paragraph_chars: int) -> bool:
 
 
 def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
-    """Extract the article in ``html``; None when the page has no article text."""
+    """Extract the article in ``html``; None when the page has no article text.
+
+    The page is cleaned of escape sequences and control characters before it is parsed, and
+    every field after (``crawler.cleaning``): trafilatura discards a text holding a control
+    character, and one ``ESC`` in a headline must not cost the article."""
+    html = clean_markup(html)
     try:
         tree = lxml_html.document_fromstring(html)
     except (ParserError, XMLSyntaxError, ValueError):
@@ -428,17 +434,18 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
     if not isinstance(document, Document) or not document.text:
         return None
-    site_name = metadata.sitename or None
-    title = clean_title(metadata.title, h1, site_name)
-    text = strip_read_also(document.text)
+    site_name = clean_line(metadata.sitename)
+    title = clean_line(clean_title(metadata.title, h1, site_name))
+    text = clean_text(strip_read_also(document.text))
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()) == title:
         text = "\n".join(lines[1:])
     if len(text) < options.min_text_chars:
         return None
 
+    canonical = clean_line(canonical)
     if canonical:
-        canonical = urljoin(options.url, canonical.strip())
+        canonical = urljoin(options.url, canonical)
     published = find_published(
         date_candidates,
         options.timezone,
@@ -451,10 +458,12 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         text=text,
         title=title,
         canonical_url=canonical,
-        authors=_split_list(metadata.author, r"[;,]| and "),
+        authors=clean_lines(_split_list(metadata.author, r"[;,]| and ")),
         published_at=published,
         language=language,
-        description=metadata.description or None,
+        description=clean_line(metadata.description),
         site_name=site_name,
-        tags=_split_list([*(metadata.tags or []), *(metadata.categories or [])], r"[,;]"),
+        tags=clean_lines(
+            _split_list([*(metadata.tags or []), *(metadata.categories or [])], r"[,;]")
+        ),
     )

@@ -1,0 +1,104 @@
+"""Fuzzing the page -> article path: whatever bytes a stranger's page carries around its article
+(control characters, invalid UTF-8, mixed encodings, cut-off markup, huge attributes), the
+worker never raises, the article is found, and what is stored is clean."""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler.workers import PageTask, Processed, process_page, start_worker
+
+SENTENCES = [
+    "Delegations from both sides met in the border town on Monday to resume the talks.",
+    "Officials said the convoy carrying aid reached the villages after a week of delays.",
+    "The ceasefire has mostly held since spring, although shelling was reported overnight.",
+    "Local councils asked for more shelters before the winter and for repairs to the bridge.",
+    "Observers will visit the region again next month, the mission's spokesperson said.",
+]
+# Characters a hostile or broken page may carry anywhere.
+NASTY = st.sampled_from(
+    [chr(c) for c in range(0x20) if c not in (9, 10, 13)]
+    + ["\x7f", "\x85", "\x9b", "\ud800", "\udfff", "\ufffe", "\uffff", "\u202e", "\u2066"]
+    + ["\x1b[31m", "\x1b]0;x\x07", "\x1b]8;;http://e.test\x1b\\", "\x1b[2J", "\ufeff"]
+)
+JUNK = st.lists(NASTY, min_size=1, max_size=4).map("".join)
+# Raw bytes that are not UTF-8, and text in other encodings, spliced into the page's bytes.
+INVALID_UTF8 = [b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\x80\x81"]
+OTHER_ENCODINGS = ["Ереван".encode("cp1251"), "Çağ".encode("cp1254"), "日本".encode("shift_jis")]
+BAD_BYTES = st.sampled_from([*INVALID_UTF8, *OTHER_ENCODINGS])
+
+
+def _text_with_junk(draw: st.DrawFn, text: str) -> str:
+    """``text`` with junk at a few word boundaries (words themselves stay whole)."""
+    words = text.split(" ")
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(words) - 1))
+        words[at] = words[at] + draw(JUNK)
+    return " ".join(words)
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    title = _text_with_junk(draw, "Talks resume in the border town")
+    paragraphs = [_text_with_junk(draw, sentence) for sentence in SENTENCES]
+    attribute = draw(st.sampled_from(["", "x" * 200_000, "&quot;" * 5000, "\x1b" * 1000]))
+    head = (
+        f"<title>{title}</title>"
+        f'<meta name="description" content="{draw(JUNK)}summary">'
+        f'<meta name="author" content="Ann{draw(JUNK)} Lee">'
+        f'<meta property="og:site_name" content="{draw(JUNK)}Daily">'
+    )
+    if draw(st.booleans()):
+        head = '<meta charset="utf-8">' + head
+    chrome = draw(st.text(string.printable + "\x00\x1b\x85\u202e", max_size=200))
+    html = (
+        f"<html><head>{head}</head><body><nav data-x='{attribute}'>{chrome}</nav><article>"
+        f"<h1>{title}</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>"
+    )
+    tail = "<aside><ul><li>More stories</li></ul></aside><footer>(c) Daily</footer></body></html>"
+    html += tail[: draw(st.integers(0, len(tail)))]  # cut anywhere after the article
+    body = html.encode("utf-8", errors="surrogatepass")
+    # Invalid bytes or another encoding's text in the page chrome (never inside the article).
+    for _ in range(draw(st.integers(0, 3))):
+        at = body.index(b"</nav>")
+        body = body[:at] + draw(BAD_BYTES) + body[at:]
+    declared = draw(st.sampled_from([None, "utf-8", "windows-1252", "iso-8859-1", "bogus"]))
+    return body, declared
+
+
+start_worker([])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(pages())
+def test_every_mangled_page_still_yields_its_article_cleaned(
+    page: tuple[bytes, str | None],
+) -> None:
+    body, declared = page
+    result = process_page(PageTask("http://news.test/a/1", body, declared, "UTC", "en", None))
+    assert isinstance(result, Processed)
+    article = result.article
+    # Every sentence of the article is there (mis-decoded chrome may not be, but no word of the
+    # article is lost to a control character beside it).
+    flat = " ".join(article.text.split())
+    for sentence in SENTENCES:
+        for word in sentence.split():
+            assert word in flat, (word, flat)
+    fields = [article.text, article.title or "", article.description or "", article.site_name or ""]
+    fields += [*article.authors, *article.tags]
+    for value in fields:
+        assert not any(
+            (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in value
+        ), value
+        assert not any(0xD800 <= ord(c) <= 0xDFFF or c in "\ufffe\uffff" for c in value), value
+        value.encode("utf-8")  # storable as UTF-8
+    for value in [article.title or "", *article.authors, article.site_name or ""]:
+        assert not any(c in value for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert article.title is not None and article.title.startswith("Talks")
