@@ -81,6 +81,6 @@ PRESSWATCH_STORY_WINDOW = 7 * 24 * 3600.0  # seconds: near-copies join stories s
 PRESSWATCH_STORE_FLUSH_SECONDS = 1.0
 PRESSWATCH_WORKERS = "auto"  # extraction worker processes: "auto" (one per core), or 0 for inline
 PRESSWATCH_EXTRACT_TIMEOUT = 60.0  # seconds a worker may spend on one page
-PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: eight per worker
+PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: 32 per worker
 PRESSWATCH_ROBOTS_TTL = 24 * 3600.0  # seconds a site's robots.txt is trusted
 PRESSWATCH_PROGRESS_SECONDS = 0  # 0: no progress lines (`presswatch crawl` turns them on)
