@@ -10,10 +10,11 @@ its headline), and every exit would have to guess what it is given. So:
   characters (C0 but tab, newline and carriage return; DEL; C1) and the non-characters XML
   forbids (U+FFFE, U+FFFF) removed. The page's text is otherwise untouched.
 - ``clean_text`` / ``clean_line`` run on each field taken from the page: the same removals,
-  lone surrogates replaced by U+FFFD, Unicode NFC (the matcher and the search index fold
-  further, per word; a stored text keeps the author's characters), and for one-line fields
-  (title, authors, site name, tags, description) whitespace collapsed and the bidi override
-  and isolate controls (U+202A-U+202E, U+2066-U+2069) removed.
+  lone surrogates replaced by U+FFFD; for one-line fields (title, authors, site name, tags,
+  description) also whitespace collapsed, the bidi override and isolate controls
+  (U+202A-U+202E, U+2066-U+2069) removed, and Unicode NFC. The article's text keeps the
+  page's Unicode form: the matcher, the search index and the fingerprints fold each word
+  themselves (NFKC, case), so "Su\u0308d" and "Süd" match alike.
 
 Exits (terminal, CSV, email, XML) escape for their medium by themselves (``crawler.escaping``):
 rows stored by older versions never went through here.
@@ -65,21 +66,22 @@ def _cleaned(html: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """A multi-line field (the article's text): ``clean_markup``'s removals, carriage returns
-    made newlines, NFC."""
+    """A multi-line field (the article's text): ``clean_markup``'s removals (lone surrogates
+    replaced), carriage returns made newlines. Its Unicode form stays the page's: the matcher,
+    the search index and the fingerprints normalise each word themselves."""
     if _SUSPECT.search(text) is not None:
         text = _cleaned(text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def clean_line(value: str | None) -> str | None:
     """A one-line field (title, author, site name, tag, description): ``clean_text``'s
-    cleaning, the bidi controls removed and all whitespace collapsed to single spaces;
-    None when nothing is left."""
+    cleaning, the bidi controls removed, all whitespace collapsed to single spaces, and NFC
+    (names and titles are compared and de-duplicated as they are); None when nothing is left."""
     if value is None:
         return None
     value = " ".join(_BIDI.sub("", clean_text(value)).split())
+    value = unicodedata.normalize("NFC", value)
     return value or None
 
 

@@ -8,6 +8,7 @@ inline "read also" links that news sites put inside article paragraphs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import py3langid
@@ -114,8 +115,16 @@ _DATE_META_NAMES = (
 # Declared bylines that name a role, not a person (trafilatura strips digits: "Reporter 38").
 _ROLE_BYLINES = frozenset(
     "admin administrator author editor editors redaksi redaktur reporter staff team user guest "
-    "webmaster newsroom desk".split()
+    "webmaster newsroom desk journalist journalistin autor autorin red redaktion agenturen "
+    "agencies".split()
 )
+# A byline's leading word that says "by" or names the role, in the corpus's languages.
+_BYLINE_PREFIX = re.compile(
+    r"^(?:by|von|par|por|di|da|door|av|af|oleh|autor|autorin|author|text|texto|reporter|"
+    r"reporting by|written by)\s*:?\s+(?=\S)",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
 _MIN_DETECT_CHARS = 40
 _LATIN_SINGLE_BYTE = {
     "cp1250",
@@ -148,13 +157,18 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
     bytes really are in it, else UTF-8, else what charset detection finds.
 
     Sites lie about charsets (a windows-1252 page served as UTF-8), so a declaration is only
-    trusted when the body decodes under it without errors.
+    trusted when the body decodes under it without errors. The reverse lie (a UTF-8 page
+    declared as Latin-1 or windows-1252, which decode any bytes) shows as UTF-8's multi-byte
+    sequences, which Latin text essentially never forms: such a body is read as UTF-8.
     """
     candidates = [declared, html_body_declared_encoding(body[:4096]), "utf-8"]
     for candidate in candidates:
         encoding = resolve_encoding(candidate) if candidate else None
         if not encoding:
             continue
+        if encoding in _LATIN_SINGLE_BYTE and not body.isascii():
+            with contextlib.suppress(UnicodeDecodeError):
+                return body.decode("utf-8")
         try:
             return body.decode(encoding)
         except (UnicodeDecodeError, LookupError):
@@ -279,23 +293,94 @@ def _detected(text: str, hint: str | None) -> str | None:
     return found or hint
 
 
-def clean_title(title: str | None, headline: str | None, site_name: str | None) -> str | None:
-    """The on-page headline: the ``<h1>`` when the document title contains it, else the title
-    without a trailing ``| Site Name`` part."""
+def _name_key(text: str) -> str:
+    return re.sub(r"[\W_]", "", text.casefold())
+
+
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "ne", "or", "go", "edu"}
+
+
+def _host_name(url: str | None) -> str | None:
+    """The name a host spells, its registered label: ``www.thegatewaypundit.com`` ->
+    ``thegatewaypundit``, ``news.bbc.co.uk`` -> ``bbc``, ``www1.wdr.de`` -> ``wdr``."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    parts = host.split(".")
+    if len(parts) < 2 or host.replace(".", "").isdigit():
+        return None
+    if len(parts) >= 3 and parts[-2] in _SECOND_LEVEL:
+        return parts[-3]
+    return parts[-2]
+
+
+def _names_site(part: str, site_keys: set[str]) -> bool:
+    key = _name_key(part)
+    return bool(key) and any(
+        key == s or (len(s) >= 4 and (s in key or key in s)) for s in site_keys
+    )
+
+
+def _strip_site(title: str, site_name: str | None, url: str | None) -> str:
+    """``title`` without the site's name (or a short trailing part after ``|``, ``·``, ``»``)
+    at either end: the name as the page declares it (``og:site_name``) or as its host spells it."""
+    site_keys = {k for k in (_name_key(site_name or ""), _host_name(url) or "") if k}
+    for _ in range(2):  # "Section | Headline | Site": at most one part off each end
+        separators = list(_TITLE_SEPARATORS.finditer(title))
+        if not separators:
+            break
+        last, first = separators[-1], separators[0]
+        tail, head = title[last.end() :], title[: first.start()]
+        if _names_site(tail, site_keys):
+            title = title[: last.start()]
+        elif _names_site(head, site_keys):
+            title = title[first.end() :]
+        elif last.group(1) in _SITE_SEPARATORS and len(_name_key(tail)) <= 40:
+            title = title[: last.start()]  # "Headline | Short Name": a name we did not know
+        else:
+            break
+    return title
+
+
+def clean_title(
+    title: str | None, headline: str | None, site_name: str | None, url: str | None = None
+) -> str | None:
+    """The article's headline as the page shows it, from its declared title (``og:title``,
+    ``<title>``, JSON-LD) without the site's name, and its ``<h1>``.
+
+    When one of the two ends with the other, the longer holds a kicker ("Kultur: …", a
+    section's name) or a shorter variant of it, and the declared title is the publisher's own
+    choice between them; when one contains the other elsewhere, the ``<h1>``; else the declared
+    title (an ``<h1>`` that shares nothing with it is often the site's logo or a section).
+    """
     title = " ".join(title.split()) if title else None
     headline = " ".join(headline.split()) if headline else None
-    if headline and (not title or headline in title or title in headline):
-        return headline
     if title:
-        separators = list(_TITLE_SEPARATORS.finditer(title))
-        if separators:
-            last = separators[-1]
-            tail = re.sub(r"[\s.]", "", title[last.end() :].casefold())
-            site = re.sub(r"[\s.]", "", (site_name or "").casefold())
-            names_site = bool(site) and (site in tail or tail in site)
-            if names_site or (last.group(1) in _SITE_SEPARATORS and len(tail) <= 40):
-                return title[: last.start()]
-    return title
+        title = _strip_site(title, site_name, url) or title
+    if headline and title:
+        if headline.endswith(title) or title.endswith(headline):
+            return title
+        if headline in title or title in headline:
+            return headline
+    return title or headline
+
+
+def clean_authors(
+    names: tuple[str, ...], site_name: str | None, url: str | None
+) -> tuple[str, ...]:
+    """People's names only: no "By"/"Von" or role before a name, no e-mail addresses, no
+    role for a name ("Journalist"), one of each name however spelt ("Chuck Ross",
+    "Chuck-Ross"), and the site's own name ("Heise Online", "WDR") dropped when a person is
+    named beside it."""
+    site_keys = {k for k in (_name_key(site_name or ""), _host_name(url) or "") if len(k) >= 3}
+    kept: dict[str, str] = {}
+    for name in names:
+        name = _EMAIL.sub("", name)
+        name = _BYLINE_PREFIX.sub("", name).strip(" ,;:|-")
+        key = _name_key(name)
+        if not key or name.casefold() in _ROLE_BYLINES or key in kept:
+            continue
+        kept[key] = name
+    people = {k: v for k, v in kept.items() if not any(s in k for s in site_keys)}
+    return tuple((people or kept).values())
 
 
 def _split_list(values: Iterable[str] | str | None, separators: str) -> tuple[str, ...]:
@@ -326,7 +411,7 @@ _CONTENT_PARAGRAPHS = XPath(
 )
 
 
-def _trafilatura(tree: Any, url: str, *, fast: bool) -> Any:
+def _trafilatura(tree: Any, url: str, *, fast: bool, precision: bool = True) -> Any:
     """The main text only: metadata is read by ``page_metadata`` (once, and only as far as
     needed), not by trafilatura's own pass."""
     return trafilatura.bare_extraction(
@@ -336,7 +421,7 @@ def _trafilatura(tree: Any, url: str, *, fast: bool) -> Any:
         include_tables=True,
         with_metadata=False,
         deduplicate=False,
-        favor_precision=True,
+        favor_precision=precision,
         fast=fast,
     )
 
@@ -431,11 +516,13 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a
         # third of its time and rarely changes a news page's result; when the text is short, or
         # much shorter than the page's paragraphs, look again with the comparison on.
-        document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
+        document = _trafilatura(
+            lxml_html.document_fromstring(html), options.url, fast=False, precision=False
+        )
     if not isinstance(document, Document) or not document.text:
         return None
     site_name = clean_line(metadata.sitename)
-    title = clean_line(clean_title(metadata.title, h1, site_name))
+    title = clean_line(clean_title(metadata.title, h1, site_name, options.url))
     text = clean_text(strip_read_also(document.text))
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()) == title:
@@ -458,7 +545,9 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         text=text,
         title=title,
         canonical_url=canonical,
-        authors=clean_lines(_split_list(metadata.author, r"[;,]| and ")),
+        authors=clean_authors(
+            clean_lines(_split_list(metadata.author, r"[;,]| and ")), site_name, options.url
+        ),
         published_at=published,
         language=language,
         description=clean_line(metadata.description),

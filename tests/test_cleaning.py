@@ -58,8 +58,8 @@ def test_an_unended_osc_string_costs_its_escape_and_one_character_not_the_page()
 
 
 def test_multi_line_text_keeps_its_lines_and_tabs_and_bidi_marks() -> None:
-    text = "First line\r\nsecond\tline \u202bمرحبا\u202c\rthird\x1b[1m line"
-    assert clean_text(text) == "First line\nsecond\tline \u202bمرحبا\u202c\nthird line"
+    text = "First line\r\nsecond\tline \u202bمرحبا\u202c\rthird\x1b[1m line Su\u0308d"
+    assert clean_text(text) == "First line\nsecond\tline \u202bمرحبا\u202c\nthird line Su\u0308d"
 
 
 def test_a_clean_page_is_returned_as_it_is() -> None:

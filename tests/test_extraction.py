@@ -7,6 +7,7 @@ import pytest
 
 from crawler.extraction import (
     ExtractionOptions,
+    clean_authors,
     clean_title,
     decode_html,
     extract_article,
@@ -169,6 +170,50 @@ def test_clean_title_prefers_the_headline() -> None:
     assert clean_title("Karabakh: the war | Warta", None, None) == "Karabakh: the war"
 
 
+def test_clean_title_drops_the_site_at_either_end_and_a_kicker_beside_the_headline() -> None:
+    url = "https://www.thegatewaypundit.com/2023/04/plot-twist/"
+    # The site as its host spells it, at the end or at the start, with no og:site_name.
+    assert clean_title("Plot Twist in Idaho | The Gateway Pundit", None, None, url) == (
+        "Plot Twist in Idaho"
+    )
+    assert clean_title("Gateway Pundit | Plot Twist in Idaho", None, None, url) == (
+        "Plot Twist in Idaho"
+    )
+    # An <h1> with a kicker before the declared headline, or a declared headline with a kicker
+    # before the <h1>: the declared one is the publisher's choice.
+    assert clean_title(
+        "Trump spricht über Bodeneinsätze", '"Bald": Trump spricht über Bodeneinsätze', None
+    ) == ("Trump spricht über Bodeneinsätze")
+    assert clean_title("Rückbau: Kühltürme gesprengt - STZ", "Kühltürme gesprengt", "STZ") == (
+        "Rückbau: Kühltürme gesprengt"
+    )
+    # A headline inside the title elsewhere, or no title: the <h1>.
+    assert clean_title("Breaking news: Talks resume today", "Talks resume", None) == "Talks resume"
+    assert clean_title(None, "Talks resume", None) == "Talks resume"
+
+
+def test_authors_are_names_only_once_each_and_not_the_site() -> None:
+    url = "https://www1.wdr.de/nachrichten/a.html"
+    assert clean_authors(("Nina Magoley", "WDR"), None, url) == ("Nina Magoley",)
+    assert clean_authors(("WDR",), None, url) == ("WDR",)  # the site alone is the byline
+    assert clean_authors(("By Chuck Ross", "Chuck-Ross", "Journalist"), None, None) == (
+        "Chuck Ross",
+    )
+    assert clean_authors(("Autor: Monika Bolliger", "ann@x.com Ann Lee"), None, None) == (
+        "Monika Bolliger",
+        "Ann Lee",
+    )
+    assert clean_authors(("Heise Online", "Dirk Knop"), "heise online", None) == ("Dirk Knop",)
+
+
+def test_a_utf8_page_declared_as_latin1_is_read_as_utf8() -> None:
+    body = '<meta charset="iso-8859-1"><p>jetzt für nur 5,99 Euro</p>'.encode()
+    assert "für" in decode_html(body)
+    assert "für" in decode_html(body, "ISO-8859-1")
+    latin = '<meta charset="iso-8859-1"><p>jetzt für nur</p>'.encode("latin-1")
+    assert "für" in decode_html(latin)  # real Latin-1 is not valid UTF-8: read as declared
+
+
 def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
     from types import SimpleNamespace
 
@@ -197,9 +242,9 @@ def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkey
     looks: list[bool] = []
     real = extraction._trafilatura
 
-    def counting(tree, url, *, fast):
+    def counting(tree, url, *, fast, precision=True):
         looks.append(fast)
-        return real(tree, url, fast=fast)
+        return real(tree, url, fast=fast, precision=precision)
 
     monkeypatch.setattr(extraction, "_trafilatura", counting)
     body = "".join(
