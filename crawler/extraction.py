@@ -246,9 +246,13 @@ def find_published(
     listed: datetime | None,
     fallback_day: Callable[[], str | None] | None = None,
 ) -> datetime | None:
-    """The publication time: the page's own timestamp when it has one with a time of day, else
-    the feed's or sitemap's, else the page's date (``fallback_day``, htmldate's reading, asked
-    only then) at midnight in the source's zone."""
+    """The publication time, the page's own first: its timestamp with a time of day when it
+    states one; else its day (meta tags, JSON-LD, then ``fallback_day``: htmldate's reading
+    of its metadata and URL), given the feed's or sitemap's time when the listing dates it on
+    that same day, and at midnight in the source's zone when not; the listing's time only when
+    the page states no date at all. A listing's date is the time the entry was written or last
+    changed, which can be days after the article (an update, a re-sorted sitemap); the page's
+    ``datePublished`` is the publisher's own, and a modified date is never read."""
     date_only: datetime | None = None
     for candidate in candidates:
         parsed = parse_datetime(candidate, zone)
@@ -257,12 +261,14 @@ def find_published(
         if _has_time(candidate):
             return parsed
         date_only = date_only or parsed
-    if listed is not None:
+    if date_only is None and fallback_day is not None:
+        day = fallback_day()
+        date_only = parse_datetime(day, zone) if day else None
+    if listed is not None and (
+        date_only is None or listed.astimezone(zone).date() == date_only.astimezone(zone).date()
+    ):
         return listed.astimezone(UTC)
-    if date_only is not None:
-        return date_only
-    day = fallback_day() if fallback_day else None
-    return parse_datetime(day, zone) if day else None
+    return date_only
 
 
 def _declared_language(tree: Any) -> str | None:

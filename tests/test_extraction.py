@@ -65,17 +65,30 @@ def test_extract_reads_a_zoneless_date_in_the_source_zone() -> None:
     assert not article.text.startswith("Judul Berita")
 
 
-def test_page_time_beats_listing_time_and_listing_beats_a_bare_date() -> None:
+def test_the_page_s_own_date_beats_the_listing_s_and_the_listing_gives_the_time_of_day() -> None:
     listed = datetime(2020, 11, 2, 5, 0, tzinfo=UTC)
     with_time = page('<meta property="article:published_time" content="2020-11-02T10:00:00+07:00">')
     bare_date = page('<meta name="date" content="2020-11-02">')
+    other_day = page('<meta name="date" content="2020-10-28">')
+    modified = page('<meta property="article:modified_time" content="2020-11-02T09:00:00Z">')
     opts = ExtractionOptions(
         url="http://n.example/read/1/x", timezone=JAKARTA, listed_published=listed
     )
     a = extract_article(with_time, opts)
     b = extract_article(bare_date, opts)
+    c = extract_article(other_day, opts)
+    d = extract_article(modified, opts)
     assert a is not None and a.published_at == datetime(2020, 11, 2, 3, 0, tzinfo=UTC)
-    assert b is not None and b.published_at == listed
+    assert b is not None and b.published_at == listed  # the same day: the listing's time
+    # The page says 28 October; a sitemap re-dated it 2 November: the page's day, at midnight
+    # in the source's zone.
+    assert c is not None and c.published_at == datetime(2020, 10, 27, 17, 0, tzinfo=UTC)
+    assert d is not None and d.published_at == listed  # a modified date is not a published one
+    dated_url = ExtractionOptions(
+        url="http://n.example/2020/10/28/x.html", timezone=JAKARTA, listed_published=listed
+    )
+    e = extract_article(page(), dated_url)  # no date in the page but its URL's
+    assert e is not None and e.published_at == datetime(2020, 10, 27, 17, 0, tzinfo=UTC)
 
 
 def test_a_page_without_a_timestamp_gets_its_day_from_htmldate_in_the_source_zone() -> None:
