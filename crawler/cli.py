@@ -125,6 +125,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
+    if args.url or args.file:
+        return _check_page(args, config)
+    if args.source:
+        raise UsageError("--source names the source a page is checked for: give --url or --file")
     summary = {
         "config": str(config.path),
         "storage": config.database_url,
@@ -253,6 +257,54 @@ def _precheck(config: Config, name: str, engine: Any, states: dict[str, Any]) ->
     except Exception as exc:  # the crawl will meet and record whatever this was
         logger.warning("checking %s's listings failed (%s); crawling", name, exc)
         return Precheck(False, "the check failed")
+
+
+def _check_page(args: argparse.Namespace, config: Config) -> int:
+    from crawler.pagecheck import PageCheckError, check_page
+
+    if not args.source:
+        names = ", ".join(s.name for s in config.sources) or "none in the config"
+        raise UsageError(f"--url and --file need --source NAME (the sources: {names})")
+    try:
+        source = config.source(args.source)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        check = check_page(config, source, url=args.url, file=args.file)
+    except PageCheckError as exc:
+        print(f"presswatch: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(check.as_json(), indent=2, ensure_ascii=False))
+        return 0 if check.processed else 1
+    data = check.as_json()
+    got = f"HTTP {check.status}, " if check.status is not None else ""
+    print(f"{check.url}  ({got}{check.size:,} bytes, charset {check.encoding or 'not declared'})")
+    for name, (css, count) in check.selectors.items():
+        found = f"{count} element(s)" if count else "nothing: the general rule is used"
+        print(f"  {name}_selector {css!r}: {found}")
+    article = data["article"]
+    if article is None:
+        print("  no article text: a crawl would count this page as empty")
+        return 1
+    for label, key in (
+        ("title", "title"),
+        ("published", "published_at"),
+        ("language", "language"),
+        ("site name", "site_name"),
+        ("canonical", "canonical_url"),
+        ("description", "description"),
+    ):
+        print(f"  {label:<12}{article[key] if article[key] is not None else '-'}")
+    print(f"  {'authors':<12}{'; '.join(article['authors']) or '-'}")
+    print(f"  {'tags':<12}{', '.join(article['tags']) or '-'}")
+    print(f"  {'watchlists':<12}{', '.join(data['watchlists']) or '-'}")
+    print(f"  {'text':<12}{article['text_chars']:,} characters:")
+    for line in article["text"].split("\n")[:8]:
+        print(f"    {line[:160]}")
+    if article["text"].count("\n") >= 8:
+        print("    …")
+    return 0
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -1144,8 +1196,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = add("check", cmd_check, "validate the config and print a summary")
+    p = add(
+        "check",
+        cmd_check,
+        "validate the config and print a summary; or show what a page gives",
+        "Validate the config and print a summary of it. With --source and --url (or --file), "
+        "fetch one page as a crawl of that source would (its time zone, language and CSS "
+        "selectors, robots.txt obeyed) and show what is extracted, field by field, which "
+        "watchlists it would flag, and what each of the source's selectors matched. Exit "
+        "status 1 when the page gives no article.",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--source", metavar="NAME", help="the source whose settings the page is read with"
+    )
+    page = p.add_mutually_exclusive_group()
+    page.add_argument("--url", help="a page to fetch and extract (with --source)")
+    page.add_argument("--file", type=Path, help="a saved page to extract (with --source)")
 
     p = add(
         "crawl",

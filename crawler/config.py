@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cssselect import GenericTranslator, SelectorError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -28,6 +29,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from crawler.items import PageSelectors
 from crawler.units import parse_duration, parse_size
 
 ENV_VAR = "PRESSWATCH_CONFIG"
@@ -193,10 +195,30 @@ class SourceConfig(_Section):
     # Bounds of the daemon's adaptive interval; default a quarter and four times `every`.
     min_every: Duration | None = None
     max_every: Duration | None = None
+    # CSS selectors for the few sites where the general extraction rules fail.
+    body_selector: str | None = None
+    title_selector: str | None = None
+    date_selector: str | None = None
 
     @property
     def interval_bounds(self) -> tuple[timedelta, timedelta]:
         return (self.min_every or self.every / 4, self.max_every or self.every * 4)
+
+    @property
+    def selectors(self) -> PageSelectors | None:
+        if not (self.body_selector or self.title_selector or self.date_selector):
+            return None
+        return PageSelectors(self.body_selector, self.title_selector, self.date_selector)
+
+    @field_validator("body_selector", "title_selector", "date_selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                GenericTranslator().css_to_xpath(value)
+            except SelectorError as exc:
+                raise ValueError(f"{value!r} is not a CSS selector ({exc})") from None
+        return value
 
     @model_validator(mode="after")
     def _bounds(self) -> SourceConfig:

@@ -15,12 +15,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import py3langid
 import trafilatura
+from cssselect import GenericTranslator
 from htmldate import find_date
 from lxml import html as lxml_html
 from lxml.etree import ParserError, XMLSyntaxError, XPath
@@ -29,7 +31,7 @@ from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
 from crawler.cleaning import clean_line, clean_lines, clean_markup, clean_text
-from crawler.items import ExtractedArticle
+from crawler.items import ExtractedArticle, PageSelectors
 from crawler.units import parse_datetime
 
 logger = logging.getLogger(__name__)
@@ -150,6 +152,7 @@ class ExtractionOptions:
     language_hint: str | None = None
     listed_published: datetime | None = None
     min_text_chars: int = 100
+    selectors: PageSelectors | None = None
 
 
 def decode_html(body: bytes, declared: str | None = None) -> str:
@@ -495,6 +498,51 @@ def _doubtful(document: Any, paragraph_chars: int) -> bool:
     return len(text) < SECOND_LOOK_CHARS or len(text) < SECOND_LOOK_SHARE * paragraph_chars
 
 
+# The blocks a body selector's elements are read by, each a line of the text (sub-headlines,
+# list items and quotes are the article's too).
+_BLOCKS = XPath(
+    ".//*[self::p or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::li"
+    " or self::blockquote or self::pre]"
+    "[not(ancestor::p or ancestor::li or ancestor::blockquote or ancestor::pre)]"
+)
+
+
+@cache
+def css_xpath(selector: str) -> XPath:
+    """The compiled XPath of a CSS selector (compiled once per selector)."""
+    return XPath(GenericTranslator().css_to_xpath(selector))
+
+
+@dataclass(slots=True)
+class SelectedFields:
+    """What a source's selectors found in a page; None where they found nothing."""
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
+
+
+def selected(tree: Any, selectors: PageSelectors) -> SelectedFields:
+    """What a source's own selectors find in a page (read before trafilatura prunes it)."""
+    found = SelectedFields()
+    if selectors.title:
+        first = next(iter(css_xpath(selectors.title)(tree)), None)
+        found.title = " ".join(first.text_content().split()) if first is not None else None
+    if selectors.date:
+        first = next(iter(css_xpath(selectors.date)(tree)), None)
+        if first is not None:
+            found.date = first.get("datetime") or first.get("content") or first.text_content()
+    if selectors.body:
+        lines: list[str] = []
+        for element in css_xpath(selectors.body)(tree):
+            for junk in element.xpath(".//script | .//style | .//noscript"):
+                junk.drop_tree()
+            blocks = _BLOCKS(element) or [element]
+            lines += [" ".join(b.text_content().split()) for b in blocks]
+        found.body = "\n".join(line for line in lines if line) or None
+    return found
+
+
 def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
     """Extract the article in ``html``; None when the page has no article text.
 
@@ -507,7 +555,12 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     except (ParserError, XMLSyntaxError, ValueError):
         return None
     # Read before trafilatura runs: it prunes the tree it is given.
-    date_candidates = list(_published_candidates(tree))
+    own = selected(tree, options.selectors) if options.selectors else SelectedFields()
+    date_candidates = (
+        [own.date]
+        if own.date and parse_datetime(own.date, options.timezone)
+        else list(_published_candidates(tree))
+    )
     declared_language = _declared_language(tree)
     h1 = tree.xpath("string(//h1[1])") or None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
@@ -517,8 +570,8 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         len(p.text_content())
         for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
     )
-    document = _trafilatura(tree, options.url, fast=True)
-    if _doubtful(document, paragraph_chars):
+    document = Document(text=own.body) if own.body else _trafilatura(tree, options.url, fast=True)
+    if not own.body and _doubtful(document, paragraph_chars):
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a
         # third of its time and rarely changes a news page's result; when the text is short, or
         # much shorter than the page's paragraphs, look again with the comparison on.
@@ -528,7 +581,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     if not isinstance(document, Document) or not document.text:
         return None
     site_name = clean_line(metadata.sitename)
-    title = clean_line(clean_title(metadata.title, h1, site_name, options.url))
+    title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
     text = clean_text(strip_read_also(document.text))
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()) == title:

@@ -11,6 +11,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class PageSelectors:
+    """A source's own CSS selectors, for the few sites where the general rules fail: the
+    article's text (every element matched, in page order), its headline and its publication
+    date (the first element matched: its ``datetime`` or ``content`` attribute, else its
+    text). None: the general rule."""
+
+    body: str | None = None
+    title: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractedArticle:
     url: str
     text: str

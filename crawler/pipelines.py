@@ -129,6 +129,7 @@ class ExtractionPipeline:
             timezone=source.timezone if source is not None else "UTC",
             language_hint=source.language if source is not None else None,
             listed_published=item.listed_published,
+            selectors=source.selectors if source is not None else None,
         )
         result: defer.Deferred[ArticleItem] = defer.Deferred()
         future = pool.submit(page)

@@ -31,7 +31,7 @@ from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawler.items import ExtractedArticle
+from crawler.items import ExtractedArticle, PageSelectors
 from crawler.watch.flagging import analyse
 from crawler.watch.matcher import Matcher, WatchlistQuery
 from storage import fingerprints
@@ -65,6 +65,7 @@ class PageTask:
     timezone: str
     language_hint: str | None
     listed_published: datetime | None
+    selectors: PageSelectors | None = None  # the source's own, where it has any
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,7 @@ def process_page(task: PageTask) -> Processed | None:
         timezone=_zone(task.timezone),
         language_hint=task.language_hint,
         listed_published=task.listed_published,
+        selectors=task.selectors,
     )
     article = extract_article(decode_html(task.body, task.encoding), options)
     if article is None:
