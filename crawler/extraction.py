@@ -203,6 +203,15 @@ def strip_read_also(text: str) -> str:
     return "\n".join(lines)
 
 
+def _first_metas(tree: Any) -> dict[str, str]:
+    """Each meta name's first value: the page's own comes before those of the teasers and
+    related stories further down (which carry their own ``itemprop=datePublished``)."""
+    metas: dict[str, str] = {}
+    for key, content in _meta_contents(tree):
+        metas.setdefault(key, content)
+    return metas
+
+
 def _meta_contents(tree: Any) -> Iterator[tuple[str, str]]:
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
@@ -230,7 +239,7 @@ def _json_ld_dates(tree: Any) -> Iterator[str]:
 
 
 def _published_candidates(tree: Any) -> Iterator[str]:
-    metas = dict(_meta_contents(tree))
+    metas = _first_metas(tree)
     for name in _DATE_META_NAMES:
         if name in metas:
             yield metas[name]
@@ -276,7 +285,7 @@ def find_published(
 
 def _declared_language(tree: Any) -> str | None:
     candidates = [tree.get("lang"), tree.get("xml:lang")]
-    metas = dict(_meta_contents(tree))
+    metas = _first_metas(tree)
     candidates += [metas.get("content-language"), metas.get("og:locale"), metas.get("language")]
     for node in tree.xpath("//meta[@http-equiv]"):
         if (node.get("http-equiv") or "").lower() == "content-language":

@@ -91,6 +91,17 @@ def test_the_page_s_own_date_beats_the_listing_s_and_the_listing_gives_the_time_
     assert e is not None and e.published_at == datetime(2020, 10, 27, 17, 0, tzinfo=UTC)
 
 
+def test_the_page_s_own_date_is_its_first_not_a_related_story_s() -> None:
+    related = page(
+        '<meta itemprop="datePublished" content="2025-01-05T15:23:59+01:00">',
+        '<div itemscope><meta itemprop="datePublished" content="2024-12-18T00:00:00+01:00">'
+        "<a href='/other'>An older story</a></div>",
+    )
+    article = extract_article(related, ExtractionOptions(url="http://n.example/a", timezone=UTC))
+    assert article is not None
+    assert article.published_at == datetime(2025, 1, 5, 14, 23, 59, tzinfo=UTC)
+
+
 def test_a_page_without_a_timestamp_gets_its_day_from_htmldate_in_the_source_zone() -> None:
     options = ExtractionOptions(url="http://n.example/2020/11/05/judul", timezone=JAKARTA)
     article = extract_article(page(), options)

@@ -22,7 +22,7 @@ REACHED = {
     ("aeb", "f1"): 0.955,
     ("fundus", "f1"): 0.950,
     ("fundus", "title"): 0.848,
-    ("fundus", "date"): 0.979,
+    ("fundus", "date"): 0.986,
     ("fundus", "authors"): 0.809,
 }
 
