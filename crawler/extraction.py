@@ -552,6 +552,42 @@ def selected(tree: Any, selectors: PageSelectors) -> SelectedFields:
     return found
 
 
+# The share of a kept line's words that must be inside the element the page declares as its
+# article body (itemprop=articleBody) for the line to stay.
+DECLARED_BODY_SHARE = 0.9
+_WORDS = re.compile(r"\w+")
+_DECLARED_BODY = XPath('//*[@itemprop="articleBody"]')
+
+
+def _declared_body_words(tree: Any) -> set[str] | None:
+    """The words of the page's one ``itemprop=articleBody`` element; None without exactly one
+    (or an empty one)."""
+    found = _DECLARED_BODY(tree)
+    if len(found) != 1:
+        return None
+    element = found[0]
+    words = {
+        word
+        for text in element.xpath(".//text()[not(ancestor::script or ancestor::style)]")
+        for word in _WORDS.findall(str(text).casefold())
+    }
+    return words or None
+
+
+def _within_declared_body(text: str, words: set[str]) -> str:
+    """``text`` without the lines the declared article body does not hold (a related-stories
+    box, a newsletter sign-up that trafilatura kept beside it); the text as it was when that
+    would leave under half of it, so that the article's own paragraphs are never lost to a
+    page that declares less than its article."""
+    kept = []
+    for line in text.split("\n"):
+        tokens = _WORDS.findall(line.casefold())
+        if not tokens or sum(t in words for t in tokens) >= DECLARED_BODY_SHARE * len(tokens):
+            kept.append(line)
+    checked = "\n".join(kept)
+    return checked if len(checked) >= 0.5 * len(text) else text
+
+
 def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
     """Extract the article in ``html``; None when the page has no article text.
 
@@ -572,6 +608,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     )
     declared_language = _declared_language(tree)
     h1 = tree.xpath("string(//h1[1])") or None
+    declared_body = _declared_body_words(tree) if not own.body and "articleBody" in html else None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
@@ -592,6 +629,8 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     site_name = clean_line(metadata.sitename)
     title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
     text = clean_text(strip_read_also(document.text))
+    if declared_body is not None:
+        text = _within_declared_body(text, declared_body)
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()) == title:
         text = "\n".join(lines[1:])

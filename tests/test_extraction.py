@@ -298,3 +298,31 @@ def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkey
     in_a_form = page.replace("<body>", "<body><form>").replace("</body>", "</form></body>")
     extraction.extract_article(in_a_form, options)
     assert looks == [True, False]
+
+
+def test_the_declared_article_body_drops_what_trafilatura_kept_beside_it() -> None:
+    paragraphs = [
+        f"Paragraph {i}: the delegations met again in the border town and agreed on the next "
+        "exchange of prisoners, officials from both sides said on Tuesday evening."
+        for i in range(6)
+    ]
+    box = (
+        "Sign up for our morning briefing: the day's most important stories from the region, "
+        "delivered to your inbox before breakfast, free of charge, every weekday."
+    )
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    declared = page(body=f'<article><div itemprop="articleBody">{body}</div><p>{box}</p></article>')
+    undeclared = declared.replace(' itemprop="articleBody"', "")
+    options = ExtractionOptions(url="http://n.example/read/1/x")
+    without = extract_article(undeclared, options)
+    assert without is not None and box in without.text  # trafilatura keeps the box
+    article = extract_article(declared, options)
+    assert article is not None
+    assert box not in article.text
+    assert all(p in article.text for p in paragraphs)
+    # A page that declares less than its article (one paragraph of six) keeps it whole.
+    partial = undeclared.replace(
+        f"<p>{paragraphs[0]}</p>", f'<p itemprop="articleBody">{paragraphs[0]}</p>'
+    )
+    whole = extract_article(partial, options)
+    assert whole is not None and all(p in whole.text for p in paragraphs)
