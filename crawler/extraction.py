@@ -126,6 +126,10 @@ _BYLINE_PREFIX = re.compile(
     r"reporting by|written by)\s*:?\s+(?=\S)",
     re.IGNORECASE,
 )
+_AUTHOR_SEPARATORS = r"[;,]| and "
+_LEAD_BY = re.compile(
+    r"^\S+(?:\s+\S+)?\s+(?:von|by|par|por)\s+(\S+(?:\s+\S+){1,3})$", re.IGNORECASE
+)
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _MIN_DETECT_CHARS = 40
 _LATIN_SINGLE_BYTE = {
@@ -220,8 +224,12 @@ def _meta_contents(tree: Any) -> Iterator[tuple[str, str]]:
             yield key, content.strip()
 
 
-def _json_ld_dates(tree: Any) -> Iterator[str]:
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
+_JSON_LD = XPath('//script[@type="application/ld+json"]')
+
+
+def _json_ld_nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in the page's JSON-LD, depth first (a bad script is skipped)."""
+    for script in _JSON_LD(tree):
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -230,12 +238,41 @@ def _json_ld_dates(tree: Any) -> Iterator[str]:
         while stack:
             node = stack.pop()
             if isinstance(node, list):
-                stack.extend(node)
+                stack.extend(reversed(node))
             elif isinstance(node, dict):
-                value = node.get("datePublished")
-                if isinstance(value, str):
-                    yield value
-                stack.extend(v for v in node.values() if isinstance(v, dict | list))
+                yield node
+                stack.extend(reversed([v for v in node.values() if isinstance(v, dict | list)]))
+
+
+def _json_ld_dates(tree: Any) -> Iterator[str]:
+    for node in _json_ld_nodes(tree):
+        value = node.get("datePublished")
+        if isinstance(value, str):
+            yield value
+
+
+_COPYRIGHT_WORDS = re.compile(r"(?i)copyright|\(c\)|©|\b\d{4}\b|all rights reserved|[.,]")
+
+
+def _publishers(tree: Any) -> set[str]:
+    """The names of the organisations that publish the page: its JSON-LD ``publisher`` and
+    its copyright holder (``<meta name="copyright">``)."""
+    names = _json_ld_publishers(tree)
+    holder = _COPYRIGHT_WORDS.sub(" ", _first_metas(tree).get("copyright", "")).strip()
+    if holder:
+        names.add(holder)
+    return names
+
+
+def _json_ld_publishers(tree: Any) -> set[str]:
+    """The names of the organisations the page's JSON-LD says publish it."""
+    names = set()
+    for node in _json_ld_nodes(tree):
+        publisher = node.get("publisher")
+        for one in publisher if isinstance(publisher, list) else [publisher]:
+            if isinstance(one, dict) and isinstance(one.get("name"), str):
+                names.add(one["name"])
+    return names
 
 
 def _published_candidates(tree: Any) -> Iterator[str]:
@@ -382,17 +419,31 @@ def clean_title(
 
 
 def clean_authors(
-    names: tuple[str, ...], site_name: str | None, url: str | None
+    names: tuple[str, ...],
+    site_name: str | None,
+    url: str | None,
+    publishers: Iterable[str] = (),
 ) -> tuple[str, ...]:
     """People's names only: no "By"/"Von" or role before a name, no e-mail addresses, no
     role for a name ("Journalist"), one of each name however spelt ("Chuck Ross",
-    "Chuck-Ross"), and the site's own name ("Heise Online", "WDR") dropped when a person is
-    named beside it."""
-    site_keys = {k for k in (_name_key(site_name or ""), _host_name(url) or "") if len(k) >= 3}
+    "Chuck-Ross"), and the site's own name ("Heise Online", "WDR") or its publisher's (the
+    JSON-LD ``publisher``, the copyright holder: "Condé Nast") dropped when a person is named
+    beside it."""
+    site_keys = {
+        k
+        for k in (_name_key(site_name or ""), _host_name(url) or "", *map(_name_key, publishers))
+        if len(k) >= 3
+    }
     kept: dict[str, str] = {}
     for name in names:
         name = _EMAIL.sub("", name)
         name = _BYLINE_PREFIX.sub("", name).strip(" ,;:|-")
+        # "Ein Kommentar von Max Muster", "Capital von Jemima Kelly": the name after "von"/"by"
+        # when one or two words stand before it and capitalised words follow it (never the
+        # "von" inside "Ursula von der Leyen").
+        lead = _LEAD_BY.match(name)
+        if lead and all(word[:1].isupper() for word in lead.group(1).split()):
+            name = lead.group(1)
         key = _name_key(name)
         if not key or name.casefold() in _ROLE_BYLINES or key in kept:
             continue
@@ -612,6 +663,8 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
+    # Several bylines may include the publisher's name: read it while the tree is whole.
+    publishers = _publishers(tree) if re.search(_AUTHOR_SEPARATORS, metadata.author or "") else ()
     paragraph_chars = sum(len(p.text_content()) for p in _CONTENT_PARAGRAPHS(tree)) or sum(
         len(p.text_content())
         for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
@@ -653,7 +706,10 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         title=title,
         canonical_url=canonical,
         authors=clean_authors(
-            clean_lines(_split_list(metadata.author, r"[;,]| and ")), site_name, options.url
+            clean_lines(_split_list(metadata.author, _AUTHOR_SEPARATORS)),
+            site_name,
+            options.url,
+            publishers,
         ),
         published_at=published,
         language=language,

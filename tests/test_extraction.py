@@ -228,6 +228,22 @@ def test_authors_are_names_only_once_each_and_not_the_site() -> None:
         "Ann Lee",
     )
     assert clean_authors(("Heise Online", "Dirk Knop"), "heise online", None) == ("Dirk Knop",)
+    assert clean_authors(("Condé Nast", "Rachel Riederer"), None, None, {"Condé Nast"}) == (
+        "Rachel Riederer",
+    )
+    assert clean_authors(("Capital von Jemima Kelly", "Ursula von der Leyen"), None, None) == (
+        "Jemima Kelly",
+        "Ursula von der Leyen",
+    )
+
+
+def test_the_publisher_named_as_an_author_beside_a_person_is_dropped() -> None:
+    head = (
+        '<meta name="author" content="Condé Nast, Rachel Riederer">'
+        '<meta name="copyright" content="Copyright (c) Condé Nast 2024">'
+    )
+    article = extract_article(page(head), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ("Rachel Riederer",)
 
 
 def test_a_utf8_page_declared_as_latin1_is_read_as_utf8() -> None:
