@@ -1149,6 +1149,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir) if args.dir else None, quiet=args.quiet, as_json=args.json)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crawler.web.server import serve
+
+    config = _load(args)
+    host = args.host or config.web.host
+    port = config.web.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: give a port number from 0 to 65535")
+    return serve(config, host, port)
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 
@@ -1394,6 +1405,21 @@ def build_parser() -> argparse.ArgumentParser:
         "workers and the frontier's length. Works with or without the daemon.",
     )
     p.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    p = add(
+        "serve",
+        cmd_serve,
+        "serve the web view of the database (overview, stories, search, sources, digests)",
+        "Serve the analyst's web view and its JSON API over the database, read only: each "
+        "watchlist's new stories, mentions per day and top stories; stories with their hits "
+        "highlighted; search with the watchlist query language; sources' health; digests. "
+        "Binds 127.0.0.1 by default; on any other address it starts only with [web] "
+        "password_env or trusted_proxy_header configured.",
+    )
+    p.add_argument("--host", help="address to listen on (default: [web] host, else 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, help="port to listen on (default: [web] port, else 8080; 0: any free)"
+    )
 
     p = add(
         "db",

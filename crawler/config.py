@@ -467,6 +467,41 @@ class DeliveryConfig(_Section):
     feed_days: Duration = timedelta(days=30)
 
 
+_HEADER = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+
+
+class WebConfig(_Section):
+    """`presswatch serve`, and the daemon's web view when ``enabled``."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The name of the environment variable holding the password the login page asks for.
+    password_env: str | None = None
+    # A reverse proxy that authenticates its users and names them in this request header; only
+    # the proxy may reach the web view then (bind it to an address only the proxy reaches).
+    trusted_proxy_header: str | None = None
+
+    @field_validator("trusted_proxy_header")
+    @classmethod
+    def _header(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER.match(value):
+            raise ValueError(f"{value!r} is not an HTTP header name like X-Forwarded-User")
+        return value
+
+    def password(self) -> str | None:
+        """The password from the environment; a ConfigError when the variable is unset."""
+        if self.password_env is None:
+            return None
+        value = os.environ.get(self.password_env)
+        if not value:
+            raise ConfigError(
+                f"[web] password_env names ${self.password_env}, which is not set or empty: "
+                "export it in the environment presswatch runs in"
+            )
+        return value
+
+
 class Config(_Section):
     path: Path
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -477,6 +512,7 @@ class Config(_Section):
     watchers: list[WatcherConfig] = []
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     cluster: ClusterConfig | None = None
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

@@ -1,0 +1,483 @@
+"""What the web view shows, read from the database: one function per page, each returning plain
+values that the HTML templates and the JSON API both render.
+
+A mention is a flagged article, dated by its publication (by when it was matched if the page
+gave no date), as in the digests' chart; days are UTC days. Queries read columns, not whole
+articles, except for the one article whose text a story page shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from crawler.config import Config
+from crawler.watch.matcher import FieldWords
+from crawler.web import highlight, svgchart
+from storage.models import Article, ArticleRevision, WatchMatch
+
+CHART_DAYS = 30
+TOP_DAYS = 7
+TOP_STORIES = 5
+NEW_STORIES = 8
+WATCHLIST_STORIES = 50
+# "Breaking": a watchlist's mentions in the last BREAKING_HOURS are at least BREAKING_FACTOR
+# times its usual rate over the BASELINE_DAYS before them (per BREAKING_HOURS), and at least
+# BREAKING_MINIMUM (a watchlist with no history needs that many to be breaking).
+BREAKING_HOURS = 6
+BASELINE_DAYS = 7
+BREAKING_FACTOR = 3.0
+BREAKING_MINIMUM = 5
+BREAKING_RULE = (
+    f"at least {BREAKING_MINIMUM} mentions in the last {BREAKING_HOURS} hours, and at least "
+    f"{BREAKING_FACTOR:g} times the watchlist's usual rate (its mentions over the "
+    f"{BASELINE_DAYS} days before, per {BREAKING_HOURS} hours)"
+)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    value = utc(value)
+    return (
+        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if value
+        else None
+    )
+
+
+def _mention_time() -> Any:
+    return func.coalesce(Article.published_at, WatchMatch.matched_at)
+
+
+# -- stories --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    story_id: int
+    article_id: int  # the story's original: its earliest published article
+    title: str
+    source: str
+    url: str
+    published_at: str | None
+    outlets: int
+    articles: int
+    changed_at: str | None = None  # when one of its matches was last new or updated
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def story_summaries(
+    session: Session, story_ids: Sequence[int], changed: dict[int, datetime] | None = None
+) -> list[StorySummary]:
+    """Summaries of ``story_ids``, in that order."""
+    if not story_ids:
+        return []
+    members: dict[int, list[Any]] = {}
+    for row in session.execute(
+        select(
+            Article.id,
+            Article.story_id,
+            Article.source,
+            Article.title,
+            Article.url,
+            Article.published_at,
+        ).where(Article.story_id.in_(list(story_ids)))
+    ):
+        members.setdefault(row.story_id, []).append(row)
+    found = []
+    for story_id in story_ids:
+        rows = members.get(story_id)
+        if not rows:
+            continue
+        rows.sort(key=lambda r: (utc(r.published_at) or datetime.max.replace(tzinfo=UTC), r.id))
+        lead = rows[0]
+        found.append(
+            StorySummary(
+                story_id=story_id,
+                article_id=lead.id,
+                title=lead.title or lead.url,
+                source=lead.source,
+                url=lead.url,
+                published_at=iso(lead.published_at),
+                outlets=len({r.source for r in rows}),
+                articles=len(rows),
+                changed_at=iso((changed or {}).get(story_id)),
+            )
+        )
+    return found
+
+
+def new_stories(
+    session: Session, watchlist: str, since: datetime, limit: int = NEW_STORIES
+) -> tuple[int, list[StorySummary]]:
+    """How many of the watchlist's stories were flagged (or updated) since ``since``, and the
+    latest ``limit`` of them."""
+    story = func.coalesce(Article.story_id, Article.id)
+    recent = (
+        select(story.label("story_id"), func.max(WatchMatch.updated_at).label("changed"))
+        .join(Article, Article.id == WatchMatch.article_id)
+        .where(WatchMatch.watchlist == watchlist, WatchMatch.updated_at >= since)
+        .group_by(story)
+    )
+    count = session.scalar(select(func.count()).select_from(recent.subquery())) or 0
+    rows = session.execute(
+        recent.order_by(func.max(WatchMatch.updated_at).desc()).limit(limit)
+    ).all()
+    changed = {r.story_id: r.changed for r in rows}
+    return int(count), story_summaries(session, [r.story_id for r in rows], changed)
+
+
+def top_stories(
+    session: Session, watchlist: str, now: datetime, limit: int = TOP_STORIES
+) -> list[StorySummary]:
+    """The watchlist's stories of the last TOP_DAYS carried by the most outlets."""
+    since = now - timedelta(days=TOP_DAYS)
+    flagged = (
+        select(Article.story_id)
+        .join(WatchMatch, WatchMatch.article_id == Article.id)
+        .where(
+            WatchMatch.watchlist == watchlist,
+            WatchMatch.matched_at >= since,
+            _mention_time() >= since,
+        )
+    )
+    outlets = func.count(func.distinct(Article.source))
+    rows = session.execute(
+        select(Article.story_id)
+        .where(Article.story_id.in_(flagged))
+        .group_by(Article.story_id)
+        .order_by(outlets.desc(), func.count().desc(), Article.story_id.desc())
+        .limit(limit)
+    ).all()
+    return story_summaries(session, [r.story_id for r in rows])
+
+
+# -- overview -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Breaking:
+    breaking: bool
+    recent: int
+    usual: float  # per BREAKING_HOURS, over the BASELINE_DAYS before
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rule": BREAKING_RULE}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistView:
+    name: str
+    description: str
+    query: str
+    new_count: int
+    new: list[StorySummary]
+    days: tuple[date, ...]
+    counts: tuple[int, ...]
+    breaking: Breaking
+    top: list[StorySummary] = field(default_factory=list)
+
+    @property
+    def chart(self) -> svgchart.Chart:
+        return svgchart.bars(self.days, self.counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "query": self.query,
+            "new_since_last_visit": self.new_count,
+            "new_stories": [s.as_dict() for s in self.new],
+            "mentions_per_day": {
+                d.isoformat(): c for d, c in zip(self.days, self.counts, strict=True)
+            },
+            "breaking": self.breaking.as_dict(),
+            "top_stories": [s.as_dict() for s in self.top],
+            "feed": f"/feeds/{self.name}.atom",
+        }
+
+
+def mentions_per_day(
+    session: Session, watchlists: Sequence[str], now: datetime, days: int = CHART_DAYS
+) -> tuple[tuple[date, ...], dict[str, tuple[int, ...]]]:
+    """Mentions per UTC day of each watchlist over the last ``days`` days, today included,
+    counted by the database (an article published in the window was matched in it too, so
+    the matched_at index bounds the rows read)."""
+    last = now.astimezone(UTC).date()
+    span = tuple(last - timedelta(days=days - 1 - i) for i in range(days))
+    start = datetime.combine(span[0], datetime.min.time(), tzinfo=UTC)
+    day = func.date(_mention_time())
+    counts = {name: [0] * days for name in watchlists}
+    rows = session.execute(
+        select(WatchMatch.watchlist, day, func.count())
+        .join(Article, Article.id == WatchMatch.article_id)
+        .where(
+            WatchMatch.watchlist.in_(list(watchlists)),
+            WatchMatch.matched_at >= start,
+            _mention_time() >= start,
+        )
+        .group_by(WatchMatch.watchlist, day)
+    )
+    for name, when, count in rows:
+        index = (date.fromisoformat(str(when)[:10]) - span[0]).days
+        if 0 <= index < days:
+            counts[name][index] += int(count)
+    return span, {name: tuple(values) for name, values in counts.items()}
+
+
+def breaking(session: Session, watchlists: Sequence[str], now: datetime) -> dict[str, Breaking]:
+    """Each watchlist's mentions of the last BREAKING_HOURS against its usual rate."""
+    recent_start = now - timedelta(hours=BREAKING_HOURS)
+    start = recent_start - timedelta(days=BASELINE_DAYS)
+    when = _mention_time()
+    rows = session.execute(
+        select(
+            WatchMatch.watchlist,
+            func.sum(case((when >= recent_start, 1), else_=0)),
+            func.sum(case((when < recent_start, 1), else_=0)),
+        )
+        .join(Article, Article.id == WatchMatch.article_id)
+        .where(
+            WatchMatch.watchlist.in_(list(watchlists)),
+            WatchMatch.matched_at >= start,
+            when >= start,
+            when <= now,
+        )
+        .group_by(WatchMatch.watchlist)
+    )
+    found = {name: (int(recent or 0), int(before or 0)) for name, recent, before in rows}
+    periods = BASELINE_DAYS * 24 / BREAKING_HOURS
+    result = {}
+    for name in watchlists:
+        recent, before = found.get(name, (0, 0))
+        usual = before / periods
+        is_breaking = recent >= BREAKING_MINIMUM and recent >= BREAKING_FACTOR * usual
+        result[name] = Breaking(is_breaking, recent, round(usual, 2))
+    return result
+
+
+def overview(
+    session: Session, config: Config, last_visit: datetime, now: datetime
+) -> list[WatchlistView]:
+    names = [w.name for w in config.watchlists]
+    days, series = mentions_per_day(session, names, now)
+    rates = breaking(session, names, now)
+    views = []
+    for watchlist in config.watchlists:
+        count, new = new_stories(session, watchlist.name, last_visit)
+        views.append(
+            WatchlistView(
+                name=watchlist.name,
+                description=watchlist.description,
+                query=watchlist.query,
+                new_count=count,
+                new=new,
+                days=days,
+                counts=series[watchlist.name],
+                breaking=rates[watchlist.name],
+                top=top_stories(session, watchlist.name, now),
+            )
+        )
+    return views
+
+
+def watchlist_stories(
+    session: Session, watchlist: str, limit: int = WATCHLIST_STORIES
+) -> list[StorySummary]:
+    """The watchlist's stories, the most recently flagged (or updated) first."""
+    story = func.coalesce(Article.story_id, Article.id)
+    rows = session.execute(
+        select(story.label("story_id"), func.max(WatchMatch.updated_at).label("changed"))
+        .join(Article, Article.id == WatchMatch.article_id)
+        .where(WatchMatch.watchlist == watchlist)
+        .group_by(story)
+        .order_by(func.max(WatchMatch.updated_at).desc())
+        .limit(limit)
+    ).all()
+    return story_summaries(
+        session, [r.story_id for r in rows], {r.story_id: r.changed for r in rows}
+    )
+
+
+# -- a story --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    story_id: int
+    members: list[dict[str, Any]]
+    article: dict[str, Any]
+    title: list[highlight.Piece]
+    paragraphs: list[list[highlight.Piece]]
+    matches: list[dict[str, Any]]
+    revisions: list[dict[str, Any]]
+    revision_shown: int | None  # an earlier revision's text is shown (no highlights)
+
+    def as_dict(self) -> dict[str, Any]:
+        text = "\n".join("".join(p.text for p in para) for para in self.paragraphs)
+        return {
+            "story_id": self.story_id,
+            "articles": self.members,
+            "article": {**self.article, "text": text},
+            "highlights": [[start, end] for start, end in _ranges_of(self.paragraphs)],
+            "matches": self.matches,
+            "revisions": self.revisions,
+            "revision_shown": self.revision_shown,
+        }
+
+
+def _ranges_of(paragraphs: list[list[highlight.Piece]]) -> list[tuple[int, int]]:
+    """The marked ranges in the text as the API gives it (paragraphs joined by newlines)."""
+    ranges, offset = [], 0
+    for para in paragraphs:
+        for piece in para:
+            if piece.marked:
+                ranges.append((offset, offset + len(piece.text)))
+            offset += len(piece.text)
+        offset += 1
+    return ranges
+
+
+def story(
+    session: Session, story_id: int, article_id: int | None = None, revision: int | None = None
+) -> StoryView | None:
+    """The story's articles, and one of them (``article_id``, else the original) with its
+    text, its watchlist hits marked, and its revisions."""
+    rows = list(
+        session.execute(
+            select(
+                Article.id,
+                Article.source,
+                Article.site_name,
+                Article.language,
+                Article.title,
+                Article.url,
+                Article.published_at,
+                Article.fetched_at,
+                Article.revision,
+            ).where(
+                # (Two conditions the story_id and id indexes each answer.)
+                or_(
+                    Article.story_id == story_id,
+                    and_(Article.id == story_id, Article.story_id.is_(None)),
+                )
+            )
+        )
+    )
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (utc(r.published_at) or datetime.max.replace(tzinfo=UTC), r.id))
+    ids = [r.id for r in rows]
+    chosen_id = article_id if article_id in ids else ids[0]
+    article = session.get_one(Article, chosen_id)
+    matches = list(
+        session.scalars(
+            select(WatchMatch)
+            .where(WatchMatch.article_id == chosen_id)
+            .order_by(WatchMatch.score.desc())
+        )
+    )
+    revisions = list(
+        session.scalars(
+            select(ArticleRevision)
+            .where(ArticleRevision.article_id == chosen_id)
+            .order_by(ArticleRevision.revision.desc())
+        )
+    )
+    flagged = {a: sorted(w) for a, w in _watchlists_of(session, ids).items()}
+    members = [
+        {
+            "id": r.id,
+            "source": r.source,
+            "site_name": r.site_name,
+            "language": r.language,
+            "title": r.title or r.url,
+            "url": r.url,
+            "published_at": iso(r.published_at),
+            "fetched_at": iso(r.fetched_at),
+            "revision": r.revision,
+            "watchlists": flagged.get(r.id, []),
+            "original": r.id == ids[0],
+        }
+        for r in rows
+    ]
+    title, body = article.title or "", article.text
+    shown = None
+    if revision is not None and revision != article.revision:
+        earlier = next((r for r in revisions if r.revision == revision), None)
+        if earlier is not None:
+            title, body, shown = earlier.title or "", earlier.text, revision
+    words = FieldWords(title, body)
+    body_ranges: list[tuple[int, int]] = []
+    title_ranges: list[tuple[int, int]] = []
+    if shown is None:
+        for match in matches:
+            if match.hits is None or match.article_revision != article.revision:
+                continue
+            body_ranges += highlight.hit_ranges(words, "body", match.hits)
+            title_ranges += highlight.hit_ranges(words, "title", match.hits)
+    return StoryView(
+        story_id=story_id,
+        members=members,
+        article={
+            "id": article.id,
+            "source": article.source,
+            "site_name": article.site_name,
+            "title": article.title or article.url,
+            "url": article.url,
+            "language": article.language,
+            "authors": list(article.authors or []),
+            "published_at": iso(article.published_at),
+            "fetched_at": iso(article.fetched_at),
+            "updated_at": iso(article.updated_at),
+            "revision": article.revision,
+        },
+        title=highlight.pieces(title, highlight.merge(title_ranges)),
+        paragraphs=highlight.paragraphs(body, body_ranges),
+        matches=[
+            {
+                "watchlist": m.watchlist,
+                "terms": m.terms,
+                "score": m.score,
+                "status": m.status,
+                "matched_at": iso(m.matched_at),
+                "updated_at": iso(m.updated_at),
+                "current": m.article_revision == article.revision,
+            }
+            for m in matches
+        ],
+        revisions=[
+            {
+                "revision": r.revision,
+                "title": r.title,
+                "fetched_at": iso(r.fetched_at),
+                "replaced_at": iso(r.replaced_at),
+                "characters": len(r.text),
+            }
+            for r in revisions
+        ],
+        revision_shown=shown,
+    )
+
+
+def _watchlists_of(session: Session, article_ids: Sequence[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for article_id, watchlist in session.execute(
+        select(WatchMatch.article_id, WatchMatch.watchlist).where(
+            WatchMatch.article_id.in_(list(article_ids))
+        )
+    ):
+        found.setdefault(article_id, set()).add(watchlist)
+    return found

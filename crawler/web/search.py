@@ -1,0 +1,228 @@
+"""Search over stored articles with the watchlist query language, paged by a cursor.
+
+The candidates come newest first from the search index's prefilter (``search_candidates``, as
+``presswatch search`` reads them), each checked by the matcher; a page stops at ``PAGE``
+results or after ``BUDGET`` candidates, whichever comes first, so that no request reads the
+whole database: the next page (or the rest of this one) continues from the cursor, the
+(time, id) of the last candidate examined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from crawler.watch.flagging import prefilter
+from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
+from crawler.watch.query import QueryError
+from crawler.web import highlight
+from crawler.web.reads import iso
+from storage import repository
+from storage.models import Article, WatchMatch
+
+PAGE = 20
+BUDGET = 2000  # candidates examined per request at most
+TRY_DAYS = 7
+TRY_BUDGET = 20_000
+TRY_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    since: datetime | None = None
+    source: str | None = None
+    language: str | None = None
+    watchlist: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: int
+    story_id: int
+    title: str
+    url: str
+    source: str
+    language: str | None
+    published_at: str | None
+    terms: list[dict[str, Any]]
+    snippets: list[list[highlight.Piece]]
+    snippet_dicts: list[dict[str, Any]]
+    flagged_by: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "story_id": self.story_id,
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "language": self.language,
+            "published_at": self.published_at,
+            "terms": self.terms,
+            "snippets": self.snippet_dicts,
+            "flagged_by": self.flagged_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    hits: list[Hit]
+    examined: int
+    next_cursor: str | None  # where the next request continues; None when all were examined
+    complete: bool  # every candidate was examined (``hits`` are all there are, up to the page)
+    count: int = 0  # articles matched (``hits`` may show fewer: ``shown``)
+    flagged: int = 0  # of those, how many a configured watchlist flags
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "results": [h.as_dict() for h in self.hits],
+            "examined": self.examined,
+            "next": self.next_cursor,
+            "complete": self.complete,
+        }
+
+
+def check(query: str) -> QueryError | None:
+    """The query's syntax error, if it has one."""
+    try:
+        compile_query(query)
+    except QueryError as error:
+        return error
+    return None
+
+
+def _cursor(when: datetime, article_id: int) -> str:
+    return f"{when.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%f')}_{article_id}"
+
+
+def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    try:
+        when, _, article_id = value.partition("_")
+        return datetime.strptime(when, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC), int(article_id)
+    except ValueError:
+        return None
+
+
+def search(
+    session: Session,
+    query: str,
+    filters: Filters,
+    *,
+    cursor: str | None = None,
+    page: int = PAGE,
+    budget: int = BUDGET,
+    shown: int | None = None,
+) -> Results:
+    """Up to ``page`` articles matching ``query`` (a valid query: see ``check``)."""
+    node = compile_query(query)
+    matcher = Matcher([WatchlistQuery("search", query)])
+    languages = repository.languages(session)
+    statement = repository.search_candidates(
+        session, prefilter(node, languages), filters.since, filters.source
+    )
+    recency = func.coalesce(Article.published_at, Article.fetched_at)
+    if filters.language:
+        statement = statement.where(Article.language == filters.language)
+    if filters.watchlist:
+        statement = statement.where(
+            Article.id.in_(
+                select(WatchMatch.article_id).where(WatchMatch.watchlist == filters.watchlist)
+            )
+        )
+    after = parse_cursor(cursor)
+    if after is not None:
+        when, last_id = after
+        statement = statement.where(
+            or_(recency < when, and_(recency == when, Article.id < last_id))
+        )
+    found: list[tuple[Article, Any]] = []
+    examined = 0
+    last: Article | None = None
+    exhausted = True
+    for article in session.scalars(statement.execution_options(yield_per=100)):
+        examined += 1
+        last = article
+        matches = matcher.match(article.title or "", article.text, article.language)
+        if matches:
+            found.append((article, matches[0]))
+        if len(found) >= page or examined >= budget:
+            exhausted = False
+            break
+    flagged = _flagged_by(session, [a.id for a, _ in found])
+    hits = [_hit(a, m, flagged.get(a.id, [])) for a, m in found[:shown]]
+    next_cursor = None
+    if not exhausted and last is not None:
+        next_cursor = _cursor(last.published_at or last.fetched_at, last.id)
+    return Results(
+        hits, examined, next_cursor, exhausted, len(found), sum(map(bool, flagged.values()))
+    )
+
+
+def _hit(article: Article, match: Any, flagged_by: list[str]) -> Hit:
+    snippets = [s.as_dict() for s in match.snippets[:2]]
+    return Hit(
+        id=article.id,
+        story_id=article.story_id or article.id,
+        title=article.title or article.url,
+        url=article.url,
+        source=article.source,
+        language=article.language,
+        published_at=iso(article.published_at),
+        terms=[{"term": t.term, "count": t.count, "where": list(t.where)} for t in match.terms],
+        snippets=[highlight.snippet_pieces(s) for s in snippets],
+        snippet_dicts=snippets,
+        flagged_by=flagged_by,
+    )
+
+
+def _flagged_by(session: Session, article_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if not article_ids:
+        return found
+    for first in range(0, len(article_ids), 500):
+        for article_id, watchlist in session.execute(
+            select(WatchMatch.article_id, WatchMatch.watchlist)
+            .where(WatchMatch.article_id.in_(article_ids[first : first + 500]))
+            .order_by(WatchMatch.watchlist)
+        ):
+            found.setdefault(article_id, []).append(watchlist)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """What a draft watchlist would flag among the last ``days`` days' articles."""
+
+    days: int
+    flagged: int
+    examined: int
+    complete: bool
+    hits: list[Hit]
+    already_flagged: int  # of those flagged, how many a configured watchlist flags already
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "would_flag": self.flagged,
+            "examined": self.examined,
+            "complete": self.complete,
+            "already_flagged": self.already_flagged,
+            "results": [h.as_dict() for h in self.hits],
+        }
+
+
+def try_query(session: Session, query: str, days: int, now: datetime) -> Trial:
+    """Run a draft watchlist over the last ``days`` days (at most TRY_BUDGET candidates)."""
+    since = now - timedelta(days=days)
+    results = search(
+        session, query, Filters(since=since), page=TRY_BUDGET, budget=TRY_BUDGET, shown=TRY_SHOWN
+    )
+    return Trial(
+        days, results.count, results.examined, results.complete, results.hits, results.flagged
+    )

@@ -1,0 +1,164 @@
+"""What the Sources and Digests pages show: each source's last crawl, health and next crawl,
+the daemon's engine at work, and each watcher's digests and what waits for them."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.orm import Session
+
+from crawler.config import Config
+from crawler.web.reads import iso, utc
+from storage.models import CrawlRun, Delivery, WatchMatch
+
+
+def next_runs(session: Session) -> dict[str, datetime | None]:
+    """The daemon's next run of each job, by job id (none when the daemon never ran)."""
+    from crawler.daemon import JOB_TABLE
+
+    connection = session.connection()
+    if not inspect(connection).has_table(JOB_TABLE):
+        return {}
+    return {
+        job_id: datetime.fromtimestamp(when, UTC) if when is not None else None
+        for job_id, when in connection.execute(text(f"SELECT id, next_run_time FROM {JOB_TABLE}"))
+    }
+
+
+class _Cached:
+    """A value computed at most once per ``seconds`` (health reads each source's history)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.value: Any = None
+        self.at = 0.0
+
+    def get(self, compute: Any) -> Any:
+        if self.value is None or time.monotonic() - self.at > self.seconds:
+            self.value = compute()
+            self.at = time.monotonic()
+        return self.value
+
+
+HEALTH_CACHE_SECONDS = 10.0
+_health_cache = _Cached(HEALTH_CACHE_SECONDS)
+
+
+def sources(session: Session, config: Config, now: datetime) -> dict[str, Any]:
+    """Each source's last crawl, health (cached HEALTH_CACHE_SECONDS) and next crawl, and the
+    daemon's engine at work."""
+    from crawler.daemon import JOB_PREFIX, daemon_state, engine_state
+    from storage.health import source_health
+
+    latest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
+    last_runs = {
+        r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest)))
+    }
+    daemon = config.daemon
+
+    def health_of_all() -> dict[str, dict[str, Any]]:
+        return {
+            s.name: source_health(
+                session,
+                s.name,
+                failures=daemon.unhealthy_after_failures,
+                quiet_after=daemon.quiet_after,
+                now=now,
+            ).as_dict()
+            for s in config.sources
+        }
+
+    health = _health_cache.get(health_of_all)
+    upcoming = next_runs(session)
+    rows = []
+    for source in config.sources:
+        run = last_runs.get(source.name)
+        rows.append(
+            {
+                "source": source.name,
+                "every": int(source.every.total_seconds()),
+                "last_run": None
+                if run is None
+                else {
+                    "started_at": iso(run.started_at),
+                    "finished_at": iso(run.finished_at),
+                    "status": run.status,
+                    "finish_reason": run.finish_reason,
+                    "pages": run.pages_fetched,
+                    "new": run.new,
+                    "updated": run.updated,
+                    "flagged": run.flagged,
+                    "errors": dict(run.errors or {}),
+                },
+                "next_run": iso(upcoming.get(JOB_PREFIX + source.name)),
+                "health": health.get(source.name)
+                or {"state": "unknown", "reason": "not checked yet", "recent_errors": {}},
+            }
+        )
+    state = daemon_state(config.database_url)
+    return {
+        "daemon": {"running": bool(state), **(state or {})},
+        "engine": engine_state(config) if state else None,
+        "sources": rows,
+    }
+
+
+def digests(session: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
+    """Each watcher's last and next digest, its deliveries, and what waits and why."""
+    from crawler.daemon import DIGEST_PREFIX
+    from storage import deliveries
+
+    last = deliveries.last_digest_runs(session)
+    upcoming = next_runs(session)
+    rows = []
+    for watcher in config.watchers:
+        since = utc(last.get(watcher.name))
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(WatchMatch)
+            .where(
+                WatchMatch.watchlist.in_(watcher.watchlists),
+                WatchMatch.updated_at >= (since or now - timedelta(days=1)),
+            )
+        )
+        open_rows = session.scalars(
+            select(Delivery)
+            .where(Delivery.watcher == watcher.name, Delivery.status.in_(deliveries.OPEN))
+            .order_by(Delivery.id)
+        ).all()
+        rows.append(
+            {
+                "watcher": watcher.name,
+                "watchlists": list(watcher.watchlists),
+                "schedule": watcher.schedule,
+                "timezone": watcher.timezone,
+                "channels": watcher.channels,
+                "last_digest": iso(since),
+                "next_digest": iso(upcoming.get(DIGEST_PREFIX + watcher.name)),
+                "matches_waiting": int(waiting or 0),
+                "matches_waiting_since": iso(since or now - timedelta(days=1)),
+                "pending": [_delivery(d) for d in open_rows],
+                "latest": [
+                    _delivery(d) for d in deliveries.latest_deliveries(session, watcher.name)
+                ],
+            }
+        )
+    return rows
+
+
+def _delivery(row: Delivery) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "kind": row.kind,
+        "status": row.status,
+        "created_at": iso(row.created_at),
+        "attempted_at": iso(row.attempted_at),
+        "sent_at": iso(row.sent_at),
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "uncertain": row.uncertain,
+    }

@@ -1,0 +1,345 @@
+"""`presswatch serve` over HTTP: authentication, CSRF, escaping, search errors, the JSON API and
+the feeds, against a real server process over a crawl of the demo site."""
+
+from __future__ import annotations
+
+import base64
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import presswatch
+from tests.webserve import (
+    HOSTILE_TITLE,
+    PASSWORD,
+    PASSWORD_VAR,
+    Client,
+    Crawl,
+    Server,
+    crawl_demo,
+    csrf_of,
+    serve,
+    web_config,
+)
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
+    yield from crawl_demo(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def server(crawl: Crawl) -> Iterator[Server]:
+    """On 127.0.0.1 without a password: no login."""
+    running = serve(crawl.config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded(crawl: Crawl) -> Iterator[Server]:
+    """With a password."""
+    config = web_config(crawl, "guarded.toml", f'password_env = "{PASSWORD_VAR}"\n')
+    running = serve(config, env={PASSWORD_VAR: PASSWORD})
+    yield running
+    running.stop()
+
+
+# -- starting ------------------------------------------------------------------------------
+
+
+def test_refuses_to_serve_off_loopback_without_authentication(crawl: Crawl) -> None:
+    result = presswatch(
+        "--config",
+        str(crawl.config),
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        cwd=crawl.workdir,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "refusing to serve on 0.0.0.0" in lines[0]
+    assert "password_env" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_refuses_a_password_variable_that_is_not_set(crawl: Crawl) -> None:
+    config = web_config(crawl, "unset.toml", 'password_env = "PRESSWATCH_TEST_UNSET_VAR"\n')
+    result = presswatch("--config", str(config), "serve", "--port", "0", cwd=crawl.workdir)
+    assert result.returncode == 2
+    assert "PRESSWATCH_TEST_UNSET_VAR" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_database_is_opened_read_only(crawl: Crawl) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from crawler.config import load_config
+    from crawler.web.server import read_only_engine
+
+    engine = read_only_engine(load_config(crawl.config))
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM articles"))
+            with pytest.raises(OperationalError, match="readonly"):
+                connection.execute(text("DELETE FROM articles"))
+    finally:
+        engine.dispose()
+
+
+# -- authentication and CSRF --------------------------------------------------------------
+
+
+def test_pages_redirect_to_login_and_the_api_answers_401_without_a_session(
+    guarded: Server,
+) -> None:
+    client = Client(guarded)
+    page = client.get("/stories/1?article=1")
+    assert page.status == 303
+    assert page.headers["location"] == "/login?next=%2Fstories%2F1%3Farticle%3D1"
+    for path in ("/api/", "/api/search?q=Karabakh", "/api/sources"):
+        reply = client.get(path)
+        assert reply.status == 401, path
+        assert reply.json() == {"error": "authentication required"}
+    assert client.get("/feeds/karabakh.atom").status == 401
+    assert client.get("/login").status == 200
+    assert client.get("/static/app.js").status == 200
+
+
+def test_login_needs_the_csrf_token_and_the_password(guarded: Server) -> None:
+    client = Client(guarded)
+    form = client.get("/login?next=/search")
+    token = csrf_of(form.body)
+    # No token, a wrong one, or a token from another session: refused.
+    assert client.post("/login", {"password": PASSWORD}).status == 403
+    assert client.post("/login", {"password": PASSWORD, "csrf": token + "x"}).status == 403
+    other = Client(guarded)
+    assert other.post("/login", {"password": PASSWORD, "csrf": token}).status == 403
+    wrong = client.post("/login", {"password": "guess", "csrf": token, "next": "/"})
+    assert wrong.status == 401 and "not the one configured" in wrong.body
+    # Another site as the place to go after logging in is not followed.
+    done = client.post("/login", {"password": PASSWORD, "csrf": token, "next": "//evil.example/"})
+    assert done.status == 303 and done.headers["location"] == "/"
+    cookie = done.headers["set-cookie"]
+    assert "presswatch_session=" in cookie
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert client.get("/").status == 200
+    assert client.get("/api/").status == 200
+
+
+def test_mark_as_read_needs_the_csrf_token(server: Server) -> None:
+    client = Client(server)
+    page = client.get("/")
+    assert page.status == 200
+    assert client.post("/read", {}).status == 403
+    assert client.post("/read", {"csrf": "forged"}).status == 403
+    reply = client.post("/read", {"csrf": csrf_of(page.body)})
+    assert reply.status == 303 and reply.headers["location"] == "/"
+    # Nothing is new any more for this reader.
+    assert "Nothing new." in client.get("/").body
+
+
+def test_logout_needs_the_csrf_token(guarded: Server) -> None:
+    client = Client(guarded)
+    token = csrf_of(client.get("/login").body)
+    assert client.post("/login", {"password": PASSWORD, "csrf": token}).status == 303
+    page = client.get("/")
+    assert client.post("/logout", {}).status == 403
+    assert client.get("/").status == 200
+    assert client.post("/logout", {"csrf": csrf_of(page.body)}).status == 303
+    assert client.get("/").status == 303
+
+
+def test_programs_and_feed_readers_may_use_basic_authentication(guarded: Server) -> None:
+    client = Client(guarded)
+    good = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+    bad = "Basic " + base64.b64encode(b"reader:guess").decode()
+    assert client.get("/api/sources", headers={"Authorization": good}).status == 200
+    assert client.get("/feeds/karabakh.atom", headers={"Authorization": good}).status == 200
+    assert client.get("/api/sources", headers={"Authorization": bad}).status == 401
+
+
+def test_a_trusted_proxy_header_names_the_user(crawl: Crawl) -> None:
+    config = web_config(crawl, "proxy.toml", 'trusted_proxy_header = "X-Forwarded-User"\n')
+    running = serve(config)
+    try:
+        client = Client(running)
+        assert client.get("/").status == 401
+        assert client.get("/", headers={"X-Forwarded-User": "ana"}).status == 200
+    finally:
+        running.stop()
+
+
+# -- what every page is sent with ----------------------------------------------------------
+
+
+def test_every_page_has_a_strict_policy_and_no_inline_script(server: Server, crawl: Crawl) -> None:
+    client = Client(server)
+    pages = [
+        "/",
+        "/watchlists/karabakh",
+        f"/stories/{crawl.seed_story}",
+        "/search?q=Karabakh",
+        "/search?q=Karabakh+AND+(",
+        "/sources",
+        "/digests",
+    ]
+    for path in pages:
+        reply = client.get(path)
+        assert reply.status in (200, 400), path
+        policy = reply.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert reply.headers["x-frame-options"] == "DENY"
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        scripts = re.findall(r"<script[^>]*>", reply.body)
+        assert scripts == ['<script src="/static/app.js" defer>'], (path, scripts)
+        assert " on" not in "".join(re.findall(r"<[a-z]+ [^>]*\bon\w+=", reply.body)), path
+
+
+def test_a_stored_script_title_arrives_as_text(server: Server, crawl: Crawl) -> None:
+    client = Client(server)
+    escaped = "&lt;script&gt;alert(&#34;pw&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    for path in (
+        "/",
+        "/watchlists/karabakh",
+        f"/stories/{crawl.hostile_id}",
+        "/search?q=Karabakh+AND+war",
+    ):
+        body = client.get(path).body
+        assert escaped in body, path
+        assert "<script>alert" not in body and "<img src=x" not in body, path
+    story = client.get(f"/stories/{crawl.hostile_id}").body
+    assert "&lt;script&gt;document.title=" in story
+    assert '&lt;b onmouseover="alert(3)"&gt;' in story or "&lt;b onmouseover=&#34;" in story
+    # The API gives the title exactly as stored.
+    api = client.get(f"/api/stories/{crawl.hostile_id}").json()
+    assert api["article"]["title"] == HOSTILE_TITLE
+
+
+def test_a_search_syntax_error_shows_its_position(server: Server) -> None:
+    client = Client(server)
+    page = client.get("/search?q=Karabakh+AND+(war")
+    assert page.status == 400
+    assert "error at position 14" in page.body
+    assert "this ( is never closed" in page.body
+    assert '<mark class="at">(</mark>' in page.body
+    api = client.get("/api/search?q=Karabakh+AND+(war")
+    assert api.status == 400
+    assert api.json()["position"] == 14
+    assert api.json()["error"].startswith("position 14:")
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def test_the_story_page_highlights_the_hits_in_the_whole_text(server: Server, crawl: Crawl) -> None:
+    body = Client(server).get(f"/stories/{crawl.seed_story}?article={crawl.seed_id}").body
+    assert body.count("<mark>Nagorno-Karabakh</mark>") >= 5
+    assert "<mark>berperang</mark>" in body
+    assert "Azerbaijan Bersumpah Berperang sampai Akhir demi Nagorno-Karabakh" in body
+    assert 'class="original"' in body
+
+
+def test_the_overview_lists_new_stories_and_the_breaking_rule(server: Server) -> None:
+    body = Client(server).get("/").body
+    assert 'href="/watchlists/karabakh"' in body
+    assert "Azerbaijan Bersumpah Berperang" in body
+    assert "<svg" in body and "Mentions per day" in body
+    assert "Breaking: at least 5 mentions in the last 6 hours" in body
+
+
+def test_search_pages_with_filters(server: Server) -> None:
+    client = Client(server)
+    everything = client.get("/api/search?q=Karabakh").json()
+    assert everything["complete"] and everything["results"]
+    ids = [r["id"] for r in everything["results"]]
+    russian = client.get(
+        "/api/search?q=Karabakh+OR+%D0%9A%D0%B0%D1%80%D0%B0%D0%B1%D0%B0%D1%85&language=ru"
+    ).json()["results"]
+    assert russian and all(r["language"] == "ru" for r in russian)
+    wire = client.get("/api/search?q=Karabakh&source=wire").json()["results"]
+    assert wire and all(r["source"] == "wire" for r in wire)
+    flagged = client.get("/api/search?q=Karabakh&watchlist=karabakh").json()["results"]
+    assert flagged and all("karabakh" in r["flagged_by"] for r in flagged)
+    # Pages of one result each, by the cursor, give the same articles in the same order.
+    paged: list[int] = []
+    after = ""
+    while True:
+        page = client.get(f"/api/search?q=Karabakh&limit=1&after={after}").json()
+        paged += [r["id"] for r in page["results"]]
+        if not page["next"]:
+            break
+        after = page["next"]
+    assert paged == ids
+    html = client.get("/search?q=Karabakh").body
+    assert "<mark>" in html
+    bad = client.get("/api/search?q=Karabakh&since=yesterday")
+    assert bad.status == 400 and bad.json()["error"].startswith("since:")
+
+
+def test_trying_a_draft_watchlist(server: Server) -> None:
+    client = Client(server)
+    reply = client.get("/api/search?q=war&try=3650").json()
+    assert reply["days"] == 90  # at most 90 days
+    recent = client.get("/api/search?q=Karabakh+AND+war&try=7").json()
+    assert recent["would_flag"] >= 1  # the hostile article, stored an hour ago
+    assert recent["already_flagged"] >= 1
+    page = client.get("/search?q=Karabakh+AND+war&try=7").body
+    assert "A watchlist with this query would flag" in page
+
+
+def test_the_api(server: Server, crawl: Crawl) -> None:
+    client = Client(server)
+    overview = client.get("/api/").json()
+    (karabakh,) = overview["watchlists"]
+    assert karabakh["name"] == "karabakh"
+    assert len(karabakh["mentions_per_day"]) == 30
+    assert set(karabakh["breaking"]) == {"breaking", "recent", "usual", "rule"}
+    assert karabakh["feed"] == "/feeds/karabakh.atom"
+    assert client.get("/api/overview?since=3650d").json()["watchlists"][0]["new_stories"]
+
+    story = client.get(f"/api/stories/{crawl.seed_story}?article={crawl.seed_id}").json()
+    text = story["article"]["text"]
+    marked = [text[a:b] for a, b in story["highlights"]]
+    assert "Nagorno-Karabakh" in marked
+    assert story["matches"][0]["watchlist"] == "karabakh"
+    assert any(a["original"] for a in story["articles"])
+    assert client.get("/api/stories/999999").status == 404
+
+    sources = client.get("/api/sources").json()
+    assert sources["daemon"]["running"] is False
+    names = {s["source"]: s for s in sources["sources"]}
+    assert set(names) == {"warta", "wire"}
+    assert names["warta"]["last_run"]["status"] == "finished"
+    assert names["warta"]["health"]["state"]
+
+    assert client.get("/api/digests").json() == {"watchers": []}
+    watchlist = client.get("/api/watchlists/karabakh").json()
+    assert watchlist["stories"] and watchlist["query"].startswith('("Nagorno-Karabakh"')
+    assert client.get("/api/watchlists/nope").status == 404
+
+
+def test_the_atom_feed(server: Server) -> None:
+    reply = Client(server).get("/feeds/karabakh.atom")
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(reply.body.encode("utf-8"))
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert feed.findtext(f"{atom}id") == "urn:presswatch:watchlist:karabakh"
+    titles = [e.findtext(f"{atom}title") for e in feed.iter(f"{atom}entry")]
+    assert HOSTILE_TITLE in titles
+    assert Client(server).get("/feeds/nope.atom").status == 404
+
+
+def test_pages_of_the_sources_and_digests(server: Server, tmp_path: Path) -> None:
+    client = Client(server)
+    sources = client.get("/sources").body
+    assert "warta" in sources and "wire" in sources and "not running" in sources
+    assert client.get("/digests").status == 200
