@@ -264,6 +264,7 @@ class Daemon:
         self._reader: Engine | None = None  # reads: no write lock taken (SQLite)
         self._health_lock = threading.Lock()
         self._jobs_engine: Engine | None = None
+        self._web: Any = None  # crawler.web.process.WebProcess, with [web] enabled
 
     # lifecycle --------------------------------------------------------------------------------
 
@@ -275,6 +276,9 @@ class Daemon:
 
         self.lock.acquire()
         try:
+            from crawler.web.process import WebProcess
+
+            self._web = WebProcess.configured(self.config)
             self._engine = make_engine(self.database_url)
             ensure_schema(self._engine)
             self._reader = make_engine(self.database_url, write=False)
@@ -314,6 +318,8 @@ class Daemon:
             self._sync_jobs(self.config)
             self._catch_up_digests(self.config)
             self.scheduler.resume()
+            if self._web is not None:
+                self._web.start()
             logger.info(
                 "presswatch daemon started (pid %d): %d sources, %s, database %s",
                 os.getpid(),
@@ -331,6 +337,8 @@ class Daemon:
                 if self.supervisor is not None and not self._stopping.is_set():
                     self.supervisor.check()
                     self._write_state()
+                if self._web is not None and not self._stopping.is_set():
+                    self._web.check()
             self._shutdown()
             return 0
         finally:
@@ -363,6 +371,8 @@ class Daemon:
 
     def _shutdown(self) -> None:
         self.scheduler.pause()
+        if self._web is not None:
+            self._web.stop()
         grace = self.config.daemon.stop_grace.total_seconds()
         if self.supervisor is not None:
             logger.info("stopping the crawl engine (up to %.0f s to finish its pages)", grace)
@@ -387,6 +397,8 @@ class Daemon:
         self.config = config
         if self.supervisor is not None:
             self.supervisor.reload(config)
+        if self._web is not None:
+            self._web.restart(config)  # it reads the config (watchlists, [web]) at its start
         self._sync_jobs(config)
         logger.info(
             "SIGHUP: config re-read, %d sources and %d watchers scheduled",

@@ -343,3 +343,62 @@ def test_pages_of_the_sources_and_digests(server: Server, tmp_path: Path) -> Non
     sources = client.get("/sources").body
     assert "warta" in sources and "wire" in sources and "not running" in sources
     assert client.get("/digests").status == 200
+
+
+# -- started by the daemon -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_daemon_serves_the_web_view_when_enabled(crawl: Crawl) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests.conftest import _presswatch_command
+
+    refused = web_config(crawl, "daemon-open.toml", 'enabled = true\nhost = "0.0.0.0"\n')
+    result = presswatch("--config", str(refused), "run", cwd=crawl.workdir, timeout=60)
+    assert result.returncode == 2 and "refusing to serve on 0.0.0.0" in result.stderr
+
+    port = _free_port()
+    config = web_config(crawl, "daemon.toml", f"enabled = true\nport = {port}\n")
+    daemon = subprocess.Popen(
+        [*_presswatch_command(), "--config", str(config), "run"],
+        cwd=crawl.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        state = None
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/api/sources"
+                with urllib.request.urlopen(url, timeout=5) as reply:
+                    state = json.loads(reply.read())
+                if state["daemon"]["running"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert state is not None and state["daemon"]["running"], state
+        assert state["daemon"]["pid"] == daemon.pid
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, stderr
+    assert "web view started" in stderr or "web view on" in stderr
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
