@@ -1160,6 +1160,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, host, port)
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    from crawler.sources import commands, listing, transfer
+
+    config = _load(args)
+    try:
+        if args.sources_command == "add":
+            return commands.add_sites(
+                config,
+                args.urls,
+                name=args.name,
+                language=args.language,
+                timezone=args.timezone,
+                dry_run=args.dry_run,
+                as_json=args.json,
+            )
+        if args.sources_command == "import":
+            return transfer.import_file(
+                config, Path(args.file), dry_run=args.dry_run, as_json=args.json
+            )
+        if args.sources_command == "export":
+            return transfer.export_opml(config, Path(args.output) if args.output else None)
+        return listing.list_sources(config, as_json=args.json)
+    except commands.BadArgument as exc:
+        raise UsageError(str(exc)) from None
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 
@@ -1420,6 +1446,78 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--port", type=int, help="port to listen on (default: [web] port, else 8080; 0: any free)"
     )
+
+    p = add(
+        "sources",
+        cmd_sources,
+        "add sources from site addresses or OPML, list them, export them as OPML",
+        "Add sources without writing their blocks by hand: `sources add URL ...` finds each "
+        "site's feeds, sitemaps or article links and appends [[sources]] blocks to the config "
+        "(comments and order kept); `sources import FILE` takes an OPML file of feeds or a "
+        "list of site addresses; `sources export` writes the sources as OPML; `sources list` "
+        "shows every source with its listings, health and last crawl.",
+    )
+    actions = p.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
+
+    def action(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=help, description=description, parents=[common])
+
+    s = action(
+        "add",
+        "find what to crawl on sites and add them as sources",
+        "For each site address: read robots.txt and the home page, then check the feeds the "
+        "page declares, the sitemaps robots.txt declares (else /sitemap.xml and "
+        "/sitemap_index.xml) and, when the page declares no feed, the big CMSs' feed paths; "
+        "keep those that parse and list recent articles of the site itself, the fewest that "
+        "list them all; with none, the home page as a section page with an article_pattern "
+        "taken from its links. Language and time zone are taken from what the site states. "
+        "Prints what was found and why; a site with nothing usable is reported and not "
+        "added (exit status 1). At most 16 requests per site, robots.txt obeyed, the "
+        "configured user agent, sites probed at once.",
+    )
+    s.add_argument("urls", nargs="+", metavar="URL", help="a site address (https://example.org/)")
+    s.add_argument(
+        "--name", metavar="NAME", help="the source's name (one URL only; default: its host)"
+    )
+    s.add_argument(
+        "--language", metavar="L", help="the sources' language (default: as the site states)"
+    )
+    s.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the sources' time zone (default: as the site's dates state)",
+    )
+    s.add_argument("--dry-run", action="store_true", help="print what would be added only")
+    s.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+    s = action(
+        "import",
+        "add sources from an OPML file of feeds, or a list of site addresses",
+        "FILE is OPML 2.0 as feed readers export it (every outline with an xmlUrl is a feed, "
+        "the outlines around it its categories; the feeds of one site become one source), or "
+        "a text file of site addresses, one a line, each found as `sources add` finds it. "
+        "Feeds already configured are reported, not added.",
+    )
+    s.add_argument("file", metavar="FILE", help="an .opml file, or a text file of site addresses")
+    s.add_argument("--dry-run", action="store_true", help="print what would be added only")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    s = action(
+        "export",
+        "write the sources as OPML 2.0",
+        "Write every source as OPML 2.0 for a feed reader (one outline per feed), to stdout "
+        "or FILE; what else a source says (sitemaps, pages, pattern, language...) rides along "
+        "in presswatch: attributes, so the file imports back to the same sources.",
+    )
+    s.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+
+    s = action(
+        "list",
+        "show every source: its listings, health and last crawl",
+        "Show every configured source: its feeds, sitemaps and pages, its health (failing, "
+        "quiet, broken or stale, with what to do) and its last crawl's result.",
+    )
+    s.add_argument("--json", action="store_true", help="print the sources as JSON")
 
     p = add(
         "db",

@@ -118,7 +118,7 @@ def test_export_before_any_crawl_says_so(tmp_path: Path) -> None:
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
     result = presswatch("--help", cwd=tmp_path)
-    for command in ("init", "check", "crawl", "export", "demo", "db"):
+    for command in ("init", "check", "crawl", "export", "demo", "db", "sources"):
         assert command in result.stdout
     export_help = presswatch("export", "--help", cwd=tmp_path).stdout
     assert "--since" in export_help and "--format" in export_help and "story_id" in export_help

@@ -1,0 +1,121 @@
+"""``presswatch sources list``: every source, its listings, health and last crawl."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from crawler.config import Config, SourceConfig
+
+
+def list_sources(config: Config, *, as_json: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    rows = [_source_row(s) for s in config.sources]
+    _add_history(config, rows)
+    if as_json:
+        print(json.dumps({"config": str(config.path), "sources": rows}, indent=2), file=out)
+        return 0
+    for row in rows:
+        health = row["health"]
+        state = health["state"]
+        shown = state if state in ("healthy", "unknown") else f"{state.upper()}: {health['reason']}"
+        print(f"{row['name']}  (every {row['every']})  {shown}", file=out)
+        for problem in health.get("problems", []):
+            print(f"  ! {problem['reason']}: {problem['advice']}", file=out)
+        for kind in ("feeds", "sitemaps", "pages"):
+            for url in row[kind]:
+                print(f"  {kind[:-1]:<8} {url}", file=out)
+        last = row["last_run"]
+        if last is None:
+            print("  last crawl: never", file=out)
+        else:
+            errors = ", ".join(f"{k} {v}" for k, v in last["errors"].items()) or "no errors"
+            print(
+                f"  last crawl: {last['started_at']} {last['status']}"
+                f"{' (' + last['reason'] + ')' if last['reason'] not in (None, 'finished') else ''}"
+                f": {last['pages']} pages, {last['new']} new, {last['empty']} without text, "
+                f"{errors}",
+                file=out,
+            )
+    print(f"{len(rows)} sources in {config.path}", file=out)
+    return 0
+
+
+def _source_row(source: SourceConfig) -> dict[str, Any]:
+    seconds = int(source.every.total_seconds())
+    every = next(
+        (
+            f"{seconds // size}{unit}"
+            for unit, size in (("d", 86400), ("h", 3600), ("m", 60))
+            if seconds >= size and seconds % size == 0
+        ),
+        f"{seconds}s",
+    )
+    return {
+        "name": source.name,
+        "feeds": source.feeds,
+        "sitemaps": source.sitemaps,
+        "pages": source.pages,
+        "article_pattern": source.article_pattern,
+        "language": source.language,
+        "timezone": source.timezone,
+        "every": every,
+        "last_run": None,
+        "health": {"state": "unknown", "reason": "not crawled yet"},
+    }
+
+
+def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
+    """Each source's last run and health, when there is a database to read them from."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from storage.engine import make_engine
+    from storage.health import source_health
+    from storage.migrate import ensure_schema
+    from storage.models import CrawlRun
+
+    url = config.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return
+    engine = make_engine(url, write=False)
+    try:
+        ensure_schema(engine)
+        with Session(engine) as session:
+            for row in rows:
+                run = session.scalars(
+                    select(CrawlRun)
+                    .where(CrawlRun.source == row["name"])
+                    .order_by(CrawlRun.id.desc())
+                    .limit(1)
+                ).first()
+                if run is not None:
+                    row["last_run"] = {
+                        "started_at": _iso(run.started_at),
+                        "status": run.status,
+                        "reason": run.finish_reason,
+                        "pages": run.pages_fetched,
+                        "new": run.new,
+                        "updated": run.updated,
+                        "empty": run.empty,
+                        "errors": dict(run.errors),
+                    }
+                row["health"] = source_health(
+                    session,
+                    row["name"],
+                    failures=config.daemon.unhealthy_after_failures,
+                    quiet_after=config.daemon.quiet_after,
+                ).as_dict()
+    finally:
+        engine.dispose()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return (
+        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if value
+        else None
+    )
