@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TextIO
 
 from crawler import __version__
 from crawler.config import DEFAULT_NAME, Config, ConfigError, find_config, load_config
+from crawler.escaping import csv_cell, json_safe, terminal_text
 from crawler.quickexit import run_then_quick_exit
 from crawler.units import parse_since
 from storage.models import Article
@@ -60,10 +61,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
+class TerminalFormatter(logging.Formatter):
+    """Log lines carry URLs and headlines from sites: none of their control characters or
+    escape sequences reaches the terminal (or the log file a terminal shows)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_text(super().format(record), multiline=True)
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
     # The level sits on the handler too: Scrapy resets logger levels when a crawl starts.
     handler.setLevel(level)
     if not verbose:
@@ -76,7 +85,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     progress.propagate = False
     if not quiet:
         plain = logging.StreamHandler(sys.stderr)
-        plain.setFormatter(logging.Formatter("  %(message)s"))
+        plain.setFormatter(TerminalFormatter("  %(message)s"))
         progress.addHandler(plain)
         progress.setLevel(logging.INFO)
     if not verbose:
@@ -221,7 +230,9 @@ def _format_errors(errors: dict[str, int]) -> str:
     if not errors:
         return "0"
     total = sum(errors.values())
-    parts = ", ".join(f"{k} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]))
+    parts = ", ".join(
+        f"{terminal_text(k)} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1])
+    )
     return f"{total} ({parts})"
 
 
@@ -338,7 +349,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                         continue
                     expect_articles = expect_articles or checked.listings_changed
                     if not args.quiet and len(names) <= 20:
-                        print(f"{name}: crawling, as {checked.why}", file=sys.stderr)
+                        why = terminal_text(checked.why)
+                        print(f"{name}: crawling, as {why}", file=sys.stderr)
     finally:
         engine.dispose()
     if unchanged and not args.quiet:
@@ -411,7 +423,7 @@ def _daemon_logging(config: Config, verbose: int) -> None:
     from logging.handlers import RotatingFileHandler
 
     level = logging.DEBUG if verbose else logging.INFO
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if config.daemon.log_file:
         path = Path(config.daemon.log_file)
@@ -467,7 +479,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if args.format == "json" and len(digests) > 1:
-        print(json.dumps([as_json(d) for d in digests], ensure_ascii=False, indent=2))
+        print(json.dumps(json_safe([as_json(d) for d in digests]), ensure_ascii=False, indent=2))
         return 0
     sys.stdout.write("\n".join(render(d, args.format) for d in digests))
     return 0
@@ -501,9 +513,10 @@ def _send_digests(
                     else "written"
                 )
                 if o.target:
-                    detail += f" to {o.target}"
+                    detail += f" to {terminal_text(o.target)}"
             elif o.status == "failed":
-                detail = f"NOT delivered, kept to retry on the next run: {o.error}"
+                error = terminal_text(o.error or "")
+                detail = f"NOT delivered, kept to retry on the next run: {error}"
             elif o.status == "busy":
                 detail = "being sent by another process"
             else:
@@ -677,13 +690,15 @@ def _print_status(
         return 0
     if daemon:
         print(
-            f"daemon: running (pid {daemon.get('pid')} on {daemon.get('host')}, "
-            f"since {daemon.get('started_at')})"
+            terminal_text(
+                f"daemon: running (pid {daemon.get('pid')} on {daemon.get('host')}, "
+                f"since {daemon.get('started_at')})"
+            )
         )
     else:
         print("daemon: not running (start it with `presswatch run`)")
     for engine in (engines or {}).get("engines", []):
-        print(_engine_text(engine))
+        print(terminal_text(_engine_text(engine)))
     header = f"{'source':<16} {'every':>7}  {'last run':<20} {'result':<11} {'new':>5} "
     print(header + f"{'errors':>6}  {'next run':<20} health")
     for row in sources:
@@ -705,7 +720,10 @@ def _print_status(
             for w in cluster["workers"]:
                 print(f"  worker {w['worker']} (heartbeat {w['last_heartbeat_seconds_ago']} s ago)")
         else:
-            print(f"cluster: Redis at {cluster['redis']} NOT reachable: {cluster['error']}")
+            print(
+                f"cluster: Redis at {cluster['redis']} NOT reachable: "
+                f"{terminal_text(cluster['error'])}"
+            )
     if watchers:
         print()
         print(f"{'watcher':<16} {'schedule':<18} {'last digest':<20} {'next digest':<20} delivery")
@@ -756,7 +774,8 @@ def _delivery_text(row: dict[str, Any]) -> str:
     if not row["channels"]:
         return "no channel"
     states = [
-        f"{d['channel']} {d['kind']} PENDING after {d['attempts']} attempts: {d['last_error']}"
+        f"{d['channel']} {d['kind']} PENDING after {d['attempts']} attempts: "
+        + terminal_text(d["last_error"] or "")
         for d in row["deliveries"]
         if d["status"] != "sent"
     ]
@@ -764,8 +783,10 @@ def _delivery_text(row: dict[str, Any]) -> str:
 
 
 def _health_text(health: dict[str, Any]) -> str:
-    state = str(health["state"])
-    return state if state in ("healthy", "unknown") else f"{state.upper()}: {health['reason']}"
+    state = terminal_text(str(health["state"]))
+    if state in ("healthy", "unknown"):
+        return state
+    return f"{state.upper()}: {terminal_text(str(health['reason']))}"
 
 
 def _every(seconds: int) -> str:
@@ -830,12 +851,18 @@ def _match_record(match: Any, article: Article) -> dict[str, Any]:
 def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
     count = 0
     if fmt == "jsonl":
+        # The raw form, for programs: every stored text exactly (JSON escapes controls).
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
         return count
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
-    writer.writeheader()
+    # For spreadsheets: text cells are quoted and never start like a formula (csv_cell);
+    # numbers (id, revision, story_id) are written bare and stay numbers. Quoting every text
+    # cell, as OWASP advises, keeps a ';' in a title from starting a cell where ';' separates.
+    csv.writer(out).writerow(EXPORT_FIELDS)
+    writer = csv.DictWriter(
+        out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", quoting=csv.QUOTE_NONNUMERIC
+    )
     for row in rows:
         flat = dict(row)
         flat["urls"] = " ".join(row["urls"])
@@ -844,7 +871,7 @@ def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
         flat["matches"] = "; ".join(
             f"{m['watchlist']}: " + ", ".join(t["term"] for t in m["terms"]) for m in row["matches"]
         )
-        writer.writerow(flat)
+        writer.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in flat.items()})
         count += 1
     return count
 
@@ -938,16 +965,18 @@ def _since(value: str | None) -> datetime | None:
 
 
 def _highlight(snippet: dict[str, Any], color: bool) -> str:
-    text = snippet["text"]
+    """The snippet on one line, its hits in bold yellow (``color``) or in brackets; the
+    text's own control characters and escape sequences removed (``terminal_text``)."""
+    text, t = snippet["text"], terminal_text
     marks = sorted({(int(a), int(b)) for a, b in snippet["highlights"]})
     out, pos = [], 0
     for start, end in marks:
         if start < pos:
             continue
         on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
-        out += [text[pos:start], on, text[start:end], off]
+        out += [t(text[pos:start]), on, t(text[start:end]), off]
         pos = end
-    out.append(text[pos:])
+    out.append(t(text[pos:]))
     return "".join(out)
 
 
@@ -978,7 +1007,12 @@ def cmd_match(args: argparse.Namespace) -> int:
     if found is None:
         print("no match")
         return 1
-    print("match: " + ", ".join(f"{t.term} ×{t.count} ({'+'.join(t.where)})" for t in found.terms))
+    print(
+        "match: "
+        + ", ".join(
+            f"{terminal_text(t.term)} ×{t.count} ({'+'.join(t.where)})" for t in found.terms
+        )
+    )
     color = sys.stdout.isatty()
     for snippet in found.snippets:
         print("  " + _highlight(snippet.as_dict(), color))
@@ -1096,7 +1130,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     color = sys.stdout.isatty()
     for article, match in results:
         when = article.published_at.strftime("%Y-%m-%d %H:%M") if article.published_at else "-"
-        print(f"{when}  {article.source}  #{article.id}  {article.title}\n  {article.url}")
+        source, title = terminal_text(article.source), terminal_text(article.title or "")
+        print(f"{when}  {source}  #{article.id}  {title}\n  {terminal_text(article.url)}")
         for snippet in match.snippets[:2]:
             print("    " + _highlight(snippet.as_dict(), color))
     print(f"{len(results)} articles", file=sys.stderr)
@@ -1543,7 +1578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (ConfigError, UsageError, SchemaError) as exc:
-        print(f"presswatch: error: {exc}", file=sys.stderr)
+        # (A message may quote what a fetched page or server said.)
+        print(f"presswatch: error: {terminal_text(str(exc), multiline=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("presswatch: interrupted", file=sys.stderr)

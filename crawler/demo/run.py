@@ -17,6 +17,7 @@ from crawler.config import Config, load_config
 from crawler.crawl import crawl_sources
 from crawler.demo import SITE
 from crawler.demo.server import SiteServer
+from crawler.escaping import terminal_text
 from crawler.watch.matcher import snippets_of
 from storage import repository
 from storage.engine import make_engine
@@ -113,10 +114,15 @@ def _write_digest(config: Config) -> list[str]:
 
 
 def _marked(snippet: dict[str, Any]) -> str:
-    text = snippet["text"]
-    for start, end in sorted(snippet["highlights"], reverse=True):
-        text = text[:start] + "[" + text[start:end] + "]" + text[end:]
-    return text
+    """The snippet on one line with its hits in brackets, without control characters."""
+    text, out, position = snippet["text"], [], 0
+    for start, end in sorted(snippet["highlights"]):
+        if start < position:
+            continue
+        out += [text[position:start], "[", text[start:end], "]"]
+        position = end
+    out.append(text[position:])
+    return "".join(terminal_text(piece) for piece in out)
 
 
 def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = False) -> int:
@@ -171,30 +177,33 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
         "redirects on purpose: they are the errors counted above)\n"
     )
     print(f"{'id':>3} {'source':<6} {'lang':<4} {'published (UTC)':<17} {'story':>5}  title")
+    t = terminal_text
     for a in articles:
         published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "-"
-        title = (a.title or "")[:70]
+        title = t(a.title or "")[:70]
         print(
-            f"{a.id:>3} {a.source:<6} {a.language or '-':<4} {published:<17} "
+            f"{a.id:>3} {t(a.source):<6} {t(a.language or '-'):<4} {published:<17} "
             f"{a.story_id or a.id:>5}  {title}"
         )
     if matches:
         print("\nFlagged by the 'karabakh' watchlist (terms that matched, and the best snippet):")
         for a in articles:
             for m in matches.get(a.id, []):
-                terms = ", ".join(f"{t['term']} ×{t['count']}" for t in m.terms)
-                print(f"  #{a.id} {(a.title or '')[:60]}\n      {terms}")
+                terms = t(", ".join(f"{term['term']} ×{term['count']}" for term in m.terms))
+                print(f"  #{a.id} {t(a.title or '')[:60]}\n      {terms}")
                 snippets = snippets_of(m, a, limit=1)
                 if snippets:
                     print("      " + textwrap.shorten(_marked(snippets[0]), 160))
     seed = next((a for a in articles if "Nagorno-Karabakh" in (a.title or "")), None)
     if seed is not None:
-        print(f"\nThe text extracted from {seed.url}:\n")
+        print(f"\nThe text extracted from {t(seed.url)}:\n")
         for paragraph in seed.text.split("\n")[:4]:
-            print(textwrap.fill(paragraph, width=96, initial_indent="  ", subsequent_indent="  "))
+            print(
+                textwrap.fill(t(paragraph), width=96, initial_indent="  ", subsequent_indent="  ")
+            )
         print("  …")
     digest_files = _write_digest(config)
-    print(f"\nThe watcher 'analyst' got its digest: {', '.join(digest_files)}")
+    print(f"\nThe watcher 'analyst' got its digest: {t(', '.join(digest_files))}")
     print(
         f"\nNext: presswatch --config {config_path} export | less   "
         f"(or --format csv -o articles.csv)"

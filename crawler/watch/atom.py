@@ -3,6 +3,8 @@
 A feed is rewritten whole from the database (the newest stories of the last
 ``[delivery] feed_days``); readers recognise entries they have shown by their stable ``id``, so
 a story appears once however often the file is rewritten, and again only when it is updated.
+Every text and attribute goes through ``xml_text``: whatever the database holds, the feed is
+well-formed XML 1.0.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
+from crawler.escaping import xml_text
 from crawler.watch.digest import Entry, Group, group_entries, marked, terms_text
 from storage.deliveries import undelivered
 
@@ -52,7 +55,7 @@ def render_atom(
     _text(etree.SubElement(feed, f"{{{ATOM}}}author"), "name", GENERATOR)
     _text(feed, "generator", GENERATOR)
     if self_href:
-        etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_href)
+        _child(feed, "link", rel="self", href=self_href)
     for group, entry in entries:
         _entry(feed, feed_id, group, entry)
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
@@ -63,13 +66,13 @@ def _entry(feed: etree._Element, feed_id: str, group: Group, entry: Entry) -> No
     # One id per story and watchlist: copies of the story never make a second entry.
     _text(node, "id", f"{feed_id}:{group.watchlist}:story:{entry.story_id}")
     prefix = "[updated] " if entry.updated else ""
-    _text(node, "title", prefix + _clean(entry.title))
-    etree.SubElement(node, f"{{{ATOM}}}link", rel="alternate", href=_clean(entry.url))
+    _text(node, "title", prefix + entry.title)
+    _child(node, "link", rel="alternate", href=entry.url)
     _text(node, "updated", _iso(_utc(entry.changed_at or entry.published_at)))
     if entry.published_at:
         _text(node, "published", _iso(_utc(entry.published_at)))
-    _text(etree.SubElement(node, f"{{{ATOM}}}author"), "name", _clean(entry.source))
-    etree.SubElement(node, f"{{{ATOM}}}category", term=group.watchlist)
+    _text(etree.SubElement(node, f"{{{ATOM}}}author"), "name", entry.source)
+    _child(node, "category", term=group.watchlist)
     summary = _text(node, "summary", _summary_html(entry))
     summary.set("type", "html")
 
@@ -84,24 +87,18 @@ def _summary_html(entry: Entry) -> str:
     if entry.also:
         others = ", ".join(f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also)
         parts.append(f"<p>also reported by {others}</p>")
-    return _clean("".join(parts))
+    return "".join(parts)
 
 
 def _text(parent: etree._Element, name: str, value: str) -> etree._Element:
     node = etree.SubElement(parent, f"{{{ATOM}}}{name}")
-    node.text = value
+    node.text = xml_text(value)
     return node
 
 
-def _clean(text: str) -> str:
-    """XML 1.0 cannot carry most control characters, surrogates or U+FFFE/U+FFFF; article
-    text sometimes has them."""
-    return "".join(
-        c
-        for c in text
-        if (c in "\t\n\r" or ord(c) >= 0x20)
-        and not 0xD800 <= ord(c) <= 0xDFFF
-        and c not in "\ufffe\uffff"
+def _child(parent: etree._Element, name: str, **attributes: str) -> etree._Element:
+    return etree.SubElement(
+        parent, f"{{{ATOM}}}{name}", {k: xml_text(v) for k, v in attributes.items()}
     )
 
 

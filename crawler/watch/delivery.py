@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import ConfigError, SmtpConfig
+from crawler.escaping import file_name_part, header_text, json_safe
 from crawler.watch.digest import (
     Digest,
     as_json,
@@ -62,7 +63,9 @@ def new_message_id(smtp: SmtpConfig, watcher: str) -> str:
 def build_email(digest: Digest, *, smtp: SmtpConfig, to: str, message_id: str) -> EmailMessage:
     """multipart/alternative: the text digest, and the HTML one with its chart inline
     (multipart/related, ``cid:``), which is how common mail clients show images without
-    asking to load remote content."""
+    asking to load remote content. Headers from stored text (the subject, from headlines) are
+    one line with no control characters (``header_text``); the default policy encodes their
+    non-ASCII text per RFC 2047, so no header carries a raw line break or 8-bit byte."""
     message = EmailMessage()
     message["Subject"] = subject(digest)
     message["From"] = smtp.from_
@@ -70,7 +73,7 @@ def build_email(digest: Digest, *, smtp: SmtpConfig, to: str, message_id: str) -
     message["Date"] = format_datetime(digest.until)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    message["X-Presswatch-Watcher"] = digest.watcher.name
+    message["X-Presswatch-Watcher"] = header_text(digest.watcher.name)
     message.set_content(render_text(digest), subtype="plain", charset="utf-8", cte="8bit")
     chart = digest.chart if digest.chart and digest.chart.series else None
     if chart is None:
@@ -161,13 +164,14 @@ def webhook_payload(digest: Digest, message_id: str) -> dict[str, Any]:
 
 def post_webhook(url: str, payload: dict[str, Any], *, key: str, timeout: float) -> None:
     """POST the payload; a 2xx answer is delivery. The ``Idempotency-Key`` header lets a
-    receiver drop the repeat of a digest whose answer was lost."""
+    receiver drop the repeat of a digest whose answer was lost. The body is UTF-8 JSON
+    whatever the stored text holds (``json_safe``: no surrogate to fail the encoding)."""
     # Hook URLs carry secrets in their path or user part: name only the host and port.
     parts = urlsplit(url)
     host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
     request = urllib.request.Request(
         url,
-        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        data=json.dumps(json_safe(payload), ensure_ascii=False).encode("utf-8"),
         method="POST",
         headers={
             "Content-Type": "application/json; charset=utf-8",
@@ -205,6 +209,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def write_digest_files(directory: Path, stem: str, digest: Digest) -> list[Path]:
+    """The digest as ``stem.html`` and ``stem.md`` in ``directory``, and nowhere else: the
+    stem is made one safe component of a file name (``file_name_part``)."""
+    stem = file_name_part(stem)
     written = []
     try:
         for suffix, body in ((".html", render_html(digest)), (".md", render_markdown(digest))):

@@ -3,7 +3,9 @@ grouped by watchlist, then by story, rendered as text, Markdown, HTML or JSON.
 
 A story is the articles that share a ``story_id`` (syndicated copies and lightly edited
 versions of one wire story): one entry, led by its earliest-published article, with the others
-listed as "also reported by". Every piece of article text is escaped in HTML.
+listed as "also reported by". Every piece of stored text is made safe for each rendering
+by crawler.escaping: one line with no control character in text, Markdown and Slack text,
+escaped in HTML, and free of what XML forbids.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crawler.config import Config, WatcherConfig
+from crawler.escaping import header_text, json_safe, terminal_text, xml_text
 from crawler.watch.matcher import snippets_of
 from storage.deliveries import mentions_per_day, undelivered
 from storage.health import source_health
@@ -243,18 +246,23 @@ def _header(digest: Digest) -> str:
     )
 
 
+SUBJECT_TITLE_LENGTH = 150
+
+
 def subject(digest: Digest) -> str:
-    """The email subject: what a watcher scans in an inbox (one line, whatever the headline
-    holds)."""
-    return " ".join(_subject(digest).split())
+    """The email subject: what a watcher scans in an inbox. One line without control
+    characters or anything a mail client would decode, whatever the headline holds
+    (``header_text``); the email package encodes its non-ASCII text."""
+    return header_text(_subject(digest))
 
 
 def _subject(digest: Digest) -> str:
     if digest.kind == "alert":
         lead = digest.groups[0].entries[0] if digest.groups else None
+        title = header_text(lead.title, max_length=SUBJECT_TITLE_LENGTH) if lead else ""
         more = f" (+{digest.stories - 1} more)" if digest.stories > 1 else ""
         watchlists = ", ".join(g.watchlist for g in digest.groups)
-        return f"URGENT [{watchlists}] {lead.title if lead else ''}{more}"
+        return f"URGENT [{watchlists}] {title}{more}"
     day = _utc(digest.until).astimezone(digest.watcher.zone).strftime("%d %b %Y")
     if not digest.groups:
         return f"presswatch digest {day}: nothing new"
@@ -286,33 +294,44 @@ def _unhealthy_lines(digest: Digest) -> list[str]:
 
 
 def render_text(digest: Digest) -> str:
-    lines = [_header(digest)]
+    """Plain text for terminals and the email's text part: each stored text on one line,
+    with no control character (``terminal_text``)."""
+    t = terminal_text
+    lines = [t(_header(digest))]
     for group in digest.groups:
         title = f"{group.watchlist} — {group.description}" if group.description else group.watchlist
-        lines += ["", f"== {title}: {_stories(len(group.entries))}"]
+        lines += ["", f"== {t(title)}: {_stories(len(group.entries))}"]
         for entry in group.entries:
             flag = " [UPDATED]" if entry.updated else ""
             lines += [
                 "",
-                f"* {entry.title}{flag}",
-                f"  {entry.source} · {_when(digest, entry.published_at)} · {terms_text(entry)}",
+                f"* {t(entry.title)}{flag}",
+                f"  {t(entry.source)} · {_when(digest, entry.published_at)} · "
+                f"{t(terms_text(entry))}",
             ]
-            snippet = marked(entry.snippet, "[", "]", str)
+            snippet = marked(entry.snippet, "[", "]", t)
             if snippet:
                 lines.append(f"  {snippet}")
-            lines.append(f"  {entry.url}")
+            lines.append(f"  {t(entry.url)}")
             if entry.also:
-                lines.append("  also reported by: " + ", ".join(f"{s} {u}" for s, u in entry.also))
+                lines.append(
+                    "  also reported by: " + ", ".join(f"{t(s)} {t(u)}" for s, u in entry.also)
+                )
     if digest.chart and digest.chart.series:
         lines += ["", *_chart_lines(digest.chart)]
     if digest.unhealthy:
         lines += ["", "Sources needing attention:"]
-        lines += [f"  {line}" for line in _unhealthy_lines(digest)]
+        lines += [f"  {t(line)}" for line in _unhealthy_lines(digest)]
     return "\n".join(lines) + "\n"
 
 
 def _md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in text)
+    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in terminal_text(text))
+
+
+def _md_url(url: str) -> str:
+    """A link destination inside ``<...>``, which cannot hold a line break, ``<`` or ``>``."""
+    return terminal_text(url).replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
 
 
 def render_markdown(digest: Digest) -> str:
@@ -324,7 +343,7 @@ def render_markdown(digest: Digest) -> str:
             flag = " **(updated)**" if entry.updated else ""
             lines += [
                 "",
-                f"- [{_md_escape(entry.title)}](<{entry.url}>){flag}  ",
+                f"- [{_md_escape(entry.title)}](<{_md_url(entry.url)}>){flag}  ",
                 f"  {_md_escape(entry.source)} · {_when(digest, entry.published_at)} · "
                 f"{_md_escape(terms_text(entry))}  ",
             ]
@@ -332,7 +351,7 @@ def render_markdown(digest: Digest) -> str:
             if snippet:
                 lines.append(f"  > {snippet}  ")
             if entry.also:
-                others = ", ".join(f"[{_md_escape(s)}](<{u}>)" for s, u in entry.also)
+                others = ", ".join(f"[{_md_escape(s)}](<{_md_url(u)}>)" for s, u in entry.also)
                 lines.append(f"  also reported by {others}")
     if digest.chart and digest.chart.series:
         lines += ["", "```", *_chart_lines(digest.chart), "```"]
@@ -348,11 +367,18 @@ def chart_png(chart: Chart) -> bytes:
     return mentions_png(chart.days, chart.series)
 
 
+def _html(text: str, quote: bool = True) -> str:
+    """Stored text as HTML text or an attribute value: escaped, with no character XML and
+    HTML forbid (controls, noncharacters, surrogates) and its line breaks made spaces (as
+    HTML shows them), so that the page is clean for a terminal too."""
+    return html.escape(xml_text(terminal_text(text)), quote=quote)
+
+
 def render_html(digest: Digest, chart_src: str | None = None) -> str:
     """HTML for mail clients and browsers: inline styles only, every article text escaped.
     ``chart_src`` is where the chart image is (an email's ``cid:``); by default it is inlined
     as a data URI."""
-    e = html.escape
+    e = _html
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width'>",
@@ -408,7 +434,7 @@ def render_html(digest: Digest, chart_src: str | None = None) -> str:
 
 
 def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return terminal_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_slack(digest: Digest) -> str:
@@ -419,7 +445,8 @@ def render_slack(digest: Digest) -> str:
         lines.append(f"*{x(group.watchlist)}* ({len(group.entries)})")
         for entry in group.entries:
             flag = " _(updated)_" if entry.updated else ""
-            link = f"<{entry.url.replace('|', '%7C')}|{x(entry.title).replace('|', '¦')}>"
+            url = _md_url(entry.url).replace("|", "%7C")
+            link = f"<{url}|{x(entry.title).replace('|', '¦')}>"
             lines.append(
                 f"• {link}{flag} — {x(entry.source)}, {_when(digest, entry.published_at)}"
                 f" — {x(terms_text(entry))}"
@@ -489,5 +516,5 @@ RENDERERS: dict[str, Callable[[Digest], str]] = {
 
 def render(digest: Digest, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(as_json(digest), ensure_ascii=False, indent=2) + "\n"
+        return json.dumps(json_safe(as_json(digest)), ensure_ascii=False, indent=2) + "\n"
     return RENDERERS[fmt](digest)

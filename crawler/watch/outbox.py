@@ -406,6 +406,8 @@ class Outbox:
             return None
         if channel == "directory":
             assert watcher.directory is not None
+            # Named from the watcher, the time and the delivery, never from article text;
+            # write_digest_files keeps the name one safe component of a file name.
             local = created.astimezone(watcher.zone).strftime("%Y-%m-%d-%H%M")
             stem = f"{watcher.name}-{local}-{digest.kind}-{delivery_id}"
             written = delivery.write_digest_files(self._path(watcher.directory), stem, digest)
@@ -427,7 +429,7 @@ class Outbox:
             error = f"cannot write the feed {path}: {exc.strerror}; check the watcher's feed path"
             logger.warning("feed for %s not written: %s", watcher.name, error)
             return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
-        except ValueError as exc:  # text XML cannot carry, past _clean: a bug, not the user's
+        except ValueError as exc:  # text XML cannot carry, past xml_text: a bug, not the user's
             error = f"cannot render the feed {path}: {exc}"
             logger.error("feed for %s not written", watcher.name, exc_info=True)
             return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
