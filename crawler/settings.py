@@ -24,9 +24,15 @@ DOWNLOAD_DELAY = 0.0
 # One item per article page: a high CONCURRENT_ITEMS only starts more idle tasks per response.
 CONCURRENT_ITEMS = 4
 
+# Scrapy counts DOWNLOAD_TIMEOUT over the whole transfer (connecting, headers and body), and
+# DOWNLOAD_MAXSIZE over the body both as received and as decompressed (gzip, deflate, br, zstd):
+# a page that never ends, or that inflates past the limit, is cut (crawler.middlewares).
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10_000_000
 DOWNLOAD_WARNSIZE = 0
+# Only the web: no handler reads file:, data:, ftp: or s3: URLs, whatever a page or a listing
+# points to (a redirect to one is refused before this, as redirect_not_http).
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 5
@@ -56,11 +62,14 @@ EXTENSIONS = {
 # (SourceGate, in place of Scrapy's spider-wide offsite filter), and robots.txt is read again
 # after a while in a long-lived engine. The spider skips over-long URLs itself and counts them
 # (Scrapy's UrlLengthMiddleware would drop them unseen).
+# TransferGuard sits between the downloader and Scrapy's redirect and retry middlewares: it
+# sees a redirect to a non-web URL, and a timeout in the middle of a body, first.
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.SourceGate": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.ExpiringRobotsTxt": 100,
+    "crawler.middlewares.TransferGuard": 650,
 }
 # (and the per-host limit held when many requests for one host are queued: crawler/downloader.py)
 DOWNLOADER = "crawler.downloader.PoliteDownloader"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -52,6 +52,12 @@ _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 MAX_URL_LENGTH = 2083
 # How often runs are checked against the time limit (seconds).
 TIME_LIMIT_CHECK = 2.0
+# Child sitemaps followed from one sitemap index, and in one source's run (indexes of indexes
+# included), the newest first: a news site's recent articles are in its few newest sitemaps,
+# and an index listing 100,000 of them must not cost 100,000 requests a poll. The rest are
+# counted (error/too_many_sitemaps once per index cut, discover/sitemaps_skipped each).
+MAX_SITEMAPS_PER_INDEX = 1000
+MAX_SITEMAPS_PER_RUN = 2000
 USAGE = "usage: scrapy crawl news [-a source=NAME | -a sources=A,B] [-a config=FILE]"
 
 
@@ -87,6 +93,18 @@ class NewsArgs(BaseModel):
         if self.sources is not None:
             return [n.strip() for n in self.sources.split(",") if n.strip()]
         return None
+
+
+def _newest_first(entries: list[Entry], keep: int) -> list[Entry]:
+    """The ``keep`` most recently changed of ``entries`` (undated last), in their own order."""
+    if len(entries) <= keep:
+        return entries
+
+    def newest(i: int) -> tuple[bool, float]:
+        changed = entries[i].changed
+        return (changed is None, -changed.timestamp() if changed else 0.0)
+
+    return [entries[i] for i in sorted(sorted(range(len(entries)), key=newest)[:keep])]
 
 
 def _charset(response: Response) -> str | None:
@@ -379,6 +397,9 @@ class NewsSpider(Spider):
         conditionally (If-None-Match / If-Modified-Since) when the last crawl saw them whole."""
         headers = {}
         meta: dict[str, Any] = {"pw_depth": depth}
+        if callback == self.parse_sitemap:
+            # The sitemaps protocol allows 50 MB, whatever a page may weigh (max_page_size).
+            meta["download_maxsize"] = discovery.MAX_SITEMAP_BYTES
         if conditional:
             meta["handle_httpstatus_list"] = [304]
             state = run.validators.get(url_key(url))
@@ -495,7 +516,7 @@ class NewsSpider(Spider):
         try:
             entries = discovery.parse_feed(response.body, response.url)
         except DiscoveryError as exc:
-            self._count(run, "error/bad_feed")
+            self._count(run, f"error/{exc.kind or 'bad_feed'}")
             logger.warning("Feed %s is unreadable: %s", response.url, exc)
             return
         self._count(run, "discover/feed_entries", len(entries))
@@ -509,15 +530,22 @@ class NewsSpider(Spider):
             self._count(run, "fetch/pages")
         if self._not_modified(run, response):
             state = run.validators.get(url_key(response.url))
-            for child in state.children if state is not None else []:
-                yield self.listing(run, child, self.parse_sitemap, conditional=True)
+            children = [Entry(url) for url in state.children] if state is not None else []
+            yield from self._follow(run, response.url, children)
             return
         try:
             sitemap = discovery.parse_sitemap(response.body, response.url)
         except DiscoveryError as exc:
-            self._count(run, "error/bad_sitemap")
+            self._count(run, f"error/{exc.kind or 'bad_sitemap'}")
             logger.warning("Sitemap %s is unreadable: %s", response.url, exc)
             return
+        if sitemap.capped:
+            self._count(run, "error/too_many_urls")
+            logger.warning(
+                "Sitemap %s lists more than %d entries: the rest are not read",
+                response.url,
+                len(sitemap.entries),
+            )
         if sitemap.kind == "urlset":
             self._count(run, "discover/sitemap_entries", len(sitemap.entries))
             self._remember(run, response)
@@ -529,9 +557,36 @@ class NewsSpider(Spider):
                 self._count(run, "discover/old_sitemap")
                 continue
             if run.allowed(host_of(entry.url)):
-                children.append(entry.url)
-                yield self.listing(run, entry.url, self.parse_sitemap, conditional=True)
-        self._remember(run, response, children)
+                children.append(entry)
+        followed = yield from self._follow(run, response.url, children)
+        self._remember(run, response, followed)
+
+    def _follow(
+        self, run: SourceRun, index: str, children: list[Entry]
+    ) -> Generator[Request, None, list[str]]:
+        """Requests for an index's child sitemaps, within the caps (the newest kept); returns
+        the URLs followed."""
+        room = max(
+            0,
+            min(MAX_SITEMAPS_PER_INDEX, MAX_SITEMAPS_PER_RUN - run.counts["discover/sitemaps"]),
+        )
+        if len(children) > room:
+            self._count(run, "error/too_many_sitemaps")
+            self._count(run, "discover/sitemaps_skipped", len(children) - room)
+            logger.warning(
+                "Sitemap index %s: %d child sitemaps, %d followed (the newest); the cap is %d "
+                "an index and %d a run",
+                index,
+                len(children),
+                room,
+                MAX_SITEMAPS_PER_INDEX,
+                MAX_SITEMAPS_PER_RUN,
+            )
+            children = _newest_first(children, room)
+        for child in children:
+            self._count(run, "discover/sitemaps")
+            yield self.listing(run, child.url, self.parse_sitemap, conditional=True)
+        return [child.url for child in children]
 
     def _page(self, run: SourceRun, response: Response, counted: bool = False) -> Iterator[Request]:
         if not counted:
