@@ -620,6 +620,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                             source.name,
                             failures=config.daemon.unhealthy_after_failures,
                             quiet_after=config.daemon.quiet_after,
+                            listings=source.start_urls,
+                            max_age=config.crawl.max_article_age,
                         ).as_dict(),
                     }
                 )

@@ -120,6 +120,9 @@ class DaemonConfig(_Section):
     keep_runs: Duration | None = timedelta(days=180)
     keep_revisions: Duration | None = None
     maintenance_every: Duration = timedelta(hours=24)
+    # Failed crawls in a row before a source is failing; also the crawls in a row a problem
+    # (pages without text, shrunk texts, only old articles listed) must show before the
+    # source is reported broken or stale.
     unhealthy_after_failures: int = Field(3, ge=1, le=1000)
     quiet_after: Duration = timedelta(hours=24)
     # The crawl engine's supervision: no heartbeat for this long and it is replaced ...

@@ -39,8 +39,9 @@ from sqlalchemy.pool import NullPool
 
 from crawler.config import Config, ConfigError, SourceConfig, load_config
 from crawler.supervisor import RunEnded, Supervisor
+from storage.diagnostics import Problem
 from storage.engine import make_engine, make_sessionmaker
-from storage.health import failed, quiet_reason, quiet_since, source_health
+from storage.health import UNHEALTHY, failed, quiet_reason, quiet_since, source_health
 from storage.maintenance import maintain
 from storage.migrate import ensure_schema
 from storage.models import CrawlRun
@@ -263,6 +264,7 @@ class Daemon:
         self._known: dict[str, tuple[datetime, datetime | None]] = {}
         self._reader: Engine | None = None  # reads: no write lock taken (SQLite)
         self._health_lock = threading.Lock()
+        self._moves_seen: set[tuple[str, str]] = set()  # (source, listing) moves handled
         self._jobs_engine: Engine | None = None
         self._web: Any = None  # crawler.web.process.WebProcess, with [web] enabled
 
@@ -585,6 +587,10 @@ class Daemon:
                 updated=ended.counts["updated"],
                 flagged=ended.counts["flagged"],
                 errors=ended.counts["errors"],
+                articles_fetched=ended.counts.get("articles", 0),
+                empty=ended.counts.get("empty", 0),
+                listed=ended.counts.get("listed", 0),
+                too_old=ended.counts.get("too_old", 0),
             )
         elif ended.run_id is not None:
             with make_sessionmaker(self._reader)() as session:
@@ -737,42 +743,73 @@ class Daemon:
         crawl, or a source not yet known, is read from the run rows (``source_health``).
         """
         with self._health_lock:  # the report threads and the first health pass
-            self._check_health_locked(source, run)
+            moves = self._check_health_locked(source, run)
+        for problem in moves:  # a request each: not while holding the lock
+            self._settle_move(source, problem)
 
-    def _check_health_locked(self, source: str, run: CrawlRun | None) -> None:
+    def _check_health_locked(self, source: str, run: CrawlRun | None) -> list[Problem]:
+        """The source's health noted; the moved listings not handled yet returned."""
         assert self._reader is not None
         daemon = self.config.daemon
         known = self._known.get(source)
         now = datetime.now(UTC)
         if run is not None and known is not None and run.new:
             known = self._known[source] = (known[0], now)  # even from a run that failed
-        if run is not None and known is not None and not failed(run):
+        if run is not None and known is not None and not failed(run) and not _symptoms(run):
             first, last_new = known
             quiet_for = quiet_since(first, last_new, daemon.quiet_after, now)
             if quiet_for is None:
                 self._note_health(source, "healthy", "ok")
             else:
                 self._note_health(source, "quiet", quiet_reason(quiet_for))
-            return
+            return []
+        try:
+            listings = self.config.source(source).start_urls
+        except ConfigError:
+            listings = []  # removed from the config since
         with make_sessionmaker(self._reader)() as session:
             health = source_health(
                 session,
                 source,
                 failures=daemon.unhealthy_after_failures,
                 quiet_after=daemon.quiet_after,
+                listings=listings,
+                max_age=self.config.crawl.max_article_age,
             )
         if health.first_crawl is not None:
             self._known[source] = (health.first_crawl, health.last_new_article)
         self._note_health(source, health.state, health.reason)
+        moves = [
+            p
+            for p in health.problems
+            if p.kind == "moved" and p.old and (source, p.old) not in self._moves_seen
+        ]
+        self._moves_seen.update((source, str(p.old)) for p in moves)
+        return moves
+
+    def _settle_move(self, source: str, problem: Problem) -> None:
+        """A listing that answers from elsewhere: a permanent move is written into the config
+        (and the config re-read), once; a temporary redirect is left alone."""
+        from crawler.sources.moves import settle_move
+
+        assert problem.old is not None and problem.new is not None
+        written, message = settle_move(
+            self.config.path, source, problem.old, problem.new, self.config.crawl
+        )
+        if written:
+            logger.warning("%s", message)
+            self._reload.set()  # crawl it at its new address from now on
+        else:
+            logger.info("%s", message)
 
     def _note_health(self, source: str, state: str, reason: str) -> None:
         before = self._health.get(source)
         self._health[source] = state
         if state == before or state == "unknown":
             return
-        if state in ("failing", "quiet"):
+        if state in UNHEALTHY:
             logger.warning("source %s is unhealthy (%s): %s", source, state, reason)
-        elif before in ("failing", "quiet"):
+        elif before in UNHEALTHY:
             logger.info("source %s recovered", source)
 
     def _mark_run(self, pid: int, status: str, reason: str) -> None:
@@ -842,6 +879,20 @@ class SpreadInterval(IntervalTrigger):
         """The grid's first point after ``when``."""
         turns = math.floor((when - self.start_date).total_seconds() / self.interval_length) + 1
         return (self.start_date + turns * self.interval).astimezone(self.timezone)
+
+
+def _symptoms(run: CrawlRun) -> bool:
+    """Whether a crawl that did not fail may show a problem worth reading the history for
+    (storage.diagnostics): it stored articles (their length), half its pages gave no text,
+    or everything its listings listed was too old. A crawl answered 304 shows none."""
+    if run.finish_reason == "not_modified":
+        return False
+    articles, listed = run.articles_fetched or 0, run.listed or 0
+    return bool(
+        run.new
+        or (articles and 2 * (run.empty or 0) >= articles)
+        or (listed and (run.too_old or 0) >= listed)
+    )
 
 
 def _duration(value: timedelta) -> str:

@@ -130,6 +130,11 @@ def serve(config_path: Path, time_limit: float, log_level: str) -> int:
             updated=run.counts.updated,
             flagged=run.counts.flagged,
             errors=run.counts.errors,
+            # ... and whether its problems need looking into (storage.diagnostics).
+            articles=run.counts.articles_fetched,
+            empty=run.counts.empty,
+            listed=run.counts.listed,
+            too_old=run.counts.too_old,
         )
 
     def read_commands() -> None:

@@ -60,6 +60,8 @@ def run_counts(counts: Counter[str] | dict[str, object]) -> repository.RunCounts
         empty=get("extract/empty"),
         flagged=get("flag/articles"),
         errors=errors,
+        listed=get("discover/feed_entries") + get("discover/sitemap_entries"),
+        too_old=get("discover/too_old"),
     )
 
 

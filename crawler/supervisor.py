@@ -51,11 +51,14 @@ class RunEnded:
 
 
 _COUNTS = ("pages", "new", "updated", "flagged", "errors")
+_DIAGNOSTIC_COUNTS = ("articles", "empty", "listed", "too_old")
 
 
 def _counts(event: dict[str, Any]) -> dict[str, Any] | None:
     """A run's counts as an "ended" event gives them (None from an engine that does not)."""
-    return {k: event[k] for k in _COUNTS} if all(k in event for k in _COUNTS) else None
+    if not all(k in event for k in _COUNTS):
+        return None
+    return {k: event[k] for k in _COUNTS} | {k: event.get(k, 0) for k in _DIAGNOSTIC_COUNTS}
 
 
 @dataclass(eq=False)

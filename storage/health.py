@@ -2,13 +2,18 @@
 
 A crawl *failed* when it did not finish (failed, timeout, interrupted) or when it fetched no
 page at all (the site or its feeds did not answer). A source is ``failing`` after
-``failures`` failed crawls in a row, ``quiet`` when it answers but has given no new article for
-``quiet_after``, ``healthy`` otherwise, and ``unknown`` before its first crawl.
+``failures`` failed crawls in a row; ``broken`` when it answers but its pages stopped yielding
+article text, or their texts shrank, over its last ``failures`` crawls; ``stale`` when its
+feeds and sitemaps listed only old articles over its last ``failures`` crawls (see
+``storage.diagnostics``, which also notes listings that moved); ``quiet`` when it answers but
+has given no new article for ``quiet_after``; ``healthy`` otherwise, and ``unknown`` before its
+first crawl.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,26 +21,31 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.diagnostics import Problem, diagnose
 from storage.models import Article, CrawlRun
 
 RECENT_RUNS = 20
 ERROR_RUNS = 5  # error kinds are summed over this many latest crawls
+UNHEALTHY = ("failing", "broken", "stale", "quiet")
+# Which problem makes a source what (``moved`` makes it nothing: it still works).
+_STATES = {"empty_pages": "broken", "short_texts": "broken", "old_listings": "stale"}
 
 
 @dataclass(frozen=True, slots=True)
 class Health:
     source: str
-    state: str  # healthy, failing, quiet or unknown
+    state: str  # healthy, failing, broken, stale, quiet or unknown
     reason: str
     consecutive_failures: int = 0
     last_success: datetime | None = None
     last_new_article: datetime | None = None
     recent_errors: dict[str, int] = field(default_factory=dict)
     first_crawl: datetime | None = None
+    problems: tuple[Problem, ...] = ()
 
     @property
     def unhealthy(self) -> bool:
-        return self.state in ("failing", "quiet")
+        return self.state in UNHEALTHY
 
     def as_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -48,6 +58,7 @@ class Health:
             "last_success": iso(self.last_success),
             "last_new_article": iso(self.last_new_article),
             "recent_errors": self.recent_errors,
+            "problems": [p.as_dict() for p in self.problems],
         }
 
 
@@ -64,7 +75,12 @@ def source_health(
     failures: int,
     quiet_after: timedelta,
     now: datetime | None = None,
+    listings: Sequence[str] = (),
+    max_age: timedelta | None = None,
 ) -> Health:
+    """``failures`` is also how many crawls in a row a problem must show in before the source
+    is reported broken or stale; ``listings`` (its configured feeds, sitemaps and pages) are
+    checked for moves."""
     now = now or datetime.now(UTC)
     runs = list(
         session.scalars(
@@ -96,10 +112,24 @@ def source_health(
         "last_new_article": last_new,
         "recent_errors": dict(errors.most_common()),
         "first_crawl": first_run,
+        "problems": tuple(
+            diagnose(
+                session,
+                source,
+                runs,
+                crawls=failures,
+                max_age=_age(max_age) if max_age else "max_article_age",
+                listings=listings,
+            )
+        ),
     }
     if streak >= failures:
         kinds = ", ".join(k for k, _ in errors.most_common(3)) or runs[0].status
         return Health(source, "failing", f"{streak} failed crawls in a row ({kinds})", **common)
+    for problem in common["problems"]:
+        state = _STATES.get(problem.kind)
+        if state is not None:
+            return Health(source, state, f"{problem.reason}: {problem.advice}", **common)
     quiet_for = quiet_since(first_run, last_new, quiet_after, now)
     if quiet_for is not None:
         return Health(source, "quiet", quiet_reason(quiet_for), **common)
@@ -119,6 +149,11 @@ def quiet_since(
 
 def quiet_reason(quiet_for: timedelta) -> str:
     return f"no new article for {quiet_for.total_seconds() / 3600:.0f} h"
+
+
+def _age(value: timedelta) -> str:
+    hours = value.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
 
 
 def _utc(value: datetime) -> datetime:

@@ -135,6 +135,10 @@ class CrawlRun(Base):
     empty: Mapped[int] = mapped_column(default=0)
     flagged: Mapped[int] = mapped_column(default=0)
     errors: Mapped[dict[str, int]] = mapped_column(default=dict)
+    # Entries its feeds and sitemaps listed, and of those, how many were older than
+    # max_article_age (a feed listing only old articles: storage.diagnostics). Migration 0009.
+    listed: Mapped[int] = mapped_column(default=0, server_default="0")
+    too_old: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class WatchMatch(Base):

@@ -498,6 +498,8 @@ class RunCounts:
     empty: int = 0
     flagged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    listed: int = 0  # entries of its feeds and sitemaps ...
+    too_old: int = 0  # ... of which older than max_article_age
 
     def minus(self, earlier: RunCounts) -> RunCounts:
         """What was counted since ``earlier`` (a worker's share reported in parts)."""
@@ -512,6 +514,8 @@ class RunCounts:
             empty=self.empty - earlier.empty,
             flagged=self.flagged - earlier.flagged,
             errors={k: v for k, v in errors.items() if v},
+            listed=self.listed - earlier.listed,
+            too_old=self.too_old - earlier.too_old,
         )
 
     def any(self) -> bool:
@@ -525,6 +529,8 @@ class RunCounts:
             or self.empty
             or self.flagged
             or self.errors
+            or self.listed
+            or self.too_old
         )
 
 
@@ -631,6 +637,8 @@ def finish_run(
             empty=counts.empty,
             flagged=counts.flagged,
             errors=dict(counts.errors),
+            listed=counts.listed,
+            too_old=counts.too_old,
         )
     )
 
@@ -679,6 +687,8 @@ def finish_runs(session: Session, ends: Sequence[RunEnd]) -> None:
                 "empty": end.counts.empty,
                 "flagged": end.counts.flagged,
                 "errors": dict(end.counts.errors),
+                "listed": end.counts.listed,
+                "too_old": end.counts.too_old,
             }
             for end in ends
         ],
@@ -712,6 +722,8 @@ def add_run_counts(session: Session, run_id: int, counts: RunCounts) -> None:
     run.unchanged += counts.unchanged
     run.empty += counts.empty
     run.flagged += counts.flagged
+    run.listed += counts.listed
+    run.too_old += counts.too_old
     errors = dict(run.errors)
     for kind, count in counts.errors.items():
         errors[kind] = errors.get(kind, 0) + count

@@ -108,6 +108,8 @@ def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
                     row["name"],
                     failures=config.daemon.unhealthy_after_failures,
                     quiet_after=config.daemon.quiet_after,
+                    listings=config.source(row["name"]).start_urls,
+                    max_age=config.crawl.max_article_age,
                 ).as_dict()
     finally:
         engine.dispose()
