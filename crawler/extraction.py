@@ -551,6 +551,24 @@ def _page_date(tree: Any, url: str) -> str | None:
         return None
 
 
+# Text reads as prose when most of its characters are in lines of this many words or more.
+PROSE_LINE_WORDS = 10
+PROSE_SHARE = 0.6
+
+
+def _longer_prose(candidate: Any, current: Any) -> bool:
+    """Whether ``candidate`` has more text than ``current`` and reads as prose: most of it in
+    lines of sentences, not a list of menu entries."""
+    text = candidate.text if isinstance(candidate, Document) else None
+    if not text:
+        return False
+    if isinstance(current, Document) and current.text and len(text) <= len(current.text):
+        return False
+    lines = [line for line in text.split("\n") if line.strip()]
+    prose = sum(len(line) for line in lines if len(line.split()) >= PROSE_LINE_WORDS)
+    return prose >= PROSE_SHARE * sum(len(line) for line in lines)
+
+
 def _doubtful(document: Any, paragraph_chars: int) -> bool:
     text = document.text if isinstance(document, Document) else None
     if not text:
@@ -674,9 +692,16 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a
         # third of its time and rarely changes a news page's result; when the text is short, or
         # much shorter than the page's paragraphs, look again with the comparison on.
-        document = _trafilatura(
-            lxml_html.document_fromstring(html), options.url, fast=False, precision=False
-        )
+        document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
+        if _doubtful(document, paragraph_chars):
+            # Still short: trafilatura's precision bias may have cut the article (it kept an
+            # eighth of two real ones); without it, the text is taken if it reads as prose,
+            # not as the menu a page without an article gives (a video page's).
+            balanced = _trafilatura(
+                lxml_html.document_fromstring(html), options.url, fast=False, precision=False
+            )
+            if _longer_prose(balanced, document):
+                document = balanced
     if not isinstance(document, Document) or not document.text:
         return None
     site_name = clean_line(metadata.sitename)

@@ -308,12 +308,12 @@ def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkey
     looks.clear()  # the same article with the chrome's text inside the page body is partial
     unmarked = page.replace("<footer>", "<div>").replace("</footer>", "</div>")
     extraction.extract_article(unmarked, options)
-    assert looks == [True, False]
+    assert looks[:2] == [True, False]  # (and a third without the precision bias: still short)
 
     looks.clear()  # a page wholly inside a <form> (ASP.NET) is measured by all its paragraphs
     in_a_form = page.replace("<body>", "<body><form>").replace("</body>", "</form></body>")
     extraction.extract_article(in_a_form, options)
-    assert looks == [True, False]
+    assert looks[:2] == [True, False]
 
 
 def test_the_declared_article_body_drops_what_trafilatura_kept_beside_it() -> None:
@@ -342,3 +342,13 @@ def test_the_declared_article_body_drops_what_trafilatura_kept_beside_it() -> No
     )
     whole = extract_article(partial, options)
     assert whole is not None and all(p in whole.text for p in paragraphs)
+
+
+def test_a_page_without_an_article_does_not_yield_its_menu() -> None:
+    menu = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(30))
+    video = (
+        '<html lang="id"><head><meta charset="utf-8"><title>Video: Detik-detik Serangan</title>'
+        f"</head><body><header><ul>{menu}</ul></header><main><h1>Video: Detik-detik Serangan"
+        "</h1><video src='/v.mp4'></video><p>#Armenia #Azerbaijan</p></main></body></html>"
+    )
+    assert extract_article(video, ExtractionOptions(url="http://n.example/read/1/video")) is None
