@@ -1,6 +1,6 @@
 """A hostile news site on loopback, for tests/test_hostile.py and bench/hostile.py.
 
-Each case of abuse is a host of its own (its own 127.0.3.x address, so its own download slot
+Each case of abuse is a host of its own (its own 127.0.4.x address, so its own download slot
 and robots.txt), crawled as a source of its own: a feed (or sitemap) listing a normal article
 or two beside the hostile responses. Everything hostile is generated as it is sent, never
 built whole or kept in the repository: compression bombs (gzip, deflate, brotli, zstd), a page
@@ -289,7 +289,7 @@ class Tripwire:
 
 
 class Site:
-    """Serves ``cases`` (each on 127.0.3.N, its index in CASES plus one) until ``stop``."""
+    """Serves ``cases`` (each on 127.0.4.N, its index in CASES plus one) until ``stop``."""
 
     def __init__(self, folder: Path, cases: tuple[Case, ...] = CASES) -> None:
         self.cases = cases
@@ -304,7 +304,7 @@ class Site:
         self._routes: dict[str, dict[str, Answer]] = {}
 
     def address(self, case: Case) -> str:
-        return f"127.0.3.{CASES.index(case) + 1}"
+        return f"127.0.4.{CASES.index(case) + 1}"
 
     def base(self, case: Case) -> str:
         server = self._servers[case.name]
@@ -315,6 +315,14 @@ class Site:
             if encoding not in self._bombs:
                 self._bombs[encoding] = compressed_zeros(encoding)
             return self._bombs[encoding]
+
+    def warm(self) -> Site:
+        """Make the compression bombs now rather than on the first request (a benchmark's
+        crawl should not wait for its server)."""
+        if any(case.routes is _compressed for case in self.cases):
+            for encoding in ("gzip", "deflate", "br", "zstd"):
+                self.bomb(encoding)
+        return self
 
     def start(self) -> Site:
         for case in self.cases:
