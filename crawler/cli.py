@@ -1194,7 +1194,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = config.web.port if args.port is None else args.port
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port}: give a port number from 0 to 65535")
-    return serve(config, host, port)
+    workers = config.web.workers if args.workers is None else args.workers
+    if not 1 <= workers <= 64:
+        raise UsageError(f"--workers {workers}: give a number of processes from 1 to 64")
+    return serve(config, host, port, workers)
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -1482,6 +1485,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default: [web] host, else 127.0.0.1)")
     p.add_argument(
         "--port", type=int, help="port to listen on (default: [web] port, else 8080; 0: any free)"
+    )
+    p.add_argument(
+        "--workers", type=int, help="processes serving pages (default: [web] workers, else 2)"
     )
 
     p = add(

@@ -22,6 +22,7 @@ from tests.webserve import (
     crawl_demo,
     csrf_of,
     serve,
+    store_flagged,
     web_config,
 )
 
@@ -338,6 +339,39 @@ def test_the_atom_feed(server: Server) -> None:
     assert Client(server).get("/feeds/nope.atom").status == 404
 
 
+def test_the_feed_is_the_one_presswatch_feed_writes(server: Server, crawl: Crawl) -> None:
+    atom = "{http://www.w3.org/2005/Atom}"
+    written = presswatch("--config", str(crawl.config), "feed", "karabakh", cwd=crawl.workdir)
+    assert written.returncode == 0, written.stderr
+    served = Client(server).get("/feeds/karabakh.atom").body
+    expected, got = ET.fromstring(written.stdout), ET.fromstring(served.encode("utf-8"))
+
+    def entries(feed: ET.Element) -> list[tuple[str | None, str | None, str | None]]:
+        return [
+            (e.findtext(f"{atom}id"), e.findtext(f"{atom}title"), e.findtext(f"{atom}summary"))
+            for e in feed.iter(f"{atom}entry")
+        ]
+
+    assert entries(got) == entries(expected)
+    assert len(entries(got)) >= 5
+
+
+def test_an_article_flagged_while_serving_is_new_at_once(server: Server, crawl: Crawl) -> None:
+    client = Client(server)
+    page = client.get("/")
+    assert client.post("/read", {"csrf": csrf_of(page.body)}).status == 303
+    assert "Nothing new." in client.get("/").body  # (the overview's snapshot is made by now)
+    title = "Fresh report: Karabakh war flares again"
+    store_flagged(
+        crawl.database_url,
+        "https://fresh.example/read/2/",
+        title,
+        "Karabakh: the war flared again overnight, officials said.",
+    )
+    body = client.get("/").body
+    assert title in body and "1 new story" in body
+
+
 def test_pages_of_the_sources_and_digests(server: Server, tmp_path: Path) -> None:
     client = Client(server)
     sources = client.get("/sources").body
@@ -402,3 +436,17 @@ def test_the_daemon_serves_the_web_view_when_enabled(crawl: Crawl) -> None:
     assert "web view started" in stderr or "web view on" in stderr
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_control_characters_in_stored_text_do_not_reach_the_page(
+    server: Server, crawl: Crawl
+) -> None:
+    title = "Karabakh war \x1b[31mred\x1b[0m \u202etxt.exe\x07 end"
+    article = store_flagged(
+        crawl.database_url, "https://controls.example/read/3/", title, "Karabakh war\x00 text."
+    )
+    client = Client(server)
+    body = client.get(f"/stories/{article}").body
+    assert "Karabakh war red txt.exe end" in body
+    assert not any(c in body for c in "\x1b\u202e\x07\x00")
+    assert client.get(f"/api/stories/{article}").json()["article"]["title"] == title

@@ -54,6 +54,12 @@ def crawl_demo(workdir: Path) -> Iterator[Crawl]:
 
 
 def _store_hostile(url: str) -> int:
+    return store_flagged(url, "https://hostile.example/read/1/", HOSTILE_TITLE, HOSTILE_TEXT)
+
+
+def store_flagged(url: str, page: str, title: str, body: str) -> int:
+    """Store an article published an hour ago, flagged by the demo's watchlist as
+    ``Karabakh AND war`` would flag it, with its title exactly as given."""
     from sqlalchemy import update
     from sqlalchemy.orm import Session
 
@@ -71,23 +77,21 @@ def _store_hostile(url: str) -> int:
                 session,
                 repository.ArticleRecord(
                     "warta",
-                    "https://hostile.example/read/1/",
-                    HOSTILE_TEXT,
+                    page,
+                    body,
                     now,
                     published_at=now - timedelta(hours=1),
                 ),
             )
             # As an older version stored it: exactly these characters.
             session.execute(
-                update(Article).where(Article.id == stored.article_id).values(title=HOSTILE_TITLE)
+                update(Article).where(Article.id == stored.article_id).values(title=title)
             )
             article = session.get_one(Article, stored.article_id)
             Flagger([WatchlistQuery("karabakh", "Karabakh AND war")]).flag(
                 session, article, now, scope=["karabakh"]
             )
-            repository.set_search_words(
-                session, article.id, search_words(HOSTILE_TITLE, HOSTILE_TEXT)
-            )
+            repository.set_search_words(session, article.id, search_words(title, body))
             return stored.article_id
     finally:
         engine.dispose()

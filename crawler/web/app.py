@@ -8,7 +8,6 @@ text (titles and bodies are written by whoever runs the site crawled) arrives as
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -27,9 +26,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crawler.config import Config
+from crawler.escaping import xml_text
 from crawler.units import parse_since
-from crawler.web import reads, status
+from crawler.web import feeds, reads, status, svgchart
 from crawler.web import search as searching
+from crawler.web.activity import Activity, Snapshot, flagged_since
+from crawler.web.activity import compute as compute_activity
 from crawler.web.security import (
     CSRF_FIELD,
     Access,
@@ -45,12 +47,6 @@ from storage import repository
 FIRST_VISIT = timedelta(days=7)  # "new" on a first visit: what changed in the last week
 VISIT_GAP = timedelta(minutes=30)  # a visit ends after this long without looking
 SESSION_DAYS = 14
-_NOT_HTML = re.compile("[\ud800-\udfff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _clean(page: str) -> str:
-    """What HTML cannot carry: surrogates (no UTF-8 for them) become U+FFFD, controls go."""
-    return _NOT_HTML.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", page)
 
 
 class JSON(Response):
@@ -75,6 +71,18 @@ class WebView:
         )
         self.templates.globals["urlencode"] = urlencode
         self.templates.filters["href"] = _href
+        self.activity = Snapshot(self._activity)
+        self.feeds: dict[str, Snapshot] = {}
+
+    def _activity(self) -> Activity:
+        with self.session() as session:
+            names = [w.name for w in self.config.watchlists]
+            return compute_activity(session, names, datetime.now(UTC))
+
+    def _fresh(self, session: Session, activity: Activity) -> dict[str, dict[int, datetime]]:
+        """What was flagged after ``activity`` (a second of overlap: clocks and commits)."""
+        names = [w.name for w in self.config.watchlists]
+        return flagged_since(session, activity.at - timedelta(seconds=1), names)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -91,7 +99,8 @@ class WebView:
             csrf_field=CSRF_FIELD,
             **context,
         )
-        return HTMLResponse(_clean(html), status_code=status)
+        # What HTML cannot carry goes, as from every exit (surrogates have no UTF-8 at all).
+        return HTMLResponse(xml_text(html), status_code=status)
 
     def not_found(self, request: Request, what: str) -> Response:
         if request.url.path.startswith("/api/"):
@@ -122,8 +131,10 @@ class WebView:
                 return JSON({"error": f"since: {error}"}, status_code=400)
         else:
             since = self._since_visit(request, now)
+        activity = self.activity.get()
         with self.session() as session:
-            views = reads.overview(session, self.config, since, now)
+            fresh = self._fresh(session, activity)
+            views = reads.overview(session, self.config, since, activity, fresh)
         if request.url.path.startswith("/api/"):
             return JSON(
                 {
@@ -164,11 +175,11 @@ class WebView:
         known = {w.name: w for w in self.config.watchlists}
         if name not in known:
             return self.not_found(request, f"no watchlist named {name!r}")
-        now = datetime.now(UTC)
+        activity = self.activity.get()
         with self.session() as session:
-            stories = reads.watchlist_stories(session, name)
-            days, series = reads.mentions_per_day(session, [name], now)
-            rate = reads.breaking(session, [name], now)[name]
+            fresh = self._fresh(session, activity)
+            stories = reads.watchlist_stories(session, name, activity, fresh.get(name, {}))
+        days, counts, rate = activity.days, activity.series[name], activity.breaking[name]
         if request.url.path.startswith("/api/"):
             return JSON(
                 {
@@ -177,7 +188,7 @@ class WebView:
                     "query": known[name].query,
                     "stories": [s.as_dict() for s in stories],
                     "mentions_per_day": {
-                        d.isoformat(): c for d, c in zip(days, series[name], strict=True)
+                        d.isoformat(): c for d, c in zip(days, counts, strict=True)
                     },
                     "breaking": rate.as_dict(),
                     "feed": f"/feeds/{name}.atom",
@@ -189,7 +200,7 @@ class WebView:
             title=name,
             watchlist=known[name],
             stories=stories,
-            chart=reads.svgchart.bars(days, series[name]),
+            chart=svgchart.bars(days, counts),
             breaking=rate,
             rule=reads.BREAKING_RULE,
         )
@@ -293,24 +304,22 @@ class WebView:
         return self.page(request, "digests.html", title="Digests", watchers=watchers)
 
     def feed(self, request: Request) -> Response:
-        from crawler.watch.atom import feed_groups, render_atom
-
         name = request.path_params["name"]
-        watchlist = next((w for w in self.config.watchlists if w.name == name), None)
-        if watchlist is None:
+        if name not in {w.name for w in self.config.watchlists}:
             return self.not_found(request, f"no watchlist named {name!r}")
-        now = datetime.now(UTC)
+        # One feed per watchlist, made at most every feeds.FRESH_FOR seconds; its self link
+        # is where it was first asked for.
+        href = str(request.url.replace(query=""))
+        snapshot = self.feeds.get(name)
+        if snapshot is None:
+            snapshot = self.feeds[name] = Snapshot(
+                lambda: self._feed(name, href), fresh_for=feeds.FRESH_FOR
+            )
+        return Response(snapshot.get(), media_type="application/atom+xml; charset=utf-8")
+
+    def _feed(self, name: str, href: str) -> bytes:
         with self.session() as session:
-            groups = feed_groups(session, self.config, [name], now)
-        data = render_atom(
-            feed_id=f"urn:presswatch:watchlist:{name}",
-            title=f"presswatch: {watchlist.description or name}",
-            groups=groups,
-            now=now,
-            limit=self.config.delivery.feed_entries,
-            self_href=str(request.url),
-        )
-        return Response(data, media_type="application/atom+xml; charset=utf-8")
+            return feeds.feed_xml(session, self.config, name, href)
 
     # -- login --------------------------------------------------------------------------------
 

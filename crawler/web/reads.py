@@ -9,11 +9,11 @@ articles, except for the one article whose text a story page shows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
@@ -24,6 +24,7 @@ from storage.models import Article, ArticleRevision, WatchMatch
 CHART_DAYS = 30
 TOP_DAYS = 7
 TOP_STORIES = 5
+TOP_CANDIDATES = 20
 NEW_STORIES = 8
 WATCHLIST_STORIES = 50
 # "Breaking": a watchlist's mentions in the last BREAKING_HOURS are at least BREAKING_FACTOR
@@ -55,10 +56,6 @@ def iso(value: datetime | None) -> str | None:
     )
 
 
-def _mention_time() -> Any:
-    return func.coalesce(Article.published_at, WatchMatch.matched_at)
-
-
 # -- stories --------------------------------------------------------------------------------
 
 
@@ -73,6 +70,7 @@ class StorySummary:
     outlets: int
     articles: int
     changed_at: str | None = None  # when one of its matches was last new or updated
+    flagged_outlets: int | None = None  # outlets among its articles the watchlist flagged
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,11 +117,10 @@ def story_summaries(
     return found
 
 
-def new_stories(
-    session: Session, watchlist: str, since: datetime, limit: int = NEW_STORIES
-) -> tuple[int, list[StorySummary]]:
+def new_stories(session: Session, watchlist: str, since: datetime) -> tuple[int, list[Any]]:
     """How many of the watchlist's stories were flagged (or updated) since ``since``, and the
-    latest ``limit`` of them."""
+    latest NEW_STORIES of them as (story_id, changed) rows: for a ``since`` before the
+    activity's window (the API's ``?since=``)."""
     story = func.coalesce(Article.story_id, Article.id)
     recent = (
         select(story.label("story_id"), func.max(WatchMatch.updated_at).label("changed"))
@@ -133,35 +130,9 @@ def new_stories(
     )
     count = session.scalar(select(func.count()).select_from(recent.subquery())) or 0
     rows = session.execute(
-        recent.order_by(func.max(WatchMatch.updated_at).desc()).limit(limit)
+        recent.order_by(func.max(WatchMatch.updated_at).desc()).limit(NEW_STORIES)
     ).all()
-    changed = {r.story_id: r.changed for r in rows}
-    return int(count), story_summaries(session, [r.story_id for r in rows], changed)
-
-
-def top_stories(
-    session: Session, watchlist: str, now: datetime, limit: int = TOP_STORIES
-) -> list[StorySummary]:
-    """The watchlist's stories of the last TOP_DAYS carried by the most outlets."""
-    since = now - timedelta(days=TOP_DAYS)
-    flagged = (
-        select(Article.story_id)
-        .join(WatchMatch, WatchMatch.article_id == Article.id)
-        .where(
-            WatchMatch.watchlist == watchlist,
-            WatchMatch.matched_at >= since,
-            _mention_time() >= since,
-        )
-    )
-    outlets = func.count(func.distinct(Article.source))
-    rows = session.execute(
-        select(Article.story_id)
-        .where(Article.story_id.in_(flagged))
-        .group_by(Article.story_id)
-        .order_by(outlets.desc(), func.count().desc(), Article.story_id.desc())
-        .limit(limit)
-    ).all()
-    return story_summaries(session, [r.story_id for r in rows])
+    return int(count), list(rows)
 
 
 # -- overview -------------------------------------------------------------------------------
@@ -209,106 +180,74 @@ class WatchlistView:
         }
 
 
-def mentions_per_day(
-    session: Session, watchlists: Sequence[str], now: datetime, days: int = CHART_DAYS
-) -> tuple[tuple[date, ...], dict[str, tuple[int, ...]]]:
-    """Mentions per UTC day of each watchlist over the last ``days`` days, today included,
-    counted by the database (an article published in the window was matched in it too, so
-    the matched_at index bounds the rows read)."""
-    last = now.astimezone(UTC).date()
-    span = tuple(last - timedelta(days=days - 1 - i) for i in range(days))
-    start = datetime.combine(span[0], datetime.min.time(), tzinfo=UTC)
-    day = func.date(_mention_time())
-    counts = {name: [0] * days for name in watchlists}
-    rows = session.execute(
-        select(WatchMatch.watchlist, day, func.count())
-        .join(Article, Article.id == WatchMatch.article_id)
-        .where(
-            WatchMatch.watchlist.in_(list(watchlists)),
-            WatchMatch.matched_at >= start,
-            _mention_time() >= start,
-        )
-        .group_by(WatchMatch.watchlist, day)
-    )
-    for name, when, count in rows:
-        index = (date.fromisoformat(str(when)[:10]) - span[0]).days
-        if 0 <= index < days:
-            counts[name][index] += int(count)
-    return span, {name: tuple(values) for name, values in counts.items()}
-
-
-def breaking(session: Session, watchlists: Sequence[str], now: datetime) -> dict[str, Breaking]:
-    """Each watchlist's mentions of the last BREAKING_HOURS against its usual rate."""
-    recent_start = now - timedelta(hours=BREAKING_HOURS)
-    start = recent_start - timedelta(days=BASELINE_DAYS)
-    when = _mention_time()
-    rows = session.execute(
-        select(
-            WatchMatch.watchlist,
-            func.sum(case((when >= recent_start, 1), else_=0)),
-            func.sum(case((when < recent_start, 1), else_=0)),
-        )
-        .join(Article, Article.id == WatchMatch.article_id)
-        .where(
-            WatchMatch.watchlist.in_(list(watchlists)),
-            WatchMatch.matched_at >= start,
-            when >= start,
-            when <= now,
-        )
-        .group_by(WatchMatch.watchlist)
-    )
-    found = {name: (int(recent or 0), int(before or 0)) for name, recent, before in rows}
-    periods = BASELINE_DAYS * 24 / BREAKING_HOURS
-    result = {}
-    for name in watchlists:
-        recent, before = found.get(name, (0, 0))
-        usual = before / periods
-        is_breaking = recent >= BREAKING_MINIMUM and recent >= BREAKING_FACTOR * usual
-        result[name] = Breaking(is_breaking, recent, round(usual, 2))
-    return result
-
-
 def overview(
-    session: Session, config: Config, last_visit: datetime, now: datetime
+    session: Session,
+    config: Config,
+    since: datetime,
+    activity: Any,
+    fresh: dict[str, dict[int, datetime]],
 ) -> list[WatchlistView]:
-    names = [w.name for w in config.watchlists]
-    days, series = mentions_per_day(session, names, now)
-    rates = breaking(session, names, now)
+    """Each watchlist's view: ``activity`` (``crawler.web.activity.Activity``) and the
+    stories flagged after it (``fresh``); stories new since before the activity's window are
+    read from the matches."""
+    window_start = datetime.combine(activity.days[0], datetime.min.time(), tzinfo=UTC)
+    new: dict[str, tuple[int, list[tuple[int, datetime]]]] = {}
+    wanted: list[int] = []
+    for watchlist in config.watchlists:
+        name = watchlist.name
+        if since >= window_start:
+            count, stories = activity.stories_since(name, since, fresh.get(name, {}))
+            new[name] = (count, stories[:NEW_STORIES])
+        else:
+            count, rows = new_stories(session, name, since)
+            new[name] = (count, [(r.story_id, r.changed) for r in rows])
+        wanted += [story for story, _ in new[name][1]]
+        # Ranked by the outlets among the flagged articles, then by all the story's articles.
+        wanted += [story for story, _, _ in activity.top.get(name, [])[:TOP_CANDIDATES]]
+    changed = {story: when for name in new for story, when in new[name][1]}
+    summaries = {s.story_id: s for s in story_summaries(session, list(dict.fromkeys(wanted)))}
     views = []
     for watchlist in config.watchlists:
-        count, new = new_stories(session, watchlist.name, last_visit)
+        name = watchlist.name
+        count, stories = new[name]
         views.append(
             WatchlistView(
-                name=watchlist.name,
+                name=name,
                 description=watchlist.description,
                 query=watchlist.query,
                 new_count=count,
-                new=new,
-                days=days,
-                counts=series[watchlist.name],
-                breaking=rates[watchlist.name],
-                top=top_stories(session, watchlist.name, now),
+                new=[
+                    replace(summaries[story], changed_at=iso(changed.get(story)))
+                    for story, _ in stories
+                    if story in summaries
+                ],
+                days=activity.days,
+                counts=activity.series.get(name, (0,) * len(activity.days)),
+                breaking=activity.breaking[name],
+                top=sorted(
+                    (
+                        replace(summaries[story], flagged_outlets=outlets)
+                        for story, outlets, _ in activity.top.get(name, [])[:TOP_CANDIDATES]
+                        if story in summaries
+                    ),
+                    key=lambda s: (-s.outlets, -s.articles, -s.story_id),
+                )[:TOP_STORIES],
             )
         )
     return views
 
 
 def watchlist_stories(
-    session: Session, watchlist: str, limit: int = WATCHLIST_STORIES
+    session: Session, name: str, activity: Any, fresh: dict[int, datetime]
 ) -> list[StorySummary]:
-    """The watchlist's stories, the most recently flagged (or updated) first."""
-    story = func.coalesce(Article.story_id, Article.id)
-    rows = session.execute(
-        select(story.label("story_id"), func.max(WatchMatch.updated_at).label("changed"))
-        .join(Article, Article.id == WatchMatch.article_id)
-        .where(WatchMatch.watchlist == watchlist)
-        .group_by(story)
-        .order_by(func.max(WatchMatch.updated_at).desc())
-        .limit(limit)
-    ).all()
-    return story_summaries(
-        session, [r.story_id for r in rows], {r.story_id: r.changed for r in rows}
-    )
+    """The watchlist's stories flagged or updated in the activity's window, latest first."""
+    since = datetime.combine(activity.days[0], datetime.min.time(), tzinfo=UTC)
+    _count, stories = activity.stories_since(name, since, fresh)
+    stories = stories[:WATCHLIST_STORIES]
+    found = {s.story_id: s for s in story_summaries(session, [s for s, _ in stories])}
+    return [
+        replace(found[story], changed_at=iso(when)) for story, when in stories if story in found
+    ]
 
 
 # -- a story --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import secrets
 import socket
 import sys
@@ -91,31 +92,56 @@ def bind(host: str, port: int) -> socket.socket:
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def serve(config: Config, host: str, port: int) -> int:
-    import uvicorn
+# How `serve` hands its config, address and session key to the worker processes uvicorn
+# starts (they import the app by name: crawler.web.server:app_from_environment).
+_CONFIG_VAR = "PRESSWATCH_WEB_CONFIG"
+_HOST_VAR = "PRESSWATCH_WEB_HOST"
+_SECRET_VAR = "PRESSWATCH_WEB_SESSION_KEY"
 
+
+def app_from_environment() -> Any:
+    """The app of one worker process (uvicorn's factory)."""
+    from crawler.config import load_config
     from crawler.web.app import create_app
 
-    access = access_of(config, host)
-    engine = read_only_engine(config)
+    config = load_config(os.environ[_CONFIG_VAR])
+    access = access_of(config, os.environ[_HOST_VAR])
+    return create_app(config, read_only_engine(config), access, os.environ[_SECRET_VAR])
+
+
+def serve(config: Config, host: str, port: int, workers: int = 1) -> int:
+    """Serve until SIGTERM or SIGINT, in ``workers`` processes (pages are rendered by Python
+    under its global lock: one process per core serves that many pages at once)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    access_of(config, host)
+    read_only_engine(config).dispose()  # a missing or outdated database: said here, once
     listener = bind(host, port)
     actual = listener.getsockname()[1]
-    # Sessions are signed with a key made at start: a restart logs everyone out.
-    app = create_app(config, engine, access, secrets.token_urlsafe(32))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            timeout_graceful_shutdown=5,
-            lifespan="off",
-        )
+    # Sessions are signed with a key made at start, shared by the workers: a restart logs
+    # everyone out.
+    os.environ.update(
+        {
+            _CONFIG_VAR: str(config.path),
+            _HOST_VAR: host,
+            _SECRET_VAR: secrets.token_urlsafe(32),
+        }
+    )
+    settings = uvicorn.Config(
+        "crawler.web.server:app_from_environment",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        lifespan="off",
     )
     shown = f"[{host}]" if ":" in host else host
     print(f"presswatch: web view on http://{shown}:{actual}/", file=sys.stderr, flush=True)
-    try:
-        server.run(sockets=[listener])
-    finally:
-        engine.dispose()
+    if workers > 1:
+        Multiprocess(settings, sockets=[listener]).run()
+    else:
+        uvicorn.Server(settings).run(sockets=[listener])
     return 0

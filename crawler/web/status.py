@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
@@ -67,6 +67,8 @@ def sources(session: Session, config: Config, now: datetime) -> dict[str, Any]:
                 failures=daemon.unhealthy_after_failures,
                 quiet_after=daemon.quiet_after,
                 now=now,
+                listings=s.start_urls,
+                max_age=config.crawl.max_article_age,
             ).as_dict()
             for s in config.sources
         }
@@ -120,7 +122,8 @@ def digests(session: Session, config: Config, now: datetime) -> list[dict[str, A
             select(func.count())
             .select_from(WatchMatch)
             .where(
-                WatchMatch.watchlist.in_(watcher.watchlists),
+                # The updated_at index bounds the walk: the watchlist is checked on each row.
+                literal_column("+matches.watchlist").in_(watcher.watchlists),
                 WatchMatch.updated_at >= (since or now - timedelta(days=1)),
             )
         )
