@@ -569,6 +569,11 @@ def _longer_prose(candidate: Any, current: Any) -> bool:
     return prose >= PROSE_SHARE * sum(len(line) for line in lines)
 
 
+def _partial(document: Any, paragraph_chars: int) -> bool:
+    text = document.text if isinstance(document, Document) else None
+    return not text or len(text) < SECOND_LOOK_SHARE * paragraph_chars
+
+
 def _doubtful(document: Any, paragraph_chars: int) -> bool:
     text = document.text if isinstance(document, Document) else None
     if not text:
@@ -693,10 +698,11 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         # third of its time and rarely changes a news page's result; when the text is short, or
         # much shorter than the page's paragraphs, look again with the comparison on.
         document = _trafilatura(lxml_html.document_fromstring(html), options.url, fast=False)
-        if _doubtful(document, paragraph_chars):
-            # Still short: trafilatura's precision bias may have cut the article (it kept an
-            # eighth of two real ones); without it, the text is taken if it reads as prose,
-            # not as the menu a page without an article gives (a video page's).
+        if _partial(document, paragraph_chars):
+            # Still under half the page's paragraphs: trafilatura's precision bias may have cut
+            # the article (it kept an eighth of two real ones); without it, the text is taken
+            # if it reads as prose, not as the menu a page without an article gives (a video
+            # page's). A short article that is whole keeps its precise text (no date line).
             balanced = _trafilatura(
                 lxml_html.document_fromstring(html), options.url, fast=False, precision=False
             )
