@@ -31,7 +31,7 @@ from trafilatura.settings import Document
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
 
 from crawler.cleaning import clean_line, clean_lines, clean_markup, clean_text
-from crawler.items import ExtractedArticle, PageSelectors
+from crawler.items import ExtractedArticle, PageRefused, PageSelectors
 from crawler.units import parse_datetime
 
 logger = logging.getLogger(__name__)
@@ -662,6 +662,19 @@ def _within_declared_body(text: str, words: set[str]) -> str:
     return checked if len(checked) >= 0.5 * len(text) else text
 
 
+# One parser per process (the extraction workers are single-threaded), so that its error log
+# tells what the last page did to it.
+_PARSER = lxml_html.HTMLParser()
+
+
+def _refuse_if_cut(cut: bool) -> None:
+    """No article: said by name when the parser stopped short of the page's text."""
+    if cut:
+        raise PageRefused(
+            "too_deep", "its markup nests deeper than 256 levels before any article text"
+        )
+
+
 def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
     """Extract the article in ``html``; None when the page has no article text.
 
@@ -670,9 +683,12 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     character, and one ``ESC`` in a headline must not cost the article."""
     html = clean_markup(html)
     try:
-        tree = lxml_html.document_fromstring(html)
+        tree = lxml_html.document_fromstring(html, parser=_PARSER)
     except (ParserError, XMLSyntaxError, ValueError):
         return None
+    # libxml2 stops reading at 256 levels of nesting (100,000 nested elements cost it 0.5 s,
+    # not the machine): a page whose text lies deeper gives none, and is refused by name.
+    cut = any(error.type_name == "ERR_RESOURCE_LIMIT" for error in _PARSER.error_log)
     # Read before trafilatura runs: it prunes the tree it is given.
     own = selected(tree, options.selectors) if options.selectors else SelectedFields()
     date_candidates = (
@@ -709,6 +725,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
             if _longer_prose(balanced, document):
                 document = balanced
     if not isinstance(document, Document) or not document.text:
+        _refuse_if_cut(cut)
         return None
     site_name = clean_line(metadata.sitename)
     title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
@@ -719,6 +736,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     if title and lines and " ".join(lines[0].split()) == title:
         text = "\n".join(lines[1:])
     if len(text) < options.min_text_chars:
+        _refuse_if_cut(cut)
         return None
 
     canonical = clean_line(canonical)

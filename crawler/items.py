@@ -10,6 +10,19 @@ if TYPE_CHECKING:
     from storage.repository import MatchRecord
 
 
+class PageRefused(Exception):
+    """A page extraction refuses, and the error kind a crawl counts it under (``too_deep``:
+    its markup nests past the parser's limit before any article text)."""
+
+    def __init__(self, kind: str, why: str) -> None:
+        super().__init__(kind, why)
+        self.kind = kind
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.why
+
+
 @dataclass(frozen=True, slots=True)
 class PageSelectors:
     """A source's own CSS selectors, for the few sites where the general rules fail: the

@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 
 from crawler.config import ConfigError, SourceConfig
 from crawler.dbwriter import DbWriter
-from crawler.items import ArticleItem, PageItem
+from crawler.items import ArticleItem, PageItem, PageRefused
 from crawler.spiders.news import NewsSpider
 from crawler.watch.matcher import WatchlistQuery
 from crawler.workers import PagePool, PageTask, Processed, worker_count
@@ -162,6 +162,9 @@ class ExtractionPipeline:
                 self._giving_up = True
                 self._close_spider("extraction_workers_failed")
             return
+        except PageRefused as exc:  # the page's own fault: counted by kind, not tried again
+            self._drop(result, exc.kind, item, exc.why, retry=False)
+            return
         except Exception:
             # A page that breaks the extractor is one lost page, not a lost crawl.
             logger.warning("Extraction failed for %s", item.url, exc_info=True)
@@ -195,14 +198,20 @@ class ExtractionPipeline:
         deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _drop(
-        self, result: defer.Deferred[ArticleItem], kind: str, item: PageItem, why: str
+        self,
+        result: defer.Deferred[ArticleItem],
+        kind: str,
+        item: PageItem,
+        why: str,
+        *,
+        retry: bool = True,
     ) -> None:
         if kind != "extract":
             logger.warning("%s: %s; the page is counted as error/%s", item.url, why, kind)
             # Not the page's fault (a worker died, ran out of time, or the pool broke): the
             # next crawl asks for its listing whole, so the page is tried again.
             spider = self.crawler.spider
-            if isinstance(spider, NewsSpider):
+            if retry and isinstance(spider, NewsSpider):
                 spider.retry_later(spider.run_for_item(item), item.listing)
         self._count(item, f"error/{kind}")
         result.errback(Failure(DropItem(f"{why}: {item.url}", log_level="DEBUG")))

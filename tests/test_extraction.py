@@ -352,3 +352,18 @@ def test_a_page_without_an_article_does_not_yield_its_menu() -> None:
         "</h1><video src='/v.mp4'></video><p>#Armenia #Azerbaijan</p></main></body></html>"
     )
     assert extract_article(video, ExtractionOptions(url="http://n.example/read/1/video")) is None
+
+
+def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
+    from crawler.items import PageRefused
+
+    text = "<p>" + "Deep inside the page, a paragraph of text that goes on. " * 20 + "</p>"
+    deep = "<html><body>" + "<div>" * 1000 + text + "</div>" * 1000 + "</body></html>"
+    with pytest.raises(PageRefused) as refused:
+        extract_article(deep, ExtractionOptions(url="http://n.example/deep"))
+    assert refused.value.kind == "too_deep"
+    # The same text less deep is an article; a deep page whose article comes first is too.
+    shallow = "<html><body>" + "<div>" * 20 + text + "</div>" * 20 + "</body></html>"
+    assert extract_article(shallow, ExtractionOptions(url="http://n.example/a")) is not None
+    first = "<html><body>" + text + "<div>" * 1000 + "</div>" * 1000 + "</body></html>"
+    assert extract_article(first, ExtractionOptions(url="http://n.example/b")) is not None
