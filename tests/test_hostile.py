@@ -5,24 +5,35 @@ and memory bounds. Then the listing parsers' limits, one by one."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler import discovery
+from crawler.config import SmtpConfig, load_config
 from crawler.discovery import DiscoveryError, TooLarge, UnsafeXML, parse_feed, parse_sitemap
+from crawler.watch.delivery import build_email
+from crawler.watch.digest import build_digest
 from storage.models import Article, ArticleUrl
 from tests.conftest import _presswatch_command
 from tests.databases import reader
@@ -241,3 +252,66 @@ def test_a_deep_sitemap_is_no_crash() -> None:
     except DiscoveryError:
         return
     assert sitemap.entries == []
+
+
+# Control characters no exit may pass on (newline and tab aside, where a layout has them).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_every_export_feed_and_digest_of_the_hostile_crawl_validates(
+    hostile: HostileCrawl,
+) -> None:
+    """The crawl of the hostile site, read back through each exit: CSV (the csv module and a
+    formula check), JSON lines, the Atom feed (feedparser, no bozo), the digests as text,
+    HTML, Markdown and JSON, and the digest email (the email package's parser)."""
+    config = Path(hostile.database_url.removeprefix("sqlite:///")).parent / "presswatch.toml"
+
+    def run(*args: str) -> bytes:
+        done = subprocess.run(
+            [*_presswatch_command(), "--config", str(config), *args],
+            cwd=config.parent,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        return done.stdout
+
+    rows = list(csv.reader(io.StringIO(run("export", "--format", "csv").decode())))
+    header, cells = rows[0], rows[1:]
+    title = header.index("title")
+    nasty = [row for row in cells if "Ceasefire talks resume" in row[title]]
+    assert nasty, "the nasty article is stored"
+    assert nasty[0][title].startswith("'=HYPERLINK")  # neutralised, whole
+    for row in cells:
+        assert len(row) == len(header)
+        assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in row), row
+    for line in run("export").decode().splitlines():
+        json.loads(line)
+    atom = run("feed", "talks")
+    etree.fromstring(atom)
+    feed = feedparser.parse(atom)
+    assert not feed.bozo and feed.entries, feed.get("bozo_exception")
+    for fmt in ("text", "html", "md"):
+        shown = run("digest", "desk", "--since", "2000-01-01", "--format", fmt).decode()
+        assert "Ceasefire talks resume" in shown, fmt
+        assert not _CONTROLS.search(shown), (fmt, _CONTROLS.search(shown))
+    digest = json.loads(run("digest", "desk", "--since", "2000-01-01", "--format", "json"))
+    assert digest
+    loaded = load_config(config)
+    engine = reader(hostile.database_url)
+    try:
+        with Session(engine) as session:
+            made = build_digest(
+                session, loaded, loaded.watchers[0], datetime(2000, 1, 1, tzinfo=UTC)
+            )
+    finally:
+        engine.dispose()
+    mail = build_email(made, smtp=SmtpConfig(), to="desk@example.org", message_id="<1@t>")
+    parsed = BytesParser(policy=policy.default).parsebytes(mail.as_bytes())
+    assert sorted(parsed.keys()) == sorted(mail.keys())  # nothing injected
+    assert not _CONTROLS.search(str(parsed["Subject"]))
+    plain = parsed.get_body(preferencelist=("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert "Ceasefire talks resume" in text
+    assert not _CONTROLS.search(text)
