@@ -144,6 +144,8 @@ def test_mark_as_read_needs_the_csrf_token(server: Server) -> None:
     assert reply.status == 303 and reply.headers["location"] == "/"
     # Nothing is new any more for this reader.
     assert "Nothing new." in client.get("/").body
+    # Without a password there is nothing to log in with.
+    assert client.get("/login?next=/sources").headers["location"] == "/sources"
 
 
 def test_logout_needs_the_csrf_token(guarded: Server) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler.demo.run import demo_config
 from tests.conftest import _presswatch_command, presswatch, start_site
 
 # A title and a body a hostile site could publish: stored as they are, they must reach the
@@ -43,6 +44,9 @@ def crawl_demo(workdir: Path) -> Iterator[Crawl]:
     """The demo site crawled into a SQLite database, plus the hostile article (flagged)."""
     url = f"sqlite:///{workdir / 'crawl.db'}"
     site = start_site(workdir, url)
+    # The demo's own config, without the tests' deliberately slow pages and with its 10 s
+    # timeout: a busy machine must not cost the seed article.
+    site.config.write_text(demo_config(site.server, url), encoding="utf-8")
     try:
         result = presswatch("--config", str(site.config), "crawl", "-q", cwd=workdir)
         assert result.returncode == 0, result.stderr

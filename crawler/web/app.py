@@ -325,6 +325,8 @@ class WebView:
 
     async def login(self, request: Request) -> Response:
         target = safe_next(request.query_params.get("next"))
+        if self.access.password is None:  # nothing to log in with
+            return RedirectResponse(target, status_code=303)
         if request.method == "GET":
             return self.page(request, "login.html", title="Log in", target=target, failed=False)
         form = await request.form()
