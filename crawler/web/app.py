@@ -73,6 +73,11 @@ class WebView:
         self.templates.filters["href"] = _href
         self.activity = Snapshot(self._activity)
         self.feeds: dict[str, Snapshot] = {}
+        self.health = Snapshot(self._health, fresh_for=status.HEALTH_FRESH_FOR)
+
+    def _health(self) -> dict[str, dict[str, Any]]:
+        with self.session() as session:
+            return status.health_of_all(session, self.config, datetime.now(UTC))
 
     def _activity(self) -> Activity:
         with self.session() as session:
@@ -291,7 +296,7 @@ class WebView:
 
     def sources(self, request: Request) -> Response:
         with self.session() as session:
-            data = status.sources(session, self.config, datetime.now(UTC))
+            data = status.sources(session, self.config, self.health.get())
         if request.url.path.startswith("/api/"):
             return JSON(data)
         return self.page(request, "sources.html", title="Sources", data=data)

@@ -3,7 +3,6 @@ the daemon's engine at work, and each watcher's digests and what waits for them.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,52 +27,37 @@ def next_runs(session: Session) -> dict[str, datetime | None]:
     }
 
 
-class _Cached:
-    """A value computed at most once per ``seconds`` (health reads each source's history)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.value: Any = None
-        self.at = 0.0
-
-    def get(self, compute: Any) -> Any:
-        if self.value is None or time.monotonic() - self.at > self.seconds:
-            self.value = compute()
-            self.at = time.monotonic()
-        return self.value
+HEALTH_FRESH_FOR = 10.0  # seconds the sources' health is served before it is read again
 
 
-HEALTH_CACHE_SECONDS = 10.0
-_health_cache = _Cached(HEALTH_CACHE_SECONDS)
-
-
-def sources(session: Session, config: Config, now: datetime) -> dict[str, Any]:
-    """Each source's last crawl, health (cached HEALTH_CACHE_SECONDS) and next crawl, and the
-    daemon's engine at work."""
-    from crawler.daemon import JOB_PREFIX, daemon_state, engine_state
+def health_of_all(session: Session, config: Config, now: datetime) -> dict[str, dict[str, Any]]:
+    """Every source's health (``storage.health``: a few queries of its history each)."""
     from storage.health import source_health
+
+    daemon = config.daemon
+    return {
+        s.name: source_health(
+            session,
+            s.name,
+            failures=daemon.unhealthy_after_failures,
+            quiet_after=daemon.quiet_after,
+            now=now,
+            listings=s.start_urls,
+            max_age=config.crawl.max_article_age,
+        ).as_dict()
+        for s in config.sources
+    }
+
+
+def sources(session: Session, config: Config, health: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each source's last crawl, ``health`` (``health_of_all``, read a little earlier) and next
+    crawl, and the daemon's engine at work."""
+    from crawler.daemon import JOB_PREFIX, daemon_state, engine_state
 
     latest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
     last_runs = {
         r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest)))
     }
-    daemon = config.daemon
-
-    def health_of_all() -> dict[str, dict[str, Any]]:
-        return {
-            s.name: source_health(
-                session,
-                s.name,
-                failures=daemon.unhealthy_after_failures,
-                quiet_after=daemon.quiet_after,
-                now=now,
-                listings=s.start_urls,
-                max_age=config.crawl.max_article_age,
-            ).as_dict()
-            for s in config.sources
-        }
-
-    health = _health_cache.get(health_of_all)
     upcoming = next_runs(session)
     rows = []
     for source in config.sources:
