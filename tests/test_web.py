@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import presswatch
+from tests.databases import PostgresServer
 from tests.webserve import (
     HOSTILE_TITLE,
     PASSWORD,
@@ -452,3 +453,40 @@ def test_control_characters_in_stored_text_do_not_reach_the_page(
     assert "Karabakh war red txt.exe end" in body
     assert not any(c in body for c in "\x1b\u202e\x07\x00")
     assert client.get(f"/api/stories/{article}").json()["article"]["title"] == title
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_every_page_on_postgresql(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The same code over PostgreSQL: the demo crawled into it, every page and API answered."""
+    url = postgres.create_database()
+    workdir = tmp_path_factory.mktemp("web-postgresql")
+    try:
+        crawl = next(crawl_demo(workdir, url))
+        running = serve(crawl.config)
+        try:
+            client = Client(running)
+            for path in (
+                "/",
+                "/watchlists/karabakh",
+                f"/stories/{crawl.seed_story}?article={crawl.seed_id}",
+                "/search?q=Karabakh+AND+war",
+                "/search?q=Karabakh&language=id&after=20991231T000000.000000_999999",
+                "/search?q=Karabakh+AND+war&try=7",
+                "/sources",
+                "/digests",
+                "/feeds/karabakh.atom",
+                "/api/",
+                "/api/search?q=Karabakh",
+            ):
+                assert client.get(path).status == 200, path
+            story = client.get(f"/stories/{crawl.seed_story}?article={crawl.seed_id}").body
+            assert "<mark>Nagorno-Karabakh</mark>" in story
+            assert client.get("/api/search?q=Karabakh").json()["results"]
+        finally:
+            running.stop()
+    finally:
+        postgres.drop_database(url)

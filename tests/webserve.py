@@ -40,9 +40,10 @@ class Crawl:
     seed_story: int
 
 
-def crawl_demo(workdir: Path) -> Iterator[Crawl]:
-    """The demo site crawled into a SQLite database, plus the hostile article (flagged)."""
-    url = f"sqlite:///{workdir / 'crawl.db'}"
+def crawl_demo(workdir: Path, url: str | None = None) -> Iterator[Crawl]:
+    """The demo site crawled into a database (a new SQLite file unless ``url``), plus the
+    hostile article (flagged)."""
+    url = url or f"sqlite:///{workdir / 'crawl.db'}"
     site = start_site(workdir, url)
     # The demo's own config, without the tests' deliberately slow pages and with its 10 s
     # timeout: a busy machine must not cost the seed article.

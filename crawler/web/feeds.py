@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.watch.atom import render_atom
 from crawler.watch.digest import group_entries
+from crawler.web.reads import watchlist_unindexed
 from storage.models import Article, WatchMatch
 
 FRESH_FOR = 60.0
@@ -26,7 +27,7 @@ def feed_xml(session: Session, config: Config, watchlist: str, self_href: str) -
     # The updated_at index bounds the walk; the watchlist is checked on each row it finds.
     in_period = (
         WatchMatch.updated_at >= since,
-        literal_column("+matches.watchlist") == watchlist,
+        watchlist_unindexed(session) == watchlist,
     )
     newest = (
         select(story)

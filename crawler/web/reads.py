@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
@@ -54,6 +54,14 @@ def iso(value: datetime | None) -> str | None:
         if value
         else None
     )
+
+
+def watchlist_unindexed(session: Session) -> Any:
+    """``matches.watchlist`` as SQLite's planner will not look it up by its index (a unary
+    +): for queries the updated_at index bounds better. PostgreSQL's planner weighs both."""
+    if session.get_bind().dialect.name == "sqlite":
+        return literal_column("+matches.watchlist")
+    return WatchMatch.watchlist
 
 
 # -- stories --------------------------------------------------------------------------------

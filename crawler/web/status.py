@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, literal_column, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.web.reads import iso, utc
+from crawler.web.reads import iso, utc, watchlist_unindexed
 from storage.models import CrawlRun, Delivery, WatchMatch
 
 
@@ -107,7 +107,7 @@ def digests(session: Session, config: Config, now: datetime) -> list[dict[str, A
             .select_from(WatchMatch)
             .where(
                 # The updated_at index bounds the walk: the watchlist is checked on each row.
-                literal_column("+matches.watchlist").in_(watcher.watchlists),
+                watchlist_unindexed(session).in_(watcher.watchlists),
                 WatchMatch.updated_at >= (since or now - timedelta(days=1)),
             )
         )
