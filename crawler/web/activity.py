@@ -161,16 +161,24 @@ def flagged_since(
     return found
 
 
+# A snapshot that takes long to make is kept longer: its making costs at most a twentieth of
+# the time (of a core) it is served for (at a million articles the month of matches takes a
+# second or two to read: kept 30-40 s).
+COST_SHARE = 20
+
+
 class Snapshot:
-    """A value made by ``make`` and served for ``fresh_for`` seconds; then the first request
-    to find it older starts making the next in a thread and returns the old one meanwhile.
-    Only the first request (nothing to serve yet) waits."""
+    """A value made by ``make`` and served for ``fresh_for`` seconds (or COST_SHARE times as
+    long as it took to make, if longer); then the first request to find it older starts
+    making the next in a thread and returns the old one meanwhile. Only the first request
+    (nothing to serve yet) waits."""
 
     def __init__(self, make: Callable[[], Any], fresh_for: float = FRESH_FOR) -> None:
         self.make = make
         self.fresh_for = fresh_for
         self.value: Any = None
         self.made_at = 0.0
+        self.took = 0.0
         self._lock = threading.Lock()  # one maker at a time
         self._refreshing = False
 
@@ -178,19 +186,23 @@ class Snapshot:
         if self.value is None:
             with self._lock:
                 if self.value is None:
-                    self.value = self.make()
-                    self.made_at = time.monotonic()
+                    self._make()
             return self.value
-        if time.monotonic() - self.made_at > self.fresh_for and not self._refreshing:
+        age = time.monotonic() - self.made_at
+        if age > max(self.fresh_for, COST_SHARE * self.took) and not self._refreshing:
             self._refreshing = True
             threading.Thread(target=self._refresh, daemon=True).start()
         return self.value
 
+    def _make(self) -> None:
+        began = time.monotonic()
+        value = self.make()
+        self.value, self.made_at, self.took = value, time.monotonic(), time.monotonic() - began
+
     def _refresh(self) -> None:
         try:
             with self._lock:
-                value = self.make()
-                self.value, self.made_at = value, time.monotonic()
+                self._make()
         except Exception:  # the old snapshot keeps being served; the next request tries again
             logger.warning("Cannot refresh the web view's snapshot", exc_info=True)
         finally:
