@@ -490,3 +490,42 @@ def test_every_page_on_postgresql(
             running.stop()
     finally:
         postgres.drop_database(url)
+
+
+def test_a_revised_article_shows_its_revisions(server: Server, crawl: Crawl) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from storage import repository
+    from storage.engine import make_engine
+
+    page = "https://revised.example/read/4/"
+    first = store_flagged(crawl.database_url, page, "Karabakh war: first report", "Karabakh war.")
+    engine = make_engine(crawl.database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            stored = repository.store_article(
+                session,
+                repository.ArticleRecord(
+                    "warta",
+                    page,
+                    "Karabakh war: the corrected report, with more detail.",
+                    datetime.now(UTC) + timedelta(minutes=1),
+                    title="Karabakh war: corrected report",
+                ),
+            )
+    finally:
+        engine.dispose()
+    assert stored.outcome == repository.Outcome.UPDATED and stored.article_id == first
+    client = Client(server)
+    body = client.get(f"/stories/{first}").body
+    assert "Revisions of this article" in body
+    assert "corrected report, with more detail" in body
+    assert f"/stories/{first}?article={first}&amp;revision=1" in body
+    earlier = client.get(f"/stories/{first}?article={first}&revision=1").body
+    assert "This is revision 1, replaced since" in earlier
+    assert "Karabakh war: first report" in earlier and "more detail" not in earlier
+    api = client.get(f"/api/stories/{first}").json()
+    assert [r["revision"] for r in api["revisions"]] == [1]
+    assert api["article"]["revision"] == 2
