@@ -60,6 +60,17 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a moved listing: the crawl follows it and saves its new validators
 
 
+class _WebRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follows a robots.txt's redirects to http(s) URLs only (urllib's own follows ftp:)."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(newurl, code, "redirect to a non-web URL", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _listings(
     source: SourceConfig, states: dict[str, repository.ListingState]
 ) -> Iterator[tuple[str, repository.ListingState | None]]:
@@ -150,27 +161,52 @@ def precheck(
 
 def _robots_refusal(urls: list[str], agent: str, timeout: float) -> str | None:
     """Why robots.txt stands in the way of asking for ``urls`` (None: it does not). As
-    Scrapy reads it: a missing one (4xx) allows everything."""
-    from protego import Protego  # Scrapy's robots.txt parser
-
+    Scrapy reads it: a missing one (4xx) allows everything. Each site's is read within
+    ``2 * timeout`` in all (urllib's timeout is per socket operation: a robots.txt sent a
+    byte a second would hold the check for ever); past it, the crawl decides."""
     by_host: dict[str, list[str]] = {}
     for url in urls:
         parts = urlsplit(url)
         by_host.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(url)
-    for origin, wanted in by_host.items():
-        robots = f"{origin}/robots.txt"
-        request = urllib.request.Request(robots, headers={"User-Agent": agent})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = response.read(MAX_ROBOTS_BYTES)
-            rules = Protego.parse(body.decode("utf-8", errors="replace"))
-        except urllib.error.HTTPError as exc:
-            if 400 <= exc.code < 500:
-                continue
-            return f"{robots} answered {exc.code}"
-        except Exception as exc:  # any failure (http.client's included) means: crawl
-            return f"{robots}: {exc!r}"
-        for url in wanted:
-            if not rules.can_fetch(url, agent):
-                return f"robots.txt forbids {url}"
+    opener = urllib.request.build_opener(_WebRedirectsOnly)
+    pool = ThreadPoolExecutor(min(MAX_CONNECTIONS, len(by_host)) or 1)
+    try:
+        answers = list(
+            pool.map(
+                lambda item: _robots_of(opener, item[0], item[1], agent, timeout),
+                by_host.items(),
+                timeout=2 * timeout,
+            )
+        )
+    except TimeoutError:
+        return f"robots.txt did not answer within {2 * timeout:.0f} s"
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return next((answer for answer in answers if answer is not None), None)
+
+
+def _robots_of(
+    opener: urllib.request.OpenerDirector,
+    origin: str,
+    wanted: list[str],
+    agent: str,
+    timeout: float,
+) -> str | None:
+    from protego import Protego  # Scrapy's robots.txt parser
+
+    robots = f"{origin}/robots.txt"
+    request = urllib.request.Request(robots, headers={"User-Agent": agent})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = response.read(MAX_ROBOTS_BYTES)
+        rules = Protego.parse(body.decode("utf-8", errors="replace"))
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500:
+            return None
+        return f"{robots} answered {exc.code}"
+    except Exception as exc:  # any failure (http.client's included) means: crawl
+        return f"{robots}: {exc!r}"
+    for url in wanted:
+        if not rules.can_fetch(url, agent):
+            return f"robots.txt forbids {url}"
     return None
