@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,49 @@ def test_a_listing_moved_permanently_is_written_at_its_new_address(
     temporary = server.url("shells", "/tmp-rss")
     written, message = settle_move(config, "shells", temporary, new, crawl)
     assert not written and message.endswith("not permanently: left as it is")
+
+
+def test_the_daemon_writes_a_moved_feed_into_the_config_and_says_so_once(
+    site: tuple[SiteServer, Path], tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import _presswatch_command
+
+    server, _ = site
+    config = _config(tmp_path, server)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('feeds = ["', 'every = "2s"\nfeeds = ["'),
+        encoding="utf-8",
+    )
+    old, new = server.url("shells", "/rss"), server.url("shells", "/feed.xml")
+    daemon = subprocess.Popen(
+        [*_presswatch_command(), "--config", str(config), "run"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while new not in config.read_text(encoding="utf-8") and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        # Then the feed is asked for at its new address, not through the redirect: two asks
+        # of /feed.xml in a row (a redirected one follows an ask of /rss).
+        def asked_directly() -> bool:
+            feeds = [r.path for r in server.requested("shells") if r.path in ("/rss", "/feed.xml")]
+            return any(a == b == "/feed.xml" for a, b in pairwise(feeds))
+
+        while not asked_directly():
+            assert time.monotonic() < deadline + 20, "no crawl at the new address"
+            time.sleep(0.2)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    text = config.read_text(encoding="utf-8")
+    assert f'feeds = ["{new}"]' in text and "# the feed moved" in text  # its comments kept
+    assert err.count(f"{old} moved permanently to {new}: {config} now says {new}") == 1, err
+    assert "SIGHUP: config re-read, 1 sources" in err

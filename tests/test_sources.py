@@ -330,3 +330,23 @@ def test_a_list_of_site_addresses_goes_through_discovery(
     status = main(["--config", str(config), "sources", "import", str(listing)])
     assert status == 2
     assert "line 2: 'not a url' is not a site address" in capsys.readouterr().err
+
+
+def test_a_config_saved_meanwhile_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler.config import ConfigError, load_config
+    from crawler.sources import configfile
+
+    config = _config(tmp_path)
+    theirs = CONFIG + "# saved by someone else while the blocks were being checked\n"
+
+    def validate_while_someone_saves(path: str) -> object:
+        config.write_text(theirs, encoding="utf-8")
+        return load_config(path)
+
+    monkeypatch.setattr(configfile, "load_config", validate_while_someone_saves)
+    with pytest.raises(ConfigError, match="changed while presswatch was changing it"):
+        configfile.append_sources(config, [{"name": "x", "feeds": ["https://x.example/rss"]}], "c")
+    assert config.read_text(encoding="utf-8") == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["presswatch.toml"]  # no temporary left

@@ -79,10 +79,13 @@ def test_the_demo_sites_found_sources_crawl_the_same_articles_as_the_hand_writte
         by_hand = _stored(f"sqlite:///{hand / 'demo.db'}")
         by_discovery = _stored(f"sqlite:///{found / 'demo.db'}")
         assert len(by_hand) > 10
-        # The same articles with the same texts, but for one: the demo's hand-written config
-        # also crawls /berita-lain/, a section of deliberately broken pages that neither the
-        # home page, a feed nor a sitemap links to, and one of its pages has some text.
+        # The same articles with the same texts, but for what only /berita-lain/ links to: the
+        # demo's hand-written config also crawls that section of deliberately broken pages,
+        # which neither the home page, a feed nor a sitemap links to (one of its pages, a
+        # video page with a caption, may give a text).
         only_by_hand = [paths for h, paths in by_hand.items() if h not in by_discovery]
-        assert only_by_hand == [{"/read/1940/41/video-detik-detik-serangan-1604300170"}]
-        assert _linked_from(next(iter(only_by_hand[0]))) == ["news/berita-lain/index.html"]
+        assert len(only_by_hand) <= 1
+        for paths in only_by_hand:
+            for path in paths:
+                assert _linked_from(path) == ["news/berita-lain/index.html"], path
         assert not set(by_discovery) - set(by_hand)  # and nothing the hand-written miss

@@ -69,7 +69,7 @@ def append_sources(
     after = _parse(path, new, what="the sources added")
     if after.get("sources", [])[: len(before.get("sources", []))] != before.get("sources", []):
         raise ConfigError(f"{path}: adding sources would change the existing ones; nothing written")
-    _write_checked(path, new)
+    _write_checked(path, new, text)
 
 
 def replace_listing(path: Path, source: str, old: str, new: str) -> bool:
@@ -98,7 +98,7 @@ def replace_listing(path: Path, source: str, old: str, new: str) -> bool:
     after = _parse(path, changed, what="the moved listing")
     if after.get("sources", [])[index] != expected:
         return False
-    _write_checked(path, changed)
+    _write_checked(path, changed, text)
     return True
 
 
@@ -133,8 +133,9 @@ def _parse(path: Path, text: str, what: str | None = None) -> dict[str, Any]:
         ) from None
 
 
-def _write_checked(path: Path, text: str) -> None:
-    """Replace the file with ``text`` once the whole config validates with it."""
+def _write_checked(path: Path, text: str, based_on: str) -> None:
+    """Replace the file with ``text`` once the whole config validates with it, unless it no
+    longer holds ``based_on`` (someone saved it meanwhile: their change is not overwritten)."""
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
         raise ConfigError(f"{path}: is not writable; nothing written")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -148,6 +149,11 @@ def _write_checked(path: Path, text: str) -> None:
             raise ConfigError(
                 str(exc).replace(temporary, str(path)) + "; nothing written"
             ) from None
+        if _read(path) != based_on:
+            raise ConfigError(
+                f"{path}: changed while presswatch was changing it; nothing written: "
+                "run the command again"
+            )
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
