@@ -633,28 +633,29 @@ _WORDS = re.compile(r"\w+")
 _DECLARED_BODY = XPath('//*[@itemprop="articleBody"]')
 
 
-def _declared_body_words(tree: Any) -> set[str] | None:
-    """The words of the page's one ``itemprop=articleBody`` element; None without exactly one
-    (or an empty one)."""
+def _declared_body_words(tree: Any) -> tuple[str, set[str]] | None:
+    """The text (whitespace collapsed, case-folded) and the words of the page's one
+    ``itemprop=articleBody`` element; None without exactly one (or an empty one)."""
     found = _DECLARED_BODY(tree)
     if len(found) != 1:
         return None
-    element = found[0]
-    words = {
-        word
-        for text in element.xpath(".//text()[not(ancestor::script or ancestor::style)]")
-        for word in _WORDS.findall(str(text).casefold())
-    }
-    return words or None
+    text = " ".join(" ".join(found[0].itertext()).split()).casefold()
+    words = set(_WORDS.findall(text))
+    return (text, words) if words else None
 
 
-def _within_declared_body(text: str, words: set[str]) -> str:
+def _within_declared_body(text: str, declared: tuple[str, set[str]]) -> str:
     """``text`` without the lines the declared article body does not hold (a related-stories
     box, a newsletter sign-up that trafilatura kept beside it); the text as it was when that
     would leave under half of it, so that the article's own paragraphs are never lost to a
-    page that declares less than its article."""
+    page that declares less than its article. A line found whole in the body is kept at
+    once; another by the share of its words in it."""
+    body, words = declared
     kept = []
     for line in text.split("\n"):
+        if " ".join(line.split()).casefold() in body:
+            kept.append(line)
+            continue
         tokens = _WORDS.findall(line.casefold())
         if not tokens or sum(t in words for t in tokens) >= DECLARED_BODY_SHARE * len(tokens):
             kept.append(line)
