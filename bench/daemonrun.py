@@ -116,7 +116,7 @@ class Tree:
     def _role(self, proc: psutil.Process, key: tuple[int, float]) -> str:
         if proc.pid == self.root.pid:
             role = "daemon"
-        elif "crawler.engine" in proc.cmdline():
+        elif "crawler.scrapy.engine" in proc.cmdline():
             role = "engine"
         else:
             role = "engine children"

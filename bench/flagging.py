@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.sitegen import generate
-from crawler.extraction import ExtractionOptions, decode_html, extract_article
+from crawler.extract.article import ExtractionOptions, decode_html, extract_article
 from crawler.watch.flagging import analyse
 from crawler.watch.matcher import Matcher, WatchlistQuery, stored_snippets
 
@@ -198,7 +198,7 @@ def _row(
     flagged = 0
     start = time.perf_counter()
     for title, body, language in articles:
-        # What an extraction worker runs per article (crawler/workers.py): the matches as
+        # What an extraction worker runs per article (crawler/extract/pool.py): the matches as
         # the records stored, and the search words, from one tokenisation.
         records, _words = analyse(matcher, title, body, language)
         flagged += bool(records)

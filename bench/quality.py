@@ -98,7 +98,7 @@ def pages(corpus: Path) -> Iterator[Page]:
 
 
 def presswatch(page: Page) -> Extracted:
-    from crawler.extraction import ExtractionOptions, decode_html, extract_article
+    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
 
     start = time.process_time()
     article = extract_article(decode_html(page.body), ExtractionOptions(url=page.url))
@@ -112,7 +112,7 @@ def trafilatura_defaults(page: Page) -> Extracted:
     import trafilatura
     from trafilatura.settings import Document
 
-    from crawler.extraction import decode_html
+    from crawler.extract.article import decode_html
 
     html = decode_html(page.body)
     start = time.process_time()

@@ -61,7 +61,7 @@ class PageItem:
     requested_url: str | None = None
     listed_published: datetime | None = None
     listing: str | None = None  # URL key of the feed or sitemap that listed it
-    run_token: int = 0  # the source's run in the engine (crawler.sourceruns)
+    run_token: int = 0  # the source's run in the engine (crawler.scrapy.sourceruns)
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from PIL import Image
 
-from crawler.watch.chart import mentions_png, sparkline
+from crawler.digests.chart import mentions_png, sparkline
 
 DAYS = tuple(date(2025, 10, 30) + timedelta(days=i) for i in range(28))
 WHITE = (255, 255, 255)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from crawler.cleaning import clean_line, clean_lines, clean_markup, clean_text
-from crawler.extraction import ExtractionOptions, extract_article
+from crawler.extract.article import ExtractionOptions, extract_article
+from crawler.extract.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from tests import manysites
 from tests.conftest import presswatch
 

@@ -132,7 +132,7 @@ def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers()
         """
         import atexit, sys
         from concurrent.futures import ThreadPoolExecutor
-        import crawler.cli as cli
+        import crawler.cli.main as cli
         pool = ThreadPoolExecutor(2)
         pool.submit(print, "from a pool thread").result()  # its thread stays, idle
         atexit.register(print, "exit handler ran")
@@ -156,10 +156,10 @@ def test_the_command_exits_with_its_status_after_its_threads_and_exit_handlers()
 
 @pytest.mark.parametrize("args", [["version"], ["list"], ["crawl", "no-such-spider"], ["nonsense"]])
 def test_crawls_run_by_the_daemon_behave_as_scrapy_does(args: list[str]) -> None:
-    # The daemon and the cluster workers run `python -m crawler.scrapycmd crawl news ...`:
+    # The daemon and the cluster workers run `python -m crawler.scrapy.command crawl news ...`:
     # Scrapy's command line, ended without the interpreter's teardown. Same output, same status.
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.scrapy.settings"}
 
     def run(module: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -171,7 +171,7 @@ def test_crawls_run_by_the_daemon_behave_as_scrapy_does(args: list[str]) -> None
             timeout=120,
         )
 
-    ours, scrapys = run("crawler.scrapycmd"), run("scrapy")
+    ours, scrapys = run("crawler.scrapy.command"), run("scrapy")
     assert ours.returncode == scrapys.returncode
     assert ours.stdout == scrapys.stdout
 

@@ -124,7 +124,7 @@ def test_the_daemon_reports_a_broken_source_once_with_what_to_do(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from crawler.config import load_config
-    from crawler.daemon import Daemon
+    from crawler.service.daemon import Daemon
     from storage.models import CrawlRun
 
     path = tmp_path / "presswatch.toml"

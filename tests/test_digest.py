@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config, load_config
 from crawler.demo.articles import SEED_STORY
-from crawler.watch.digest import build_digest, render
+from crawler.digests.digest import build_digest, render
 from storage import repository
 from storage.engine import make_engine
 from storage.migrate import ensure_schema

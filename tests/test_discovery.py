@@ -5,7 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.discovery import DiscoveryError, looks_like_article, parse_feed, parse_sitemap, sniff
+from crawler.discover.links import (
+    DiscoveryError,
+    looks_like_article,
+    parse_feed,
+    parse_sitemap,
+    sniff,
+)
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>t</title>

@@ -30,8 +30,12 @@ from lxml import etree
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from crawler.cli import TerminalFormatter
+from crawler.cli.common import TerminalFormatter
 from crawler.config import load_config
+from crawler.digests.atom import render_atom
+from crawler.digests.delivery import post_webhook, write_digest_files
+from crawler.digests.digest import Entry, Group, build_digest
+from crawler.digests.outbox import Outbox
 from crawler.escaping import (
     csv_cell,
     file_name_part,
@@ -40,12 +44,8 @@ from crawler.escaping import (
     terminal_text,
     xml_text,
 )
-from crawler.watch.atom import render_atom
-from crawler.watch.delivery import post_webhook, write_digest_files
-from crawler.watch.digest import Entry, Group, build_digest
 from crawler.watch.flagging import Flagger, search_words
 from crawler.watch.matcher import WatchlistQuery
-from crawler.watch.outbox import Outbox
 from storage import repository
 from storage.engine import make_engine
 from storage.migrate import ensure_schema

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.extraction import (
+from crawler.extract.article import (
     ExtractionOptions,
     clean_authors,
     clean_title,
@@ -259,7 +259,7 @@ def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
 
     from trafilatura.settings import Document
 
-    from crawler.extraction import SECOND_LOOK_CHARS, _doubtful
+    from crawler.extract.article import SECOND_LOOK_CHARS, _doubtful
 
     def document(text: str) -> Document:
         doc = Document()
@@ -277,7 +277,7 @@ def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
 def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkeypatch) -> None:
     """A CMS page's footer, sidebar and navigation paragraphs are not the article's: a page
     whose article is whole is extracted once, however long its legal text and teasers."""
-    from crawler import extraction
+    from crawler.extract import article as extraction
 
     looks: list[bool] = []
     real = extraction._trafilatura

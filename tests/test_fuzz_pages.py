@@ -19,13 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from crawler.cli import EXPORT_FIELDS, _write_export
+from crawler.cli.export import EXPORT_FIELDS
+from crawler.cli.export import write_export as _write_export
 from crawler.config import SmtpConfig, WatcherConfig
+from crawler.digests.atom import render_atom
+from crawler.digests.delivery import build_email, webhook_payload
+from crawler.digests.digest import Digest, Entry, Group, render
+from crawler.extract.pool import PageTask, Processed, process_page, start_worker
 from crawler.items import ExtractedArticle
-from crawler.watch.atom import render_atom
-from crawler.watch.delivery import build_email, webhook_payload
-from crawler.watch.digest import Digest, Entry, Group, render
-from crawler.workers import PageTask, Processed, process_page, start_worker
 
 CONTROL = {chr(c) for c in range(0x20) if c not in (9, 10)} | {chr(c) for c in range(0x7F, 0xA0)}
 

@@ -29,11 +29,11 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler import discovery
 from crawler.config import SmtpConfig, load_config
-from crawler.discovery import DiscoveryError, TooLarge, UnsafeXML, parse_feed, parse_sitemap
-from crawler.watch.delivery import build_email
-from crawler.watch.digest import build_digest
+from crawler.digests.delivery import build_email
+from crawler.digests.digest import build_digest
+from crawler.discover import links as discovery
+from crawler.discover.links import DiscoveryError, TooLarge, UnsafeXML, parse_feed, parse_sitemap
 from storage.models import Article, ArticleUrl
 from tests.conftest import _presswatch_command
 from tests.databases import reader

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from crawler.precheck import _robots_refusal
+from crawler.scrapy.precheck import _robots_refusal
 
 
 class _Robots(BaseHTTPRequestHandler):

@@ -128,7 +128,7 @@ def _now() -> datetime:
 def test_dry_run_prints_the_blocks_and_json_the_findings_writing_nothing(
     sites: Sites, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     config = _config(tmp_path)
     status = main(
@@ -169,7 +169,7 @@ def test_dry_run_prints_the_blocks_and_json_the_findings_writing_nothing(
 def test_a_site_already_configured_is_reported_and_not_added_again(
     sites: Sites, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     config = _config(
         tmp_path,
@@ -203,7 +203,7 @@ def test_bad_arguments_exit_2_with_one_sentence_and_write_nothing(
     sites: Sites,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     config = _config(tmp_path)
     if arguments[-1] == "existing":
@@ -238,7 +238,7 @@ READER_OPML = """<?xml version="1.0" encoding="UTF-8"?>
 def test_opml_from_a_feed_reader_one_source_per_site_duplicates_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     config = _config(tmp_path)
     opml = tmp_path / "reader.opml"
@@ -269,7 +269,7 @@ def test_opml_from_a_feed_reader_one_source_per_site_duplicates_reported(
 def test_an_opml_export_imports_back_to_the_same_sources(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     many = (
         CONFIG
@@ -312,7 +312,7 @@ allowed_domains = ["sections.example"]
 def test_a_list_of_site_addresses_goes_through_discovery(
     sites: Sites, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.cli import main
+    from crawler.cli.main import main
 
     config = _config(tmp_path)
     listing = tmp_path / "sites.txt"

@@ -19,8 +19,8 @@ from pebble import ProcessExpired
 
 from crawler.demo import SITE
 from crawler.demo.articles import SEED_STORY
+from crawler.extract.pool import MAX_REPLACEMENTS, PagePool, PageTask, Processed, process_page
 from crawler.watch.matcher import WatchlistQuery
-from crawler.workers import MAX_REPLACEMENTS, PagePool, PageTask, Processed, process_page
 from storage import fingerprints
 
 KARABAKH = WatchlistQuery("karabakh", '"Nagorno-Karabakh" AND (perang OR rudal OR tewas)')
@@ -164,9 +164,9 @@ def _alive(pid: int) -> bool:
 
 
 def fork_server_exits_at_once(_: object) -> bool:
-    import crawler.forkserver
+    import crawler.extract.forkserver
 
-    return crawler.forkserver.IN_FORK_SERVER
+    return crawler.extract.forkserver.IN_FORK_SERVER
 
 
 def test_only_the_fork_server_skips_the_interpreter_teardown() -> None:
@@ -178,7 +178,7 @@ def test_only_the_fork_server_skips_the_interpreter_teardown() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, crawler.forkserver as f; sys.exit(3 + f.IN_FORK_SERVER)",
+            "import sys, crawler.extract.forkserver as f; sys.exit(3 + f.IN_FORK_SERVER)",
         ],
         cwd=Path(__file__).resolve().parents[1],
     )
@@ -192,7 +192,7 @@ def test_killing_the_crawl_process_leaves_no_worker_behind(tmp_path: Path) -> No
             f"""
             import sys, time
             sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-            from crawler.workers import PagePool
+            from crawler.extract.pool import PagePool
             from tests.test_workers import pid_of_worker
             if __name__ == "__main__":
                 pool = PagePool(2, [], function=pid_of_worker)
@@ -229,7 +229,7 @@ def test_the_own_page_replacing_its_amp_copy_is_flagged_and_indexed_anew(tmp_pat
     from sqlalchemy.orm import Session
 
     from crawler.items import ArticleItem, ExtractedArticle
-    from crawler.pipelines import StoragePipeline
+    from crawler.scrapy.pipelines import StoragePipeline
     from crawler.watch.flagging import analyse
     from crawler.watch.matcher import Matcher, snippets_of
     from storage.engine import make_engine, make_sessionmaker

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config, load_config
-from crawler.crawl import crawl_sources
 from crawler.demo import SITE
 from crawler.demo.server import SiteServer
 from crawler.escaping import terminal_text
+from crawler.scrapy.crawl import crawl_sources
 from crawler.watch.matcher import snippets_of
 from storage import repository
 from storage.engine import make_engine
@@ -103,7 +103,7 @@ feed = "feeds/karabakh.xml"
 
 
 def _write_digest(config: Config) -> list[str]:
-    from crawler.watch.outbox import Outbox
+    from crawler.digests.outbox import Outbox
 
     engine = make_engine(config.database_url)
     try:
@@ -168,7 +168,7 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
         )
         return 0
 
-    from crawler.cli import print_summaries
+    from crawler.scrapy.crawl import print_summaries
 
     print()
     print_summaries(summaries)

@@ -1,7 +1,7 @@
 """What to crawl on a site, found from its address.
 
 In this order, each candidate fetched and read with the crawl's own parsers
-(``crawler.discovery``): the feeds the home page declares (``<link rel="alternate">``, comment
+(``crawler.discover.links``): the feeds the home page declares (``<link rel="alternate">``, comment
 feeds left out); the sitemaps robots.txt declares, else ``/sitemap.xml`` and
 ``/sitemap_index.xml`` (an index is read through its most recent sitemaps, a Google News
 sitemap first); when the home page declares no feed, the big CMSs' feed paths (the one of the
@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from crawler.discovery import DiscoveryError, Entry, parse_feed, parse_sitemap, sniff
+from crawler.discover.links import DiscoveryError, Entry, parse_feed, parse_sitemap, sniff
 from crawler.sources import infer
 from crawler.sources.probe import Fetched, ProbeError, SiteProbe, new_pool
 from storage.urlkeys import host_of, site_of, url_key

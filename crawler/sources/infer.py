@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from crawler.discovery import looks_like_article
+from crawler.discover.links import looks_like_article
 from storage.urlkeys import host_of
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")

@@ -1,2 +1,2 @@
-"""Watchlists: the query language, the multilingual matcher, snippets, digests and their
-delivery. No Scrapy, no Twisted."""
+"""Watchlists: the query language, the multilingual matcher, snippets, flagging and search over
+stored articles. No Scrapy, no Twisted."""

@@ -1,5 +1,5 @@
 """Each watchlist's Atom feed at a stable URL, as ``presswatch feed`` writes it
-(crawler/watch/atom.py), read for the stories the feed shows only: the ``feed_entries``
+(crawler/digests/atom.py), read for the stories the feed shows only: the ``feed_entries``
 stories last flagged within ``feed_days``, with all their flagged articles of that period, not
 every match of the period. A feed is made at most every FRESH_FOR seconds (feed readers poll
 every few minutes at most)."""
@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.watch.atom import render_atom
-from crawler.watch.digest import group_entries
+from crawler.digests.atom import render_atom
+from crawler.digests.digest import group_entries
 from crawler.web.reads import watchlist_unindexed
 from storage.models import Article, WatchMatch
 

@@ -3,29 +3,16 @@ the daemon's engine at work, and each watcher's digests and what waits for them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.web.reads import iso, utc, watchlist_unindexed
 from storage.models import CrawlRun, Delivery, WatchMatch
-
-
-def next_runs(session: Session) -> dict[str, datetime | None]:
-    """The daemon's next run of each job, by job id (none when the daemon never ran)."""
-    from crawler.daemon import JOB_TABLE
-
-    connection = session.connection()
-    if not inspect(connection).has_table(JOB_TABLE):
-        return {}
-    return {
-        job_id: datetime.fromtimestamp(when, UTC) if when is not None else None
-        for job_id, when in connection.execute(text(f"SELECT id, next_run_time FROM {JOB_TABLE}"))
-    }
-
+from storage.schedule import CRAWL_JOB_PREFIX, DIGEST_JOB_PREFIX, next_runs
 
 HEALTH_FRESH_FOR = 10.0  # seconds the sources' health is served before it is read again
 
@@ -52,13 +39,13 @@ def health_of_all(session: Session, config: Config, now: datetime) -> dict[str, 
 def sources(session: Session, config: Config, health: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each source's last crawl, ``health`` (``health_of_all``, read a little earlier) and next
     crawl, and the daemon's engine at work."""
-    from crawler.daemon import JOB_PREFIX, daemon_state, engine_state
+    from storage.lock import daemon_state, engine_state
 
     latest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
     last_runs = {
         r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest)))
     }
-    upcoming = next_runs(session)
+    upcoming = next_runs(session.connection())
     rows = []
     for source in config.sources:
         run = last_runs.get(source.name)
@@ -79,7 +66,7 @@ def sources(session: Session, config: Config, health: dict[str, dict[str, Any]])
                     "flagged": run.flagged,
                     "errors": dict(run.errors or {}),
                 },
-                "next_run": iso(upcoming.get(JOB_PREFIX + source.name)),
+                "next_run": iso(upcoming.get(CRAWL_JOB_PREFIX + source.name)),
                 "health": health.get(source.name)
                 or {"state": "unknown", "reason": "not checked yet", "recent_errors": {}},
             }
@@ -87,18 +74,17 @@ def sources(session: Session, config: Config, health: dict[str, dict[str, Any]])
     state = daemon_state(config.database_url)
     return {
         "daemon": {"running": bool(state), **(state or {})},
-        "engine": engine_state(config) if state else None,
+        "engine": engine_state(config.database_url, config.path) if state else None,
         "sources": rows,
     }
 
 
 def digests(session: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
     """Each watcher's last and next digest, its deliveries, and what waits and why."""
-    from crawler.daemon import DIGEST_PREFIX
     from storage import deliveries
 
     last = deliveries.last_digest_runs(session)
-    upcoming = next_runs(session)
+    upcoming = next_runs(session.connection())
     rows = []
     for watcher in config.watchers:
         since = utc(last.get(watcher.name))
@@ -124,7 +110,7 @@ def digests(session: Session, config: Config, now: datetime) -> list[dict[str, A
                 "timezone": watcher.timezone,
                 "channels": watcher.channels,
                 "last_digest": iso(since),
-                "next_digest": iso(upcoming.get(DIGEST_PREFIX + watcher.name)),
+                "next_digest": iso(upcoming.get(DIGEST_JOB_PREFIX + watcher.name)),
                 "matches_waiting": int(waiting or 0),
                 "matches_waiting_since": iso(since or now - timedelta(days=1)),
                 "pending": [_delivery(d) for d in open_rows],

@@ -1,0 +1,5 @@
+"""``python -m crawler.cli``: the `presswatch` command."""
+
+from crawler.cli.main import entry_point
+
+entry_point()

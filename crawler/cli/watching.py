@@ -1,0 +1,241 @@
+"""`presswatch flag`, `match` and `search`: watchlists over stored articles, a page or a text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.cli.common import UsageError, iso, load, open_database, since_argument
+from crawler.config import Config, ConfigError
+from crawler.escaping import terminal_text
+from storage.models import Article
+
+
+def _flagger(config: Config, only: str | None = None) -> Any:
+    from crawler.watch.flagging import Flagger
+    from crawler.watch.matcher import WatchlistQuery
+
+    chosen = [config.watchlist(only)] if only else config.watchlists
+    if not chosen:
+        raise UsageError(f"{config.path} has no [[watchlists]]: add one (see `presswatch init`)")
+    return Flagger([WatchlistQuery(w.name, w.query, tuple(w.languages)) for w in chosen])
+
+
+def cmd_flag(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from storage import repository
+
+    config = load(args)
+    flagger = _flagger(config, args.watchlist)
+    since = since_argument(args.since)
+    engine = open_database(config, write=True)
+    totals: dict[str, int] = {"new": 0, "updated": 0, "kept": 0, "removed": 0}
+    checked = 0
+    now = datetime.now(UTC)
+    try:
+        last_id = 0
+        while True:
+            # One short transaction per batch keeps the database open to the crawl meanwhile.
+            with Session(engine) as session, session.begin():
+                query = repository.articles_query(since)
+                page = list(session.scalars(query.where(Article.id > last_id).limit(200)))
+                for article in page:
+                    for status in flagger.flag(session, article, now).values():
+                        totals[status] += 1
+                    last_id = article.id
+            if not page:
+                break
+            checked += len(page)
+            if not args.quiet:
+                print(f"  checked {checked} articles", file=sys.stderr)
+    finally:
+        engine.dispose()
+    result = {"articles": checked, **totals}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"checked {checked} articles against {len(flagger.names)} watchlists: "
+            f"{totals['new']} new matches, {totals['updated']} updated, "
+            f"{totals['kept']} unchanged, {totals['removed']} removed"
+        )
+    return 0
+
+
+def _highlight(snippet: dict[str, Any], color: bool) -> str:
+    """The snippet on one line, its hits in bold yellow (``color``) or in brackets; the
+    text's own control characters and escape sequences removed (``terminal_text``)."""
+    text, t = snippet["text"], terminal_text
+    marks = sorted({(int(a), int(b)) for a, b in snippet["highlights"]})
+    out, pos = [], 0
+    for start, end in marks:
+        if start < pos:
+            continue
+        on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
+        out += [t(text[pos:start]), on, t(text[start:end]), off]
+        pos = end
+    out.append(t(text[pos:]))
+    return "".join(out)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from crawler.watch.matcher import compile_query, match_query
+    from crawler.watch.query import QueryError
+
+    try:
+        compile_query(args.query)
+    except QueryError as exc:
+        raise UsageError(f"query {args.query!r}: {exc}") from None
+    title, text, language = _match_input(args)
+    found = match_query(args.query, title, text, language)
+    if args.json:
+        data = found.as_dict() if found else {"terms": [], "snippets": []}
+        print(
+            json.dumps(
+                {
+                    "matched": found is not None,
+                    "terms": data["terms"],
+                    "snippets": data["snippets"],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0 if found else 1
+    if found is None:
+        print("no match")
+        return 1
+    print(
+        "match: "
+        + ", ".join(
+            f"{terminal_text(t.term)} ×{t.count} ({'+'.join(t.where)})" for t in found.terms
+        )
+    )
+    color = sys.stdout.isatty()
+    for snippet in found.snippets:
+        print("  " + _highlight(snippet.as_dict(), color))
+    return 0
+
+
+def _match_input(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    if args.text is not None:
+        return "", args.text, args.lang
+    if args.file is not None:
+        try:
+            return "", Path(args.file).read_text(encoding="utf-8"), args.lang
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--file {args.file}: cannot be read as UTF-8 text ({exc})") from None
+    if args.url is not None:
+        return _fetch_and_extract(args.url, args)
+    from sqlalchemy.orm import Session
+
+    config = load(args)
+    engine = open_database(config, write=False)
+    try:
+        with Session(engine) as session:
+            article = session.get(Article, args.article)
+            if article is None:
+                raise UsageError(f"--article {args.article}: no stored article has this id")
+            return article.title or "", article.text, args.lang or article.language
+    finally:
+        engine.dispose()
+
+
+def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, str | None]:
+    import urllib.error
+    import urllib.request
+
+    from crawler.config import DEFAULT_USER_AGENT
+    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+
+    try:
+        config: Config | None = load(args)
+    except ConfigError:
+        config = None
+    agent = config.crawl.user_agent if config else DEFAULT_USER_AGENT
+    request = urllib.request.Request(url, headers={"User-Agent": agent})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read(20_000_000)
+            charset = response.headers.get_content_charset()
+    except (urllib.error.URLError, ValueError, OSError) as exc:
+        raise UsageError(f"--url {url}: cannot be fetched ({exc})") from None
+    article = extract_article(decode_html(body, charset), ExtractionOptions(url=url))
+    if article is None:
+        raise UsageError(f"--url {url}: the page has no article text to match")
+    return article.title or "", article.text, args.lang or article.language
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from crawler.watch.flagging import prefilter
+    from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
+    from crawler.watch.query import QueryError
+    from storage import repository
+
+    try:
+        node = compile_query(args.query)
+    except QueryError as exc:
+        raise UsageError(f"query {args.query!r}: {exc}") from None
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    config = load(args)
+    if args.source:
+        config.source(args.source)
+    since = since_argument(args.since)
+    matcher = Matcher([WatchlistQuery("search", args.query)])
+    engine = open_database(config, write=False)
+    results = []
+    try:
+        with Session(engine) as session:
+            languages = repository.languages(session)
+            query = repository.search_candidates(
+                session, prefilter(node, languages), since, args.source
+            )
+            for article in session.scalars(query.execution_options(yield_per=200)):
+                found = matcher.match(article.title or "", article.text, article.language)
+                if found:
+                    results.append((article, found[0]))
+                    if len(results) >= args.limit:
+                        break
+    finally:
+        engine.dispose()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "url": a.url,
+                        "source": a.source,
+                        "published_at": iso(a.published_at),
+                        "language": a.language,
+                        **{
+                            k: v
+                            for k, v in m.as_dict().items()
+                            if k in ("terms", "score", "snippets")
+                        },
+                    }
+                    for a, m in results
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    color = sys.stdout.isatty()
+    for article, match in results:
+        when = article.published_at.strftime("%Y-%m-%d %H:%M") if article.published_at else "-"
+        source, title = terminal_text(article.source), terminal_text(article.title or "")
+        print(f"{when}  {source}  #{article.id}  {title}\n  {terminal_text(article.url)}")
+        for snippet in match.snippets[:2]:
+            print("    " + _highlight(snippet.as_dict(), color))
+    print(f"{len(results)} articles", file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Finding article links: feeds, sitemaps and section pages read from strings, no fetching."""

@@ -1,0 +1,166 @@
+"""Run the ``news`` spider for any number of sources in this process, as ``presswatch crawl``
+does.
+
+The code path is the one ``scrapy crawl news -a sources=A,B`` takes: the same spider, settings,
+pipelines and extensions, one Scrapy crawler for all the sources. Scrapy is imported only when
+a crawl starts: a source whose listings are unchanged (``crawler.scrapy.precheck``) needs none.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from sqlalchemy import select
+
+from crawler.config import Config
+from crawler.escaping import terminal_text
+from storage.engine import make_engine, make_sessionmaker
+from storage.models import CrawlRun
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    source: str
+    run_id: int | None
+    status: str
+    finish_reason: str
+    pages_fetched: int = 0
+    articles_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    flagged: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    from scrapy.settings import Settings
+
+    from crawler.scrapy import settings as default_settings
+
+    settings = Settings()
+    settings.setmodule(default_settings, priority="project")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def crawl_sources(
+    config: Config,
+    names: Sequence[str],
+    *,
+    progress_seconds: float = 0,
+    overrides: dict[str, Any] | None = None,
+    expect_articles: bool = False,
+) -> list[RunSummary]:
+    """Crawl ``names`` once each in one engine (one crawler, one downloader with a slot per
+    host, one extraction pool, one writer), and return what each source's run recorded.
+
+    ``expect_articles``: a listing is known to have changed (or was never read whole), so
+    there will be pages to extract: the extraction workers' fork server starts at once, in
+    parallel with Scrapy's start, rather than when the first article page is requested.
+    """
+    if expect_articles and (overrides or {}).get("PRESSWATCH_WORKERS") != 0:
+        from crawler.extract.pool import start_fork_server
+
+        start_fork_server()
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.scrapy.spiders.news import NewsSpider
+
+    settings = scrapy_settings(
+        {
+            "PRESSWATCH_PROGRESS_SECONDS": progress_seconds,
+            # The CLI configures logging; Scrapy must not add a root handler of its own.
+            "LOG_INSTALL_ROOT_HANDLER": False,
+            **(overrides or {}),
+        }
+    )
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, sources=",".join(names), config=str(Path(config.path)))
+    process.start()
+    spider = crawler.spider
+    ended = {run.source: run for run in getattr(getattr(spider, "runs", None), "ended", [])}
+    reason = (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
+    run_ids = {name: ended[name].run_id if name in ended else None for name in names}
+    reasons = {name: ended[name].reason if name in ended else reason for name in names}
+    return read_summaries(config, run_ids, reasons)
+
+
+def read_summaries(
+    config: Config, run_ids: dict[str, int | None], reasons: dict[str, str]
+) -> list[RunSummary]:
+    engine = make_engine(config.database_url, write=False)
+    try:
+        with make_sessionmaker(engine)() as session:
+            ids = [i for i in run_ids.values() if i is not None]
+            rows = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(ids)))}
+    finally:
+        engine.dispose()
+    summaries = []
+    for name, run_id in run_ids.items():
+        run = rows.get(run_id) if run_id is not None else None
+        if run is None:
+            summaries.append(RunSummary(name, None, "failed", reasons[name]))
+            continue
+        seconds = ((run.finished_at or run.started_at) - run.started_at).total_seconds()
+        summaries.append(
+            RunSummary(
+                source=name,
+                run_id=run.id,
+                status=run.status,
+                finish_reason=run.finish_reason or reasons[name],
+                pages_fetched=run.pages_fetched,
+                articles_fetched=run.articles_fetched,
+                new=run.new,
+                updated=run.updated,
+                duplicate=run.duplicate,
+                unchanged=run.unchanged,
+                empty=run.empty,
+                flagged=run.flagged,
+                errors=dict(run.errors),
+                seconds=round(seconds, 2),
+            )
+        )
+    return summaries
+
+
+def format_errors(errors: dict[str, int]) -> str:
+    """``0``, or the total and each kind's count, most frequent first."""
+    if not errors:
+        return "0"
+    total = sum(errors.values())
+    parts = ", ".join(
+        f"{terminal_text(k)} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1])
+    )
+    return f"{total} ({parts})"
+
+
+def print_summaries(summaries: Sequence[RunSummary], out: TextIO = sys.stdout) -> None:
+    """The runs as a table for people: one line each, errors by kind."""
+    header = (
+        f"{'source':<16} {'status':<9} {'pages':>6} {'new':>5} {'updated':>8} "
+        f"{'duplicate':>10} {'unchanged':>10} {'empty':>6} {'flagged':>8} {'seconds':>8}  errors"
+    )
+    print(header, file=out)
+    for s in summaries:
+        print(
+            f"{s.source:<16} {s.status:<9} {s.pages_fetched:>6} {s.new:>5} {s.updated:>8} "
+            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.flagged:>8} {s.seconds:>8.1f}  "
+            f"{format_errors(s.errors)}",
+            file=out,
+        )
