@@ -6,7 +6,7 @@ Fills a fresh SQLite database (WAL, as the crawl uses it) with generated article
 keys and their story keys (MinHash bands), in bulk, fetched over the last 69 days; then
 measures, against the full database:
 
-- the known-URL check the spider makes before downloading (``repository.known_urls``), one
+- the known-URL check the spider makes before downloading (``articles.known_urls``), one
   key per call and a listing's 100 keys per call: latency percentiles;
 - the content-hash check ``store_article`` makes for every page: latency percentiles;
 - storing new articles through the crawl's own path (``store_new_articles`` and the search
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from sqlalchemy import Engine, insert, select  # noqa: E402
 
-from storage import fingerprints, repository, stories  # noqa: E402
+from storage import articles, fingerprints, search, stories  # noqa: E402
 from storage.engine import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import ensure_schema  # noqa: E402
 from storage.models import Article, ArticleUrl, StoryKeys  # noqa: E402
@@ -131,11 +131,11 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), cuts[98], max(values)
 
 
-def new_records(count: int, offset: int) -> Iterator[repository.ArticleRecord]:
+def new_records(count: int, offset: int) -> Iterator[articles.ArticleRecord]:
     rng = random.Random(offset)
     now = datetime.now(UTC)
     for i in range(offset, offset + count):
-        yield repository.ArticleRecord(
+        yield articles.ArticleRecord(
             source="bench",
             url=f"https://other.example.net/news/{i}/fresh-{i}",
             text=text_of(rng, i) + " " + " ".join(rng.choice(WORDS) for _ in range(300)),
@@ -199,8 +199,8 @@ def store_rate(engine: Engine, count: int, offset: int) -> float:
     for start in range(0, len(records), 50):
         batch = records[start : start + 50]
         with sessions.begin() as session:
-            stored = repository.store_new_articles(session, batch)
-            repository.add_search_words(
+            stored = articles.store_new_articles(session, batch)
+            search.add_search_words(
                 session,
                 [(result.article_id, batch[i].text.lower()) for i, result in stored.items()],
             )
@@ -236,11 +236,11 @@ def main() -> int:
             )
         )
         key_iter, miss_iter, hash_iter = iter(keys), iter(misses), iter(hashes)
-        one_key = latencies(lambda: repository.known_urls(session, [next(key_iter)]), len(keys))
-        one_miss = latencies(lambda: repository.known_urls(session, [next(miss_iter)]), len(misses))
+        one_key = latencies(lambda: articles.known_urls(session, [next(key_iter)]), len(keys))
+        one_miss = latencies(lambda: articles.known_urls(session, [next(miss_iter)]), len(misses))
         listing = [keys[i : i + 100] for i in range(0, len(keys), 100)]
         list_iter = iter(listing)
-        hundred = latencies(lambda: repository.known_urls(session, next(list_iter)), len(listing))
+        hundred = latencies(lambda: articles.known_urls(session, next(list_iter)), len(listing))
         by_hash = latencies(
             lambda: session.scalar(
                 select(Article.id).where(Article.content_hash == next(hash_iter))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from storage.repository import MatchRecord
+    from storage.matches import MatchRecord
 
 
 class PageRefused(Exception):

@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Article, Delivery, DeliveryItem, WatcherState, WatchMatch
-from storage.repository import dialect_insert
+from storage.sql import dialect_insert
 
 OPEN = ("pending", "sending")
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from storage import repository
+from storage import articles, runs
+from storage.articles import ArticleRecord
 from storage.engine import make_engine, make_sessionmaker
 from storage.health import Health, source_health
 from storage.migrate import ensure_schema, upgrade
-from storage.repository import ArticleRecord, RunCounts
+from storage.runs import RunCounts
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 WORDS = "ceasefire talks resumed after shelling near the border village overnight officials said"
@@ -27,8 +28,8 @@ def _engine(tmp_path: Path) -> Engine:
 
 def _run(engine: Engine, hour: int, **counts: int) -> None:
     with make_sessionmaker(engine).begin() as session:
-        run_id = repository.start_run(session, "s", T0 + timedelta(hours=hour), None)
-        repository.finish_run(
+        run_id = runs.start_run(session, "s", T0 + timedelta(hours=hour), None)
+        runs.finish_run(
             session,
             run_id,
             finished_at=T0 + timedelta(hours=hour, minutes=1),
@@ -77,7 +78,7 @@ def test_texts_shrunk_to_a_fraction_of_their_usual_length_make_a_source_broken(
     def store(n: int, hour: int, words: int) -> None:
         body = " ".join(f"{WORDS} {n} {i}." for i in range(words))
         with make_sessionmaker(engine).begin() as session:
-            repository.store_article(
+            articles.store_article(
                 session,
                 ArticleRecord(
                     source="s",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crawler.config import Config, load_config
 from crawler.demo.articles import SEED_STORY
 from crawler.digests.digest import build_digest, render
-from storage import repository
+from storage import articles
 from storage.engine import make_engine
 from storage.migrate import ensure_schema
 from storage.models import Article
@@ -97,9 +97,9 @@ def test_article_text_is_escaped_in_html(tmp_path: Path) -> None:
     title = "<script>alert(1)</script> Karabakh & co"
     body = "Fighting resumed in Karabakh <b>overnight</b>, officials said. " * 5
     with Session(engine) as session, session.begin():
-        stored = repository.store_article(
+        stored = articles.store_article(
             session,
-            repository.ArticleRecord("s", "https://a.example/x?a=1&b=2", body, now, title=title),
+            articles.ArticleRecord("s", "https://a.example/x?a=1&b=2", body, now, title=title),
         )
         article = session.get_one(Article, stored.article_id)
         from crawler.watch.flagging import Flagger
@@ -146,9 +146,9 @@ def test_the_chart_counts_mentions_per_day_of_publication_in_the_watchers_zone(
     with Session(engine) as session, session.begin():
         for name, age in ages.items():
             body = f"Story {name} about shelling in Karabakh, told at length. " * 8
-            stored = repository.store_article(
+            stored = articles.store_article(
                 session,
-                repository.ArticleRecord(
+                articles.ArticleRecord(
                     "s",
                     f"https://a.example/{name}",
                     body,

@@ -46,7 +46,7 @@ from crawler.escaping import (
 )
 from crawler.watch.flagging import Flagger, search_words
 from crawler.watch.matcher import WatchlistQuery
-from storage import repository
+from storage import articles, search
 from storage.engine import make_engine
 from storage.migrate import ensure_schema
 from storage.models import Article, CrawlRun, Delivery
@@ -168,9 +168,9 @@ def hostile_database(
                 "description": a.description,
                 "site_name": a.site_name,
             }
-            stored = repository.store_article(
+            stored = articles.store_article(
                 session,
-                repository.ArticleRecord(
+                articles.ArticleRecord(
                     "s", a.url, a.text, now, published_at=now - timedelta(hours=age)
                 ),
             )
@@ -181,7 +181,7 @@ def hostile_database(
             assert article.title == a.title and article.text == a.text
             assert flagger.flag(session, article, now) == {"karabakh": "new"}
             # The search index, as the crawl's pipeline writes it.
-            repository.set_search_words(session, article.id, search_words(a.title, a.text))
+            search.set_search_words(session, article.id, search_words(a.title, a.text))
     engine.dispose()
     return path
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from storage import repository
+from storage import articles, reading, search
+from storage.articles import ArticleRecord, Outcome
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, current_revision, ensure_schema, head_revision
 from storage.models import Article, ArticleRevision, ArticleUrl, WatchMatch
-from storage.repository import ArticleRecord, Outcome
 
 T0 = datetime(2020, 11, 2, 3, 0, tzinfo=UTC)
 WAR = (
@@ -48,9 +48,9 @@ def record(url: str, text: str = WAR, **kw: object) -> ArticleRecord:
     return ArticleRecord(source="warta", url=url, text=text, fetched_at=kw.pop("at", T0), **kw)  # type: ignore[arg-type]
 
 
-def store(engine: Engine, rec: ArticleRecord) -> repository.StoreResult:
+def store(engine: Engine, rec: ArticleRecord) -> articles.StoreResult:
     with make_sessionmaker(engine).begin() as session:
-        return repository.store_article(session, rec)
+        return articles.store_article(session, rec)
 
 
 def count(engine: Engine, model: type) -> int:
@@ -94,7 +94,7 @@ def test_tracking_parameters_and_amp_copy_are_the_same_article(engine: Engine) -
     assert amp.outcome is Outcome.DUPLICATE and amp.article_id == main.article_id
     assert count(engine, Article) == 1
     with Session(engine) as session:
-        urls = repository.urls_of(session, [main.article_id])[main.article_id]
+        urls = reading.urls_of(session, [main.article_id])[main.article_id]
         article = session.get_one(Article, main.article_id)
     assert "http://n.example/amp/read/1/a" in urls
     assert article.text == WAR  # the canonical page's text, not the copy's
@@ -131,7 +131,7 @@ def test_same_text_on_another_site_is_one_article_with_both_urls(engine: Engine)
     )
     assert copy.outcome is Outcome.DUPLICATE and copy.article_id == original.article_id
     with Session(engine) as session:
-        urls = repository.urls_of(session, [original.article_id])[original.article_id]
+        urls = reading.urls_of(session, [original.article_id])[original.article_id]
     assert set(urls) == {"http://n.example/read/1/a", "http://w.example/story/a"}
 
 
@@ -170,7 +170,7 @@ def test_changed_text_is_an_update_that_keeps_the_earlier_revision(engine: Engin
 def test_known_urls_reports_when_each_was_checked(engine: Engine) -> None:
     store(engine, record("http://n.example/read/1/a"))
     with Session(engine) as session:
-        known = repository.known_urls(
+        known = articles.known_urls(
             session, ["http://n.example/read/1/a", "http://n.example/read/9/z"]
         )
     assert known == {"http://n.example/read/1/a": T0}
@@ -181,7 +181,7 @@ def _store_many(db: str, texts: list[str]) -> None:
     sessions = make_sessionmaker(engine)
     for i, text in enumerate(texts):
         with sessions.begin() as session:
-            repository.store_article(session, record(f"http://n.example/read/{i}/x", text=text))
+            articles.store_article(session, record(f"http://n.example/read/{i}/x", text=text))
     engine.dispose()
 
 
@@ -204,12 +204,12 @@ def test_two_crawls_storing_copies_of_one_story_at_once_join_one_story(engine: E
     copies = [record("http://n.example/read/1/a"), record("http://w.example/story/b", text=edited)]
     sessions = make_sessionmaker(engine)
     start = threading.Barrier(2)
-    stored: list[repository.StoreResult] = []
+    stored: list[articles.StoreResult] = []
 
     def crawl(copy: ArticleRecord) -> None:
         with sessions.begin() as session:
             start.wait()
-            stored.extend(repository.store_new_articles(session, [copy]).values())
+            stored.extend(articles.store_new_articles(session, [copy]).values())
             time.sleep(0.5)  # still uncommitted while the other crawl looks for its story
 
     threads = [threading.Thread(target=crawl, args=(copy,)) for copy in copies]
@@ -307,10 +307,8 @@ def test_a_rolled_back_store_hides_no_story_stored_after_it(engine: Engine) -> N
     sessions = make_sessionmaker(engine)
     store(engine, record("http://n.example/read/9/z", text=OTHER))
     with pytest.raises(RuntimeError), sessions.begin() as session:
-        repository.store_new_articles(
-            session, [record("http://x.example/1", text=OTHER + " Satu.")]
-        )
-        repository.store_article(session, record("http://x.example/2", text=OTHER + " Dua."))
+        articles.store_new_articles(session, [record("http://x.example/1", text=OTHER + " Satu.")])
+        articles.store_article(session, record("http://x.example/2", text=OTHER + " Dua."))
         raise RuntimeError("the batch failed")
     original = store(engine, record("http://n.example/read/1/a"))
     near = store(engine, record("http://w.example/story/b", text=EDITED))
@@ -374,8 +372,8 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
     ensure_schema(engine)
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
-        article_id = repository.store_article(
-            session, repository.ArticleRecord("s", "https://a.example/1", "text " * 40, now)
+        article_id = articles.store_article(
+            session, articles.ArticleRecord("s", "https://a.example/1", "text " * 40, now)
         ).article_id
         for days, status in (
             (400, "finished"),
@@ -481,7 +479,7 @@ def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count:
             [{"id": r["id"], "w": "the army said" if r["id"] % 2 else "other words"} for r in rows],
         )
     with Session(engine) as session:
-        query = repository.search_candidates(session, ("AND", ["said"]))
+        query = search.search_candidates(session, ("AND", ["said"]))
         walked = "+articles.id" in str(query.compile(engine))
         found = [(a.published_at or a.fetched_at, a.id) for a in session.scalars(query)]
     assert walked == (count // 2 >= 5000)

@@ -137,7 +137,7 @@ def test_a_listing_moved_permanently_is_written_at_its_new_address(
 ) -> None:
     from crawler.config import load_config
     from crawler.sources.moves import settle_move
-    from storage import repository
+    from storage import listings, runs
     from storage.engine import make_engine, make_sessionmaker
     from storage.migrate import ensure_schema
 
@@ -148,17 +148,17 @@ def test_a_listing_moved_permanently_is_written_at_its_new_address(
     engine = make_engine(load_config(config).database_url)
     ensure_schema(engine)
     with make_sessionmaker(engine).begin() as session:
-        run_id = repository.start_run(session, "shells", datetime.now(UTC), None)
-        repository.finish_run(
+        run_id = runs.start_run(session, "shells", datetime.now(UTC), None)
+        runs.finish_run(
             session,
             run_id,
             finished_at=datetime.now(UTC),
             status="finished",
             finish_reason="finished",
-            counts=repository.RunCounts(pages_fetched=1),
+            counts=runs.RunCounts(pages_fetched=1),
         )
-        state = repository.ListingState(new, '"e"', None, [])
-        repository.save_listing_states(
+        state = listings.ListingState(new, '"e"', None, [])
+        listings.save_listing_states(
             session, "shells", {url_key(old): state, url_key(new): state}, datetime.now(UTC)
         )
     engine.dispose()

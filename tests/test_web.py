@@ -497,7 +497,7 @@ def test_a_revised_article_shows_its_revisions(server: Server, crawl: Crawl) -> 
 
     from sqlalchemy.orm import Session
 
-    from storage import repository
+    from storage import articles
     from storage.engine import make_engine
 
     page = "https://revised.example/read/4/"
@@ -505,9 +505,9 @@ def test_a_revised_article_shows_its_revisions(server: Server, crawl: Crawl) -> 
     engine = make_engine(crawl.database_url)
     try:
         with Session(engine) as session, session.begin():
-            stored = repository.store_article(
+            stored = articles.store_article(
                 session,
-                repository.ArticleRecord(
+                articles.ArticleRecord(
                     "warta",
                     page,
                     "Karabakh war: the corrected report, with more detail.",
@@ -517,7 +517,7 @@ def test_a_revised_article_shows_its_revisions(server: Server, crawl: Crawl) -> 
             )
     finally:
         engine.dispose()
-    assert stored.outcome == repository.Outcome.UPDATED and stored.article_id == first
+    assert stored.outcome == articles.Outcome.UPDATED and stored.article_id == first
     client = Client(server)
     body = client.get(f"/stories/{first}").body
     assert "Revisions of this article" in body

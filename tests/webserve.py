@@ -70,7 +70,7 @@ def store_flagged(url: str, page: str, title: str, body: str) -> int:
 
     from crawler.watch.flagging import Flagger, search_words
     from crawler.watch.matcher import WatchlistQuery
-    from storage import repository
+    from storage import articles, search
     from storage.engine import make_engine
     from storage.models import Article
 
@@ -78,9 +78,9 @@ def store_flagged(url: str, page: str, title: str, body: str) -> int:
     engine = make_engine(url)
     try:
         with Session(engine) as session, session.begin():
-            stored = repository.store_article(
+            stored = articles.store_article(
                 session,
-                repository.ArticleRecord(
+                articles.ArticleRecord(
                     "warta",
                     page,
                     body,
@@ -96,7 +96,7 @@ def store_flagged(url: str, page: str, title: str, body: str) -> int:
             Flagger([WatchlistQuery("karabakh", "Karabakh AND war")]).flag(
                 session, article, now, scope=["karabakh"]
             )
-            repository.set_search_words(session, article.id, search_words(title, body))
+            search.set_search_words(session, article.id, search_words(title, body))
             return stored.article_id
     finally:
         engine.dispose()

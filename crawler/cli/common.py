@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,16 @@ def since_argument(value: str | None) -> datetime | None:
         return parse_since(value)
     except ValueError as exc:
         raise UsageError(f"--since: {exc}") from None
+
+
+def every_text(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def some_names(names: Sequence[str], shown: int = 20) -> str:
+    """``a, b, c`` or, past ``shown`` names, ``a, b, ... and 280 more``."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -7,13 +7,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.common import UsageError, daemon_logging, load, open_database
-from crawler.cli.status import _every
+from crawler.cli.common import (
+    UsageError,
+    daemon_logging,
+    every_text,
+    load,
+    open_database,
+    some_names,
+)
 from crawler.config import DEFAULT_NAME, Config, ConfigError
 from crawler.escaping import terminal_text
 
@@ -78,19 +83,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         f"  crawl    user agent {config.crawl.user_agent!r}, robots.txt "
         f"{'obeyed' if config.crawl.obey_robots else 'IGNORED'}, articles up to "
-        f"{_every(int(config.crawl.max_article_age.total_seconds()))} old"
+        f"{every_text(int(config.crawl.max_article_age.total_seconds()))} old"
     )
     daemon = config.daemon
     print(
         f"  daemon   at most {daemon.max_parallel_crawls} crawls at once, time limit "
-        f"{_every(int(daemon.crawl_time_limit.total_seconds()))}, intervals "
+        f"{every_text(int(daemon.crawl_time_limit.total_seconds()))}, intervals "
         f"{'adaptive' if daemon.adaptive else 'fixed'}"
     )
     print(f"  sources  {len(config.sources)}")
     for s in config.sources:
         print(
             f"    {s.name:<20} {len(s.feeds)} feeds, {len(s.sitemaps)} sitemaps, "
-            f"{len(s.pages)} pages; every {_every(int(s.every.total_seconds()))}; {s.timezone}; "
+            f"{len(s.pages)} pages; every {every_text(int(s.every.total_seconds()))}; "
+            f"{s.timezone}; "
             f"domains {', '.join(s.domains)}"
         )
     if not config.sources:
@@ -126,12 +132,6 @@ def _delivery_warnings(config: Config) -> list[str]:
 
 
 PRECHECK_SOURCES_AT_ONCE = 16
-
-
-def _some(names: Sequence[str], shown: int = 20) -> str:
-    """``a, b, c`` or, past ``shown`` names, ``a, b, ... and 280 more``."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
 
 
 def _precheck(config: Config, name: str, engine: Any, states: dict[str, Any]) -> Any:
@@ -210,7 +210,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if not args.force and config.cluster is None:
             from sqlalchemy.orm import Session
 
-            from storage.repository import listing_states_of
+            from storage.listings import listing_states_of
 
             with Session(engine) as session:
                 stored = listing_states_of(session, names)
@@ -229,7 +229,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         engine.dispose()
     if unchanged and not args.quiet:
         print(
-            f"{_some(list(unchanged))}: nothing new (every feed and sitemap answered "
+            f"{some_names(list(unchanged))}: nothing new (every feed and sitemap answered "
             "304 Not Modified); not crawled",
             file=sys.stderr,
         )
@@ -237,7 +237,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     summaries = []
     if to_crawl:
         if not args.quiet:
-            print(f"crawling {_some(to_crawl)} into {config.database_url}", file=sys.stderr)
+            print(f"crawling {some_names(to_crawl)} into {config.database_url}", file=sys.stderr)
         summaries = crawl_sources(
             config,
             to_crawl,

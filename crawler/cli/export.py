@@ -42,13 +42,13 @@ EXPORT_FIELDS = [
 def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from sqlalchemy.orm import Session
 
-    from storage import repository
+    from storage import reading
 
     since = since_argument(args.since)
     engine = open_database(config, write=False)
     try:
         with Session(engine) as session:
-            views = repository.iter_articles(
+            views = reading.iter_articles(
                 session, since, args.source, flagged=args.flagged, watchlist=args.watchlist
             )
             for view in views:

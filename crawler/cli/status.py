@@ -9,8 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.common import iso, load, open_database
-from crawler.cli.crawling import _some
+from crawler.cli.common import every_text, iso, load, open_database, some_names
 from crawler.config import Config
 from crawler.escaping import terminal_text
 
@@ -159,7 +158,7 @@ def _print_status(
     for row in sources:
         last = row["last_run"] or {}
         print(
-            f"{row['source']:<16} {_every(row['every']):>7}  "
+            f"{row['source']:<16} {every_text(row['every']):>7}  "
             f"{(last.get('started_at') or '-')[:19]:<20} {last.get('status', 'never'):<11} "
             f"{last.get('new', 0):>5} {last.get('errors', 0):>6}  "
             f"{(row['next_run'] or '-')[:19]:<20} {_health_text(row['health'])}"
@@ -193,7 +192,7 @@ def _print_status(
 
 def _engine_text(engine: dict[str, Any]) -> str:
     running = engine.get("running") or []
-    shown = _some(running, 8)
+    shown = some_names(running, 8)
     return (
         f"crawl engine: pid {engine.get('pid')}{' (draining)' if engine.get('draining') else ''}, "
         f"{len(running)} sources in progress{': ' + shown if running else ''}; "
@@ -242,10 +241,3 @@ def _health_text(health: dict[str, Any]) -> str:
     if state in ("healthy", "unknown"):
         return state
     return f"{state.upper()}: {terminal_text(str(health['reason']))}"
-
-
-def _every(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -28,7 +28,7 @@ def _flagger(config: Config, only: str | None = None) -> Any:
 def cmd_flag(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from storage import repository
+    from storage import reading
 
     config = load(args)
     flagger = _flagger(config, args.watchlist)
@@ -42,7 +42,7 @@ def cmd_flag(args: argparse.Namespace) -> int:
         while True:
             # One short transaction per batch keeps the database open to the crawl meanwhile.
             with Session(engine) as session, session.begin():
-                query = repository.articles_query(since)
+                query = reading.articles_query(since)
                 page = list(session.scalars(query.where(Article.id > last_id).limit(200)))
                 for article in page:
                     for status in flagger.flag(session, article, now).values():
@@ -177,7 +177,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from crawler.watch.flagging import prefilter
     from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
     from crawler.watch.query import QueryError
-    from storage import repository
+    from storage import search
 
     try:
         node = compile_query(args.query)
@@ -194,8 +194,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     results = []
     try:
         with Session(engine) as session:
-            languages = repository.languages(session)
-            query = repository.search_candidates(
+            languages = search.languages(session)
+            query = search.search_candidates(
                 session, prefilter(node, languages), since, args.source
             )
             for article in session.scalars(query.execution_options(yield_per=200)):

@@ -24,7 +24,7 @@ from twisted.internet import task
 from crawler.cluster.frontier import Frontier, Seed, new_worker_id
 from crawler.config import ConfigError
 from crawler.scrapy.sourceruns import SourceRun, run_counts
-from storage import repository
+from storage import runs
 
 if TYPE_CHECKING:
     from crawler.scrapy.spiders.news import NewsSpider
@@ -44,7 +44,7 @@ class ClusterShare:
         self.worker = new_worker_id()
         self.joined: dict[int, SourceRun] = {}
         self._left: set[int] = set()
-        self._reported: dict[int, repository.RunCounts] = {}
+        self._reported: dict[int, runs.RunCounts] = {}
         self._loops: list[task.LoopingCall] = []
 
     def settings(self) -> dict[str, Any]:
@@ -168,14 +168,14 @@ class ClusterShare:
         delta = now.minus(before) if before is not None else now
         if delta.any():
             with self.spider.writer.sessions.begin() as session:
-                repository.add_run_counts(session, run_id, delta)
+                runs.add_run_counts(session, run_id, delta)
         self._reported[run_id] = now
 
     def _close_if_last(self, run_id: int) -> None:
         """The worker that finds nothing of the run left anywhere closes its row."""
         if self.frontier.pending(run_id) == 0 and self.frontier.claim_final(run_id):
             with self.spider.writer.sessions.begin() as session:
-                repository.close_run(
+                runs.close_run(
                     session,
                     run_id,
                     finished_at=datetime.now(UTC),

@@ -19,7 +19,7 @@ from crawler.demo.server import SiteServer
 from crawler.escaping import terminal_text
 from crawler.scrapy.crawl import crawl_sources
 from crawler.watch.matcher import snippets_of
-from storage import repository
+from storage import matches as match_store
 from storage.engine import make_engine
 from storage.models import Article
 
@@ -143,7 +143,7 @@ def run_demo(directory: Path | None, *, quiet: bool = False, as_json: bool = Fal
     engine = make_engine(config.database_url, write=False)
     with Session(engine) as session:
         articles = list(session.scalars(select(Article).order_by(Article.published_at)))
-        matches = repository.matches_of(session, [a.id for a in articles])
+        matches = match_store.matches_of(session, [a.id for a in articles])
     engine.dispose()
 
     if as_json:

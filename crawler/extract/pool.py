@@ -35,7 +35,7 @@ from crawler.items import ExtractedArticle, PageSelectors
 from crawler.watch.flagging import analyse
 from crawler.watch.matcher import Matcher, WatchlistQuery
 from storage import fingerprints
-from storage.repository import MatchRecord
+from storage.matches import MatchRecord
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from crawler.items import ArticleItem, PageItem, PageRefused
 from crawler.scrapy.dbwriter import DbWriter
 from crawler.scrapy.spiders.news import NewsSpider
 from crawler.watch.matcher import WatchlistQuery
-from storage import repository
+from storage import articles, search
+from storage import matches as match_store
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
@@ -217,9 +218,9 @@ class ExtractionPipeline:
         result.errback(Failure(DropItem(f"{why}: {item.url}", log_level="DEBUG")))
 
 
-def to_record(item: ArticleItem) -> repository.ArticleRecord:
+def to_record(item: ArticleItem) -> articles.ArticleRecord:
     a = item.article
-    return repository.ArticleRecord(
+    return articles.ArticleRecord(
         source=item.source,
         url=a.url,
         text=a.text,
@@ -339,7 +340,7 @@ class StoragePipeline:
         records = [to_record(item) for item in batch]
         try:
             with session.begin_nested():
-                fresh = repository.store_new_articles(session, records)
+                fresh = articles.store_new_articles(session, records)
         except SQLAlchemyError:
             logger.warning("Storing a batch in bulk failed; storing one by one", exc_info=True)
             fresh = {}
@@ -358,10 +359,10 @@ class StoragePipeline:
     def _index_new(
         self,
         session: Session,
-        stored: list[tuple[int, ArticleItem, repository.StoreResult]],
+        stored: list[tuple[int, ArticleItem, articles.StoreResult]],
         outcomes: list[list[str]],
     ) -> None:
-        repository.add_search_words(session, [(r.article_id, i.search_words) for _, i, r in stored])
+        search.add_search_words(session, [(r.article_id, i.search_words) for _, i, r in stored])
         for at, _, _ in stored:
             outcomes[at].append("store/new")
         if not self._watchlists:
@@ -373,19 +374,19 @@ class StoragePipeline:
             if mine:
                 outcomes[at].append("flag/articles")
                 outcomes[at].extend(["flag/new"] * len(mine))
-        repository.add_new_matches(session, matches)
+        match_store.add_new_matches(session, matches)
 
     def _store(self, session: Session, item: ArticleItem) -> list[str]:
-        result = repository.store_article(session, to_record(item))
+        result = articles.store_article(session, to_record(item))
         outcomes = [f"store/{result.outcome.value}"]
         if result.replaced or result.outcome in (
-            repository.Outcome.NEW,
-            repository.Outcome.UPDATED,
+            articles.Outcome.NEW,
+            articles.Outcome.UPDATED,
         ):
-            repository.set_search_words(session, result.article_id, item.search_words)
+            search.set_search_words(session, result.article_id, item.search_words)
             if self._watchlists:
                 article = session.get_one(Article, result.article_id)
-                flags = repository.save_matches(
+                flags = match_store.save_matches(
                     session, article, item.matches, self._watchlists, item.fetched_at
                 )
                 matched = [w for w, status in flags.items() if status != "removed"]

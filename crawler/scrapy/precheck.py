@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from crawler.config import Config, SourceConfig
-from storage import repository
+from storage import listings as listing_store
+from storage import runs
 from storage.engine import make_sessionmaker
 from storage.urlkeys import url_key
 
@@ -72,8 +73,8 @@ class _WebRedirectsOnly(urllib.request.HTTPRedirectHandler):
 
 
 def _listings(
-    source: SourceConfig, states: dict[str, repository.ListingState]
-) -> Iterator[tuple[str, repository.ListingState | None]]:
+    source: SourceConfig, states: dict[str, listing_store.ListingState]
+) -> Iterator[tuple[str, listing_store.ListingState | None]]:
     """Each feed and sitemap, and the sitemaps last listed by the indexes among them."""
     seen: set[str] = set()
     queue = [*source.feeds, *source.sitemaps]
@@ -93,7 +94,7 @@ def precheck(
     config: Config,
     source: SourceConfig,
     engine: Engine,
-    states: dict[str, repository.ListingState] | None = None,
+    states: dict[str, listing_store.ListingState] | None = None,
 ) -> Precheck:
     """Ask for ``source``'s listings conditionally; record a run when none has changed.
     ``states``: its listings as stored, when the caller has read many sources' at once."""
@@ -102,7 +103,7 @@ def precheck(
     sessions = make_sessionmaker(engine)
     if states is None:
         with sessions() as session:
-            states = repository.listing_states(session, source.name)
+            states = listing_store.listing_states(session, source.name)
     listings = list(_listings(source, states))
     for url, state in listings:
         if state is None or not (state.etag or state.last_modified):
@@ -115,7 +116,7 @@ def precheck(
             return Precheck(False, refused)
     opener = urllib.request.build_opener(_NoRedirect)
 
-    def ask(listing: tuple[str, repository.ListingState | None]) -> str | None:
+    def ask(listing: tuple[str, listing_store.ListingState | None]) -> str | None:
         url, state = listing
         assert state is not None
         headers = {"User-Agent": agent}
@@ -147,14 +148,14 @@ def precheck(
     with sessions.begin() as session:
         # No process id: no crawl process ran (a crawl's row carries its own, and the daemon
         # finds its crawls' rows by it).
-        run_id = repository.start_run(session, source.name, now, None)
-        repository.finish_run(
+        run_id = runs.start_run(session, source.name, now, None)
+        runs.finish_run(
             session,
             run_id,
             finished_at=datetime.now(UTC),
             status="finished",
             finish_reason="not_modified",
-            counts=repository.RunCounts(pages_fetched=len(listings)),
+            counts=runs.RunCounts(pages_fetched=len(listings)),
         )
     return Precheck(True, "every listing answered 304 Not Modified", len(listings), run_id)
 

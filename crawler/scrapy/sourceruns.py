@@ -30,7 +30,8 @@ from twisted.python.failure import Failure
 
 from crawler.config import SourceConfig
 from crawler.scrapy.dbwriter import DbWriter
-from storage import repository
+from storage import listings as listing_store
+from storage import runs
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ SOURCE_META = "pw_source"
 RUN_META = "pw_run"
 
 
-def run_counts(counts: Counter[str] | dict[str, object]) -> repository.RunCounts:
+def run_counts(counts: Counter[str] | dict[str, object]) -> runs.RunCounts:
     """The run row's counts from a run's (or a crawler's) ``area/event`` counters."""
 
     def get(key: str) -> int:
@@ -50,7 +51,7 @@ def run_counts(counts: Counter[str] | dict[str, object]) -> repository.RunCounts
         for key, value in counts.items()
         if key.startswith("error/") and isinstance(value, int) and value
     }
-    return repository.RunCounts(
+    return runs.RunCounts(
         pages_fetched=get("fetch/pages"),
         articles_fetched=get("fetch/articles"),
         new=get("store/new"),
@@ -84,7 +85,7 @@ class SourceRun:
     started_at: datetime
     age_cutoff: datetime
     pattern: re.Pattern[str] | None
-    validators: dict[str, repository.ListingState]
+    validators: dict[str, listing_store.ListingState]
     started: float = field(default_factory=time.monotonic)
     run_id: int | None = None  # the row's id, once written (cluster mode: the daemon's)
     external: bool = False  # cluster mode: the run is the cluster's, closed by the frontier
@@ -92,7 +93,7 @@ class SourceRun:
     pending: int = 0
     ending: bool = False
     listings_changed: bool = False  # a listing answered with content (not 304), or a page
-    fetched_listings: dict[str, repository.ListingState] = field(default_factory=dict)
+    fetched_listings: dict[str, listing_store.ListingState] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)
     requested: set[str] = field(default_factory=set)
     listings: set[str] = field(default_factory=set)
@@ -112,7 +113,7 @@ class EndedRun:
     run_id: int | None
     status: str
     reason: str
-    counts: repository.RunCounts
+    counts: runs.RunCounts
     seconds: float
     started_at: datetime
 
@@ -122,7 +123,7 @@ class _Batch:
     """What one writer job took: the runs it opened and the ends it wrote."""
 
     starts: list[SourceRun] = field(default_factory=list)
-    ends: list[tuple[SourceRun, EndedRun, dict[str, repository.ListingState]]] = field(
+    ends: list[tuple[SourceRun, EndedRun, dict[str, listing_store.ListingState]]] = field(
         default_factory=list
     )
 
@@ -158,7 +159,7 @@ class RunBook:
         self._writes_out = 0
         self._lock = threading.Lock()
         self._starts: list[SourceRun] = []
-        self._ends: list[tuple[SourceRun, EndedRun, dict[str, repository.ListingState]]] = []
+        self._ends: list[tuple[SourceRun, EndedRun, dict[str, listing_store.ListingState]]] = []
         self._write_queued = False
         # Called with each run that starts (to request its seeds) and each that ends.
         self.on_start: list[Callable[[SourceRun], None]] = []
@@ -207,7 +208,7 @@ class RunBook:
     def open(
         self,
         source: SourceConfig,
-        validators: dict[str, repository.ListingState],
+        validators: dict[str, listing_store.ListingState],
         *,
         run_id: int | None = None,
     ) -> SourceRun:
@@ -324,7 +325,7 @@ class RunBook:
             self._writes_out += 1
 
             def save(session: Session) -> None:
-                repository.save_listing_states(session, run.name, states, now)
+                listing_store.save_listing_states(session, run.name, states, now)
 
             self.writer.submit(save).addBoth(self._saved)
         for listener in self.on_end:
@@ -348,13 +349,13 @@ class RunBook:
         self.waiting.clear()
 
     @staticmethod
-    def _states_to_save(run: SourceRun) -> dict[str, repository.ListingState]:
+    def _states_to_save(run: SourceRun) -> dict[str, listing_store.ListingState]:
         """Validators for the next run's conditional requests; a listing with an article that
         failed to come home is saved without them, so it is read whole next time."""
         return {
             key: state
             if key not in run.incomplete
-            else repository.ListingState(state.url, None, None, state.children)
+            else listing_store.ListingState(state.url, None, None, state.children)
             for key, state in run.fetched_listings.items()
         }
 
@@ -378,19 +379,19 @@ class RunBook:
             batch.starts, self._starts = self._starts, []
             batch.ends, self._ends = self._ends, []
         pid = os.getpid()
-        ids = repository.start_runs(session, [(r.name, r.started_at, pid) for r in batch.starts])
+        ids = runs.start_runs(session, [(r.name, r.started_at, pid) for r in batch.starts])
         for run, run_id in zip(batch.starts, ids, strict=True):
             run.run_id = run_id  # read by the ends below, in this thread
         now = datetime.now(UTC)
-        repository.finish_runs(
+        runs.finish_runs(
             session,
             [
-                repository.RunEnd(run.run_id, now, ended.status, ended.reason, ended.counts)
+                runs.RunEnd(run.run_id, now, ended.status, ended.reason, ended.counts)
                 for run, ended, _ in batch.ends
                 if run.run_id is not None and not run.external
             ],
         )
-        repository.save_many_listing_states(
+        listing_store.save_many_listing_states(
             session, [(run.name, states) for run, _, states in batch.ends if states], now
         )
 

@@ -486,14 +486,14 @@ class Daemon:
         """Open a run in the shared frontier with the source's seeds, and wait for the
         workers to finish it (or for the time limit)."""
         from crawler.cluster.frontier import Frontier, Seed
-        from storage import repository
+        from storage import runs
 
         assert self._engine is not None and self.config.cluster is not None
         frontier = Frontier(self.config.cluster)
         sessions = make_sessionmaker(self._engine)
         started = time.monotonic()
         with sessions.begin() as session:
-            run_id = repository.start_run(session, source.name, datetime.now(UTC), None)
+            run_id = runs.start_run(session, source.name, datetime.now(UTC), None)
         seeds = [Seed(u, "feed") for u in source.feeds]
         seeds += [Seed(u, "sitemap") for u in source.sitemaps]
         seeds += [Seed(u, "page") for u in source.pages]
@@ -509,7 +509,7 @@ class Daemon:
                 why = "time limit" if not self._stopping.is_set() else "the daemon stopped"
                 frontier.abandon(run_id)
                 with sessions.begin() as session:
-                    repository.close_run(
+                    runs.close_run(
                         session,
                         run_id,
                         finished_at=datetime.now(UTC),

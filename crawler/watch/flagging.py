@@ -11,17 +11,18 @@ from crawler.watch.matcher import ArticleText, Match, Matcher, WatchlistQuery, s
 from crawler.watch.query import And, Field, Near, Node, Not, Or, Term
 from crawler.watch.stemming import stemmer
 from crawler.watch.text import plain_form
-from storage import repository
+from storage import matches as match_store
+from storage import search
 from storage.models import Article
 
 MIN_CORE = 3
 
 
-def to_record(match: Match) -> repository.MatchRecord:
+def to_record(match: Match) -> match_store.MatchRecord:
     """What is stored of a match: its terms, score and hits. The snippets are cut from the
     article's text at those hits when they are shown (``stored_snippets``): the crawl does not
     cut snippets for every match it stores."""
-    return repository.MatchRecord(
+    return match_store.MatchRecord(
         watchlist=match.watchlist,
         terms=[{"term": t.term, "count": t.count, "where": list(t.where)} for t in match.terms],
         score=match.score,
@@ -43,7 +44,7 @@ class Flagger:
         self, session: Session, article: Article, now: datetime, scope: Iterable[str] | None = None
     ) -> dict[str, str]:
         found = [m for m in self.match(article) if scope is None or m.watchlist in set(scope)]
-        return repository.save_matches(
+        return match_store.save_matches(
             session,
             article,
             [to_record(m) for m in found],
@@ -59,7 +60,7 @@ def search_words(title: str | None, text: str) -> str:
 
 def analyse(
     matcher: Matcher | None, title: str | None, text: str, language: str | None
-) -> tuple[list[repository.MatchRecord], str]:
+) -> tuple[list[match_store.MatchRecord], str]:
     """An article's watchlist matches and its search words, from one tokenisation."""
     article = ArticleText(title or "", text, language)
     words = " ".join(article.plain["title"] + article.plain["body"])
@@ -95,14 +96,14 @@ def _core(word: str, languages: Iterable[str]) -> str | None:
     return core if len(core) >= MIN_CORE else None
 
 
-def prefilter(node: Node, languages: Iterable[str]) -> repository.Prefilter:
+def prefilter(node: Node, languages: Iterable[str]) -> search.Prefilter:
     """Substrings an article's normalised words must contain for ``node`` to match it, given
     the languages of the articles searched."""
     languages = set(languages)
     if isinstance(node, Term):
         if term_is_literal(node):
             return " ".join(node.words) if len(" ".join(node.words)) >= MIN_CORE else None
-        cores: list[repository.Prefilter] = [
+        cores: list[search.Prefilter] = [
             (w if len(w) >= MIN_CORE else None)
             if node.prefix and k == len(node.words) - 1
             else _core(w, languages)

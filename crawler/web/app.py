@@ -42,7 +42,7 @@ from crawler.web.security import (
     password_matches,
     safe_next,
 )
-from storage import repository
+from storage import search
 
 FIRST_VISIT = timedelta(days=7)  # "new" on a first visit: what changed in the last week
 VISIT_GAP = timedelta(minutes=30)  # a visit ends after this long without looking
@@ -248,7 +248,7 @@ class WebView:
             problems.append(f"watchlist: no watchlist named {watchlist!r}")
         filters = searching.Filters(since, source, params.get("language") or None, watchlist)
         with self.session() as session:
-            languages = repository.languages(session)
+            languages = search.languages(session)
             if query and error is None and not problems:
                 if trial_days:
                     days = max(1, min(trial_days, 90))

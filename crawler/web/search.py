@@ -21,7 +21,7 @@ from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
 from crawler.watch.query import QueryError
 from crawler.web import highlight
 from crawler.web.reads import iso
-from storage import repository
+from storage import search as search_store
 from storage.models import Article, WatchMatch
 
 PAGE = 20
@@ -123,8 +123,8 @@ def search(
     """Up to ``page`` articles matching ``query`` (a valid query: see ``check``)."""
     node = compile_query(query)
     matcher = Matcher([WatchlistQuery("search", query)])
-    languages = repository.languages(session)
-    statement = repository.search_candidates(
+    languages = search_store.languages(session)
+    statement = search_store.search_candidates(
         session, prefilter(node, languages), filters.since, filters.source
     )
     recency = func.coalesce(Article.published_at, Article.fetched_at)

@@ -40,7 +40,8 @@ from crawler.items import PageItem
 from crawler.scrapy.dbwriter import DbWriter
 from crawler.scrapy.failures import failure_kind
 from crawler.scrapy.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun
-from storage import repository
+from storage import articles as article_store
+from storage import listings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, ensure_schema
 from storage.urlkeys import host_of, url_key
@@ -295,10 +296,10 @@ class NewsSpider(Spider):
     def _start_waiting(self) -> None:
         self.runs.start_waiting(self.validators_of)
 
-    def validators_of(self, sources: list[str]) -> dict[str, dict[str, repository.ListingState]]:
+    def validators_of(self, sources: list[str]) -> dict[str, dict[str, listings.ListingState]]:
         try:
             with self._reader() as session:
-                return repository.listing_states_of(session, sources)
+                return listings.listing_states_of(session, sources)
         except SQLAlchemyError:
             logger.warning("Cannot read the listings' validators; fetching them all", exc_info=True)
             return {}
@@ -433,7 +434,7 @@ class NewsSpider(Spider):
     ) -> None:
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
-        state = repository.ListingState(
+        state = listings.ListingState(
             response.url,
             etag.decode("latin-1") if etag else None,
             modified.decode("latin-1") if modified else None,
@@ -650,7 +651,7 @@ class NewsSpider(Spider):
         if unknown:
             try:
                 with self._reader() as session:
-                    found = repository.known_urls(session, unknown)
+                    found = article_store.known_urls(session, unknown)
             except SQLAlchemyError:
                 logger.warning("Known-URL check failed; fetching the listed URLs", exc_info=True)
                 found = {}
