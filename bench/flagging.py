@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.sitegen import generate
 from crawler.extract.article import ExtractionOptions, decode_html, extract_article
 from crawler.watch.flagging import analyse
-from crawler.watch.matcher import Matcher, WatchlistQuery, stored_snippets
+from crawler.watch.matcher import Matcher, WatchlistQuery
+from crawler.watch.snippets import stored_snippets
 
 VOCABULARY = {
     "en": "the of and to in a is that for on with as was by at from army troops shelling "

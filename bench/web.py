@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 
 from crawler.watch.flagging import analyse  # noqa: E402
-from crawler.watch.matcher import Matcher, WatchlistQuery, split_words  # noqa: E402
+from crawler.watch.matcher import Matcher, WatchlistQuery  # noqa: E402
+from crawler.watch.tokens import split_words  # noqa: E402
 from storage import fingerprints  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.migrate import ensure_schema  # noqa: E402

@@ -311,7 +311,7 @@ class WatchlistConfig(_Section):
     @field_validator("query")
     @classmethod
     def _query(cls, value: str) -> str:
-        from crawler.watch.matcher import compile_query
+        from crawler.watch.evaluation import compile_query
         from crawler.watch.query import QueryError
 
         try:

@@ -30,7 +30,7 @@ from crawler.demo.articles import (
     WIRE_NEAR,
     Story,
 )
-from crawler.watch.matcher import snippets_of
+from crawler.watch.snippets import snippets_of
 from storage.models import Article, ArticleRevision, ArticleUrl, CrawlRun, WatchMatch
 from storage.urlkeys import url_key
 from tests.conftest import (

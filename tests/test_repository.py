@@ -586,7 +586,8 @@ def test_matches_stored_with_their_snippets_keep_them_after_the_upgrade(tmp_path
     from sqlalchemy import text
 
     from crawler.watch.flagging import Flagger
-    from crawler.watch.matcher import WatchlistQuery, snippets_of
+    from crawler.watch.matcher import WatchlistQuery
+    from crawler.watch.snippets import snippets_of
     from storage.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")

@@ -9,16 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.watch.matcher import (
-    ArticleText,
-    Highlights,
-    Matcher,
-    WatchlistQuery,
-    compile_query,
-    match_query,
-    stored_snippets,
-)
+from crawler.watch.evaluation import compile_query
+from crawler.watch.matcher import Matcher, WatchlistQuery, match_query
 from crawler.watch.query import QueryError, parse_query
+from crawler.watch.results import Highlights
+from crawler.watch.snippets import stored_snippets
+from crawler.watch.tokens import ArticleText
 
 # (query, language, text, matches?)
 CASES = [

@@ -231,7 +231,8 @@ def test_the_own_page_replacing_its_amp_copy_is_flagged_and_indexed_anew(tmp_pat
     from crawler.items import ArticleItem, ExtractedArticle
     from crawler.scrapy.pipelines import StoragePipeline
     from crawler.watch.flagging import analyse
-    from crawler.watch.matcher import Matcher, snippets_of
+    from crawler.watch.matcher import Matcher
+    from crawler.watch.snippets import snippets_of
     from storage.engine import make_engine, make_sessionmaker
     from storage.migrate import ensure_schema
     from storage.models import Article, WatchMatch

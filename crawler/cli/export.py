@@ -78,7 +78,7 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
 
 
 def _match_record(match: Any, article: Article) -> dict[str, Any]:
-    from crawler.watch.matcher import snippets_of
+    from crawler.watch.snippets import snippets_of
 
     return {
         "watchlist": match.watchlist,

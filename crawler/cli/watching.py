@@ -84,7 +84,8 @@ def _highlight(snippet: dict[str, Any], color: bool) -> str:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from crawler.watch.matcher import compile_query, match_query
+    from crawler.watch.evaluation import compile_query
+    from crawler.watch.matcher import match_query
     from crawler.watch.query import QueryError
 
     try:
@@ -174,8 +175,9 @@ def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, st
 def cmd_search(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
+    from crawler.watch.evaluation import compile_query
     from crawler.watch.flagging import prefilter
-    from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
+    from crawler.watch.matcher import Matcher, WatchlistQuery
     from crawler.watch.query import QueryError
     from storage import search
 

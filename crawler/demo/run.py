@@ -18,7 +18,7 @@ from crawler.demo import SITE
 from crawler.demo.server import SiteServer
 from crawler.escaping import terminal_text
 from crawler.scrapy.crawl import crawl_sources
-from crawler.watch.matcher import snippets_of
+from crawler.watch.snippets import snippets_of
 from storage import matches as match_store
 from storage.engine import make_engine
 from storage.models import Article

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config, WatcherConfig
 from crawler.escaping import header_text, json_safe, terminal_text, xml_text
-from crawler.watch.matcher import snippets_of
+from crawler.watch.snippets import snippets_of
 from storage.deliveries import mentions_per_day, undelivered
 from storage.health import source_health
 from storage.models import Article, WatchMatch

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from crawler.watch.matcher import ArticleText, Match, Matcher, WatchlistQuery, split_words
+from crawler.watch.matcher import Matcher, WatchlistQuery
 from crawler.watch.query import And, Field, Near, Node, Not, Or, Term
+from crawler.watch.snippets import Match
 from crawler.watch.stemming import stemmer
 from crawler.watch.text import plain_form
+from crawler.watch.tokens import ArticleText, split_words
 from storage import matches as match_store
 from storage import search
 from storage.models import Article

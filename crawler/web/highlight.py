@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.watch.matcher import FIELDS, FieldWords, Highlights
+from crawler.watch.results import FIELDS, Highlights
+from crawler.watch.tokens import FieldWords
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.watch.matcher import FieldWords
+from crawler.watch.tokens import FieldWords
 from crawler.web import highlight, svgchart
 from storage.models import Article, ArticleRevision, WatchMatch
 

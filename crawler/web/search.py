@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from crawler.watch.evaluation import compile_query
 from crawler.watch.flagging import prefilter
-from crawler.watch.matcher import Matcher, WatchlistQuery, compile_query
+from crawler.watch.matcher import Matcher, WatchlistQuery
 from crawler.watch.query import QueryError
 from crawler.web import highlight
 from crawler.web.reads import iso
