@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -374,8 +374,8 @@ def test_seed_article_is_flagged_from_its_body(crawled: Crawled) -> None:
     texts = " ".join(str(s["text"]) for s in snippets)
     assert "serangan rudal pada Sabtu malam" in texts
     for snippet in snippets:
-        for start, end in snippet["highlights"]:
-            word = snippet["text"][start:end].lower()
+        for start, end in cast(list[tuple[int, int]], snippet["highlights"]):
+            word = str(snippet["text"])[start:end].lower()
             # A whole word (or hyphenated phrase) of the query's terms or their inflections.
             assert word in {
                 "nagorno-karabakh",

@@ -662,28 +662,36 @@ def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> No
     every = timedelta(minutes=5)
     now = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
     trigger = SpreadInterval.of("antara", every)
-    turn = trigger.get_next_fire_time(None, now)
+
+    def fire(previous: datetime | None, at: datetime) -> datetime:
+        turn = trigger.get_next_fire_time(previous, at)
+        assert turn is not None
+        return turn
+
+    turn = fire(None, now)
     assert now + every / 2 < turn <= now + every * 3 / 2  # not within half an interval
     turns = [turn]
     for _ in range(200):
         # Each turn runs up to 40 s late; the next is still on the grid.
-        turns.append(trigger.get_next_fire_time(turns[-1], turns[-1] + timedelta(seconds=40)))
+        turns.append(fire(turns[-1], turns[-1] + timedelta(seconds=40)))
     assert {b - a for a, b in itertools.pairwise(turns)} == {every}
-    assert trigger.get_next_fire_time(turn, turn + every + timedelta(seconds=1)) == turn + every
+    assert fire(turn, turn + every + timedelta(seconds=1)) == turn + every
 
     # Crawled off the grid (at once, as a new source is): the next turn is on the grid, not
     # within half an interval.
     early, late = turn + timedelta(seconds=100), turn + timedelta(seconds=200)
-    assert trigger.get_next_fire_time(early, early) == turn + every
-    assert trigger.get_next_fire_time(late, late) == turn + 2 * every
+    assert fire(early, early) == turn + every
+    assert fire(late, late) == turn + 2 * every
 
     firsts = [
         SpreadInterval.of(f"site-{n}", every).get_next_fire_time(None, now) for n in range(1000)
     ]
+    assert None not in firsts
     per_minute = [
         sum(
             now + m * every / 5 + every / 2 < t <= now + (m + 1) * every / 5 + every / 2
             for t in firsts
+            if t is not None
         )
         for m in range(5)
     ]

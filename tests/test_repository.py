@@ -9,9 +9,10 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage import articles, reading, search
@@ -451,7 +452,7 @@ def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count:
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     ensure_schema(engine)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(count):
         when = start + timedelta(minutes=(i * 7919) % count)  # shuffled times
         rows.append(
@@ -473,7 +474,7 @@ def test_search_candidates_come_newest_first_however_many(tmp_path: Path, count:
             }
         )
     with engine.begin() as connection:
-        connection.execute(Article.__table__.insert(), rows)
+        connection.execute(insert(Article), rows)
         connection.execute(
             text("INSERT INTO article_search (rowid, words) VALUES (:id, :w)"),
             [{"id": r["id"], "w": "the army said" if r["id"] % 2 else "other words"} for r in rows],

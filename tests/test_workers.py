@@ -13,6 +13,7 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pebble import ProcessExpired
@@ -282,7 +283,8 @@ def test_the_own_page_replacing_its_amp_copy_is_flagged_and_indexed_anew(tmp_pat
         match = session.scalars(select(WatchMatch)).one()
         assert (article.text, article.revision) == (body, 1)
         (snippet,) = snippets_of(match, article)
-        assert [str(snippet["text"])[a:b] for a, b in snippet["highlights"]] == ["Aliyev"]  # type: ignore[union-attr]
+        highlights = cast(list[tuple[int, int]], snippet["highlights"])
+        assert [str(snippet["text"])[a:b] for a, b in highlights] == ["Aliyev"]
         # The search index holds the own page's words, not the copy's header.
         indexed = session.scalar(
             text("SELECT words FROM article_search WHERE rowid = :id"), {"id": article.id}
