@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from crawler.cli.common import UsageError, load
+from crawler.sources import commands, listing, transfer
+from storage.engine import make_engine
+from storage.maintenance import maintain
+from storage.migrate import current_revision, ensure_schema, head_revision, upgrade
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from storage.engine import make_engine
-    from storage.migrate import current_revision, head_revision, upgrade
 
     config = load(args)
     engine = make_engine(config.database_url)
@@ -21,9 +23,6 @@ def cmd_db(args: argparse.Namespace) -> int:
             after = current_revision(engine)
             print(f"{config.database_url}: schema {before or 'empty'} -> {after}")
         elif args.db_command == "maintain":
-            from storage.maintenance import maintain
-            from storage.migrate import ensure_schema
-
             ensure_schema(engine)
             done = maintain(
                 engine,
@@ -63,7 +62,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from crawler.sources import commands, listing, transfer
 
     config = load(args)
     try:

@@ -8,16 +8,42 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 from crawler.config import Config, find_config, load_config
 from crawler.escaping import terminal_text
 from crawler.units import parse_since
+from storage.engine import make_engine
+from storage.migrate import ensure_schema
 
 
 class UsageError(Exception):
     """A bad argument; the message says which and what to do."""
+
+
+# The fields `presswatch export` writes, in order (and its --help lists).
+EXPORT_FIELDS = [
+    "id",
+    "url",
+    "canonical_url",
+    "urls",
+    "source",
+    "title",
+    "authors",
+    "published_at",
+    "language",
+    "text",
+    "fetched_at",
+    "updated_at",
+    "revision",
+    "story_id",
+    "description",
+    "site_name",
+    "tags",
+    "matches",
+]
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -69,8 +95,6 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def open_database(config: Config, *, write: bool) -> Any:
-    from storage.engine import make_engine
-    from storage.migrate import ensure_schema
 
     url = config.database_url
     if url.startswith("sqlite:///") and not write:
@@ -87,7 +111,6 @@ def open_database(config: Config, *, write: bool) -> Any:
 
 def daemon_logging(config: Config, verbose: int) -> None:
     """Time-stamped lines on stderr, and in [daemon] log_file (rotated) when set."""
-    from logging.handlers import RotatingFileHandler
 
     level = logging.DEBUG if verbose else logging.INFO
     formatter = TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

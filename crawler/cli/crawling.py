@@ -7,9 +7,12 @@ import json
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from crawler.cli.common import (
     UsageError,
@@ -21,6 +24,8 @@ from crawler.cli.common import (
 )
 from crawler.config import DEFAULT_NAME, Config, ConfigError
 from crawler.escaping import terminal_text
+from storage.listings import listing_states_of
+from storage.lock import DaemonRunning
 
 logger = logging.getLogger("presswatch")
 
@@ -193,7 +198,6 @@ def _check_page(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
 
     from crawler.scrapy.crawl import crawl_sources, print_summaries, read_summaries
 
@@ -208,10 +212,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     expect_articles = args.force
     try:
         if not args.force and config.cluster is None:
-            from sqlalchemy.orm import Session
-
-            from storage.listings import listing_states_of
-
             with Session(engine) as session:
                 stored = listing_states_of(session, names)
             # Many sources' listings are checked at once (each check waits on the network).
@@ -257,7 +257,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from crawler.service.daemon import Daemon
-    from storage.lock import DaemonRunning
 
     config = load(args)
     if not config.sources:

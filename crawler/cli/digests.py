@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from crawler.cli.common import UsageError, load, open_database, since_argument
 from crawler.config import Config
+from crawler.digests.delivery import write_atomically
+from crawler.digests.digest import as_json, build_digest, render
+from crawler.digests.outbox import Outbox
 from crawler.escaping import json_safe, terminal_text
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from sqlalchemy.orm import Session
-
-    from crawler.digests.digest import as_json, build_digest, render
-    from crawler.digests.outbox import Outbox
 
     config = load(args)
     watchers = [config.watcher(args.watcher)] if args.watcher else list(config.watchers)
@@ -54,7 +55,6 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def _send_digests(
     config: Config, engine: Any, watchers: list[Any], args: argparse.Namespace
 ) -> int:
-    from crawler.digests.outbox import Outbox
 
     outbox = Outbox(engine, config)
     for watcher in watchers:
@@ -92,9 +92,6 @@ def _send_digests(
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
-
-    from crawler.digests.delivery import write_atomically
-    from crawler.digests.outbox import Outbox
 
     config = load(args)
     watchlist = config.watchlist(args.watchlist)

@@ -12,37 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from crawler.cli.common import UsageError, iso, load, open_database, since_argument
+from sqlalchemy.orm import Session
+
+from crawler.cli.common import (
+    EXPORT_FIELDS,
+    UsageError,
+    iso,
+    load,
+    open_database,
+    since_argument,
+)
 from crawler.config import Config
 from crawler.escaping import csv_cell
+from crawler.watch.snippets import snippets_of
+from storage import reading
 from storage.models import Article
-
-EXPORT_FIELDS = [
-    "id",
-    "url",
-    "canonical_url",
-    "urls",
-    "source",
-    "title",
-    "authors",
-    "published_at",
-    "language",
-    "text",
-    "fetched_at",
-    "updated_at",
-    "revision",
-    "story_id",
-    "description",
-    "site_name",
-    "tags",
-    "matches",
-]
 
 
 def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    from sqlalchemy.orm import Session
-
-    from storage import reading
 
     since = since_argument(args.since)
     engine = open_database(config, write=False)
@@ -78,7 +65,6 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
 
 
 def _match_record(match: Any, article: Article) -> dict[str, Any]:
-    from crawler.watch.snippets import snippets_of
 
     return {
         "watchlist": match.watchlist,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from typing import NoReturn
 
 from crawler.cli.common import UsageError, setup_logging
@@ -12,6 +13,7 @@ from crawler.cli.parser import build_parser
 from crawler.config import ConfigError
 from crawler.escaping import terminal_text
 from crawler.quickexit import run_then_quick_exit
+from storage.migrate import SchemaError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,10 +23,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     setup_logging(args.verbose, args.quiet)
-    from storage.migrate import SchemaError
 
+    module, name = args.func.split(":")
+    command = getattr(import_module(f"crawler.cli.{module}"), name)
     try:
-        return int(args.func(args))
+        return int(command(args))
     except (ConfigError, UsageError, SchemaError) as exc:
         # (A message may quote what a fetched page or server said.)
         print(f"presswatch: error: {terminal_text(str(exc), multiline=True)}", file=sys.stderr)

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 from crawler import __version__
-from crawler.cli.admin import cmd_db, cmd_serve, cmd_sources
-from crawler.cli.crawling import cmd_check, cmd_crawl, cmd_demo, cmd_init, cmd_run, cmd_worker
-from crawler.cli.digests import cmd_digest, cmd_feed
-from crawler.cli.export import EXPORT_FIELDS, cmd_export
-from crawler.cli.status import cmd_status
-from crawler.cli.watching import cmd_flag, cmd_match, cmd_search
+from crawler.cli.common import EXPORT_FIELDS
 from crawler.config import DEFAULT_NAME
 
 
@@ -44,17 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(
         name: str,
-        func: Callable[[argparse.Namespace], int],
+        command: str,
         help: str,
         description: str | None = None,
     ) -> argparse.ArgumentParser:
+        """A command, run by ``command`` (``module:function`` in crawler/cli/, imported only
+        when that command runs, so that `presswatch --help` loads none of them)."""
         p = sub.add_parser(name, help=help, description=description or help, parents=[common])
-        p.set_defaults(func=func)
+        p.set_defaults(func=command)
         return p
 
     p = add(
         "init",
-        cmd_init,
+        "crawling:cmd_init",
         "write a commented example config",
         f"Write a commented example config to --config, $PRESSWATCH_CONFIG or ./{DEFAULT_NAME}.",
     )
@@ -62,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "check",
-        cmd_check,
+        "crawling:cmd_check",
         "validate the config and print a summary; or show what a page gives",
         "Validate the config and print a summary of it. With --source and --url (or --file), "
         "fetch one page as a crawl of that source would (its time zone, language and CSS "
@@ -80,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "crawl",
-        cmd_crawl,
+        "crawling:cmd_crawl",
         "crawl all (or the named) sources once",
         "Crawl all sources, or the named ones, once: discover articles in feeds, sitemaps "
         "and section pages, extract and store new ones, and print a summary per source. "
@@ -99,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "export",
-        cmd_export,
+        "export:cmd_export",
         "write stored articles as JSON lines or CSV",
         "Write stored articles, one record each, oldest first. Fields: "
         + ", ".join(EXPORT_FIELDS)
@@ -126,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "demo",
-        cmd_demo,
+        "crawling:cmd_demo",
         "crawl the bundled sample news site (no internet needed)",
         "Serve the bundled sample news site on 127.0.0.1, write a config for it, crawl it "
         "into a fresh SQLite database and show what was stored.",
@@ -140,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "flag",
-        cmd_flag,
+        "watching:cmd_flag",
         "re-check stored articles against the watchlists",
         "Re-check stored articles against the watchlists (after you change them): add new "
         "matches, refresh changed ones, remove those that no longer hold. Idempotent.",
@@ -156,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "match",
-        cmd_match,
+        "watching:cmd_match",
         "try a query on a text, a file, a web page or a stored article",
         "Try a watchlist query before saving it: prints whether it matches, the terms and "
         "snippets. Exit status 0 when it matches, 1 when not, 2 for a bad query.",
@@ -176,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "search",
-        cmd_search,
+        "watching:cmd_search",
         "search stored articles with the query language",
         "Search stored articles, newest first, with snippets. A full-text index narrows the "
         "candidates first; each is then matched exactly.",
@@ -189,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(
         "run",
-        cmd_run,
+        "crawling:cmd_run",
         "run the daemon: crawl every source and send every digest on its schedule",
         "Run in the foreground (as systemd and containers expect), crawling each source every "
         "`every`, each crawl in its own process (with [cluster], announced to the workers "
@@ -201,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(
         "worker",
-        cmd_worker,
+        "crawling:cmd_worker",
         "run a crawl worker of a cluster ([cluster] redis_url)",
         "Run in the foreground a worker that takes part in every crawl the daemon announces in "
         "the shared frontier (Redis): start as many as you like, on any machines that reach the "
@@ -211,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "digest",
-        cmd_digest,
+        "digests:cmd_digest",
         "show a watcher's next digest, or send it now (--send)",
         "Without --send (a dry run), print the digest a watcher would get now: what is pending "
         "for it and the flagged articles new or updated since its last digest, grouped by "
@@ -239,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "feed",
-        cmd_feed,
+        "digests:cmd_feed",
         "write the Atom feed of a watchlist's flagged stories",
         "Write an Atom feed (one entry per story, newest first, the last [delivery] feed_days, "
         "at most [delivery] feed_entries) of the stories that match WATCHLIST, to stdout or "
@@ -250,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "status",
-        cmd_status,
+        "status:cmd_status",
         "show the daemon, each source's crawls, each watcher's digests, the cluster",
         "Show whether the daemon runs; for each source its last crawl (when, result, new "
         "articles, errors), its next scheduled one and its health; for each watcher its last "
@@ -261,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "serve",
-        cmd_serve,
+        "admin:cmd_serve",
         "serve the web view of the database (overview, stories, search, sources, digests)",
         "Serve the analyst's web view and its JSON API over the database, read only: each "
         "watchlist's new stories, mentions per day and top stories; stories with their hits "
@@ -279,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "sources",
-        cmd_sources,
+        "admin:cmd_sources",
         "add sources from site addresses or OPML, list them, export them as OPML",
         "Add sources without writing their blocks by hand: `sources add URL ...` finds each "
         "site's feeds, sitemaps or article links and appends [[sources]] blocks to the config "
@@ -351,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "db",
-        cmd_db,
+        "admin:cmd_db",
         "database: upgrade the schema, show its revision, or run the maintenance",
         "upgrade: bring the schema up to date; current: show its revision; maintain: delete "
         "crawl runs and earlier article texts past [daemon] keep_runs / keep_revisions and "

@@ -9,19 +9,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from crawler.cli.common import every_text, iso, load, open_database, some_names
 from crawler.config import Config
 from crawler.escaping import terminal_text
+from storage import deliveries
+from storage.health import source_health
+from storage.lock import daemon_state, engine_state
+from storage.models import CrawlRun
+from storage.schedule import CRAWL_JOB_PREFIX as JOB_PREFIX
+from storage.schedule import DIGEST_JOB_PREFIX as DIGEST_PREFIX
+from storage.schedule import next_runs
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from storage.health import source_health
-    from storage.models import CrawlRun
-    from storage.schedule import CRAWL_JOB_PREFIX as JOB_PREFIX
-    from storage.schedule import next_runs
 
     config = load(args)
     sources: list[dict[str, Any]]
@@ -87,8 +90,6 @@ def _watchers_status(
     config: Config, session: Any, next_runs: dict[str, datetime | None]
 ) -> list[dict[str, Any]]:
     """Each watcher's schedule, last and next digest, and its deliveries' state per channel."""
-    from storage import deliveries
-    from storage.schedule import DIGEST_JOB_PREFIX as DIGEST_PREFIX
 
     last_runs = deliveries.last_digest_runs(session) if session is not None else {}
     rows = []
@@ -126,7 +127,6 @@ def _print_status(
     sources: list[dict[str, Any]],
     watchers: list[dict[str, Any]],
 ) -> int:
-    from storage.lock import daemon_state, engine_state
 
     daemon: dict[str, Any] = daemon_state(config.database_url) or {}
     status: dict[str, Any] = {

@@ -5,19 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from crawler.cli.common import UsageError, iso, load, open_database, since_argument
-from crawler.config import Config, ConfigError
+from crawler.config import DEFAULT_USER_AGENT, Config, ConfigError
 from crawler.escaping import terminal_text
+from crawler.watch.evaluation import compile_query
+from crawler.watch.flagging import Flagger, prefilter
+from crawler.watch.matcher import Matcher, WatchlistQuery, match_query
+from crawler.watch.query import QueryError
+from storage import reading, search
 from storage.models import Article
 
 
 def _flagger(config: Config, only: str | None = None) -> Any:
-    from crawler.watch.flagging import Flagger
-    from crawler.watch.matcher import WatchlistQuery
 
     chosen = [config.watchlist(only)] if only else config.watchlists
     if not chosen:
@@ -26,9 +33,6 @@ def _flagger(config: Config, only: str | None = None) -> Any:
 
 
 def cmd_flag(args: argparse.Namespace) -> int:
-    from sqlalchemy.orm import Session
-
-    from storage import reading
 
     config = load(args)
     flagger = _flagger(config, args.watchlist)
@@ -84,9 +88,6 @@ def _highlight(snippet: dict[str, Any], color: bool) -> str:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from crawler.watch.evaluation import compile_query
-    from crawler.watch.matcher import match_query
-    from crawler.watch.query import QueryError
 
     try:
         compile_query(args.query)
@@ -133,7 +134,6 @@ def _match_input(args: argparse.Namespace) -> tuple[str, str, str | None]:
             raise UsageError(f"--file {args.file}: cannot be read as UTF-8 text ({exc})") from None
     if args.url is not None:
         return _fetch_and_extract(args.url, args)
-    from sqlalchemy.orm import Session
 
     config = load(args)
     engine = open_database(config, write=False)
@@ -148,10 +148,7 @@ def _match_input(args: argparse.Namespace) -> tuple[str, str, str | None]:
 
 
 def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, str | None]:
-    import urllib.error
-    import urllib.request
 
-    from crawler.config import DEFAULT_USER_AGENT
     from crawler.extract.article import ExtractionOptions, decode_html, extract_article
 
     try:
@@ -173,13 +170,6 @@ def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, st
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from sqlalchemy.orm import Session
-
-    from crawler.watch.evaluation import compile_query
-    from crawler.watch.flagging import prefilter
-    from crawler.watch.matcher import Matcher, WatchlistQuery
-    from crawler.watch.query import QueryError
-    from storage import search
 
     try:
         node = compile_query(args.query)
