@@ -52,7 +52,7 @@ MAX_SECONDS = 90.0
 # All the cases arrive at once here, so several bodies can be at their limits together (four
 # bombs cut at 10 MB, a sitemap cut at 50 MB and one unpacked to 50 MB, a 9 MB page in a
 # worker): 837-954 MB was seen while other tests ran beside this one. Each case alone stays
-# within 60 MB of the crawl's baseline (bench/hostile.py, README).
+# within 60 MB of the crawl's baseline (bench/hostile.py; bench/README.md, "Hostile site").
 MAX_RSS_MB = 1200
 
 

@@ -1,6 +1,6 @@
 """Extraction quality on the development corpus (real pages with ground truth) does not fall.
 
-The figures are bench/quality.py's (README, "Extraction quality"); this test fails when body F1
+The figures are bench/quality.py's (bench/README.md, "Extraction quality"); this test fails when body F1
 on either set, or the share of exact titles, right publication days or exact authors, drops
 more than 0.01 below them. The corpus lives beside the project (``../shared/corpus``) or where
 ``PRESSWATCH_CORPUS`` points; without it the test is skipped, saying so.
