@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Article, CrawlRun, Listing
+from storage.types import utc
 from storage.urlkeys import url_key
 
 EMPTY_SHARE = 0.5  # at least this share of a crawl's article pages without text ...
@@ -88,8 +89,8 @@ def short_texts(
         .order_by(Article.id.desc())
         .limit(TEXTS_LOOKED_AT)
     ).all()
-    recent = [n for n, at in rows if _aware(at) >= _aware(since)]
-    usual = [n for n, at in rows if _aware(at) < _aware(since)]
+    recent = [n for n, at in rows if utc(at) >= utc(since)]
+    usual = [n for n, at in rows if utc(at) < utc(since)]
     if len(recent) < MIN_RECENT_TEXTS or len(usual) < MIN_USUAL_TEXTS:
         return None
     now, before = median(recent), median(usual)
@@ -163,9 +164,3 @@ def diagnose(
         if p is not None
     ]
     return problems + moved_listings(session, source, listings)
-
-
-def _aware(value: Any) -> Any:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

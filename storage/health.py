@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from storage.diagnostics import Problem, diagnose
 from storage.models import Article, CrawlRun
+from storage.types import iso, utc
 
 RECENT_RUNS = 20
 ERROR_RUNS = 5  # error kinds are summed over this many latest crawls
@@ -48,15 +49,12 @@ class Health:
         return self.state in UNHEALTHY
 
     def as_dict(self) -> dict[str, Any]:
-        def iso(value: datetime | None) -> str | None:
-            return _utc(value).isoformat(timespec="seconds") if value else None
-
         return {
             "state": self.state,
             "reason": self.reason,
             "consecutive_failures": self.consecutive_failures,
-            "last_success": iso(self.last_success),
-            "last_new_article": iso(self.last_new_article),
+            "last_success": iso(self.last_success, zulu=False),
+            "last_new_article": iso(self.last_new_article, zulu=False),
             "recent_errors": self.recent_errors,
             "problems": [p.as_dict() for p in self.problems],
         }
@@ -102,7 +100,7 @@ def source_health(
     for run in runs[:ERROR_RUNS]:
         errors.update(dict(run.errors))
     last_new = session.scalar(select(func.max(Article.fetched_at)).where(Article.source == source))
-    first_run = _utc(
+    first_run = utc(
         session.scalar(select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
         or runs[-1].started_at
     )
@@ -141,8 +139,8 @@ def quiet_since(
 ) -> timedelta | None:
     """How long a source that answers has given nothing new, if that makes it quiet: no new
     article for ``quiet_after``, and crawled for at least that long."""
-    since = _utc(last_new) if last_new else _utc(first_crawl)
-    if now - since >= quiet_after and now - _utc(first_crawl) >= quiet_after:
+    since = utc(last_new) if last_new else utc(first_crawl)
+    if now - since >= quiet_after and now - utc(first_crawl) >= quiet_after:
         return now - since
     return None
 
@@ -154,7 +152,3 @@ def quiet_reason(quiet_for: timedelta) -> str:
 def _age(value: timedelta) -> str:
     hours = value.total_seconds() / 3600
     return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

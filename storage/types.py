@@ -1,9 +1,11 @@
-"""Column types shared by the models."""
+"""Time as presswatch keeps it: aware UTC everywhere inside. The column type that stores it so,
+and the two helpers every part uses to read a value that may come back naive (a raw SQL read
+of SQLite, a value built by hand) and to write one out as ISO 8601."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
@@ -36,3 +38,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
+def utc(value: datetime | None) -> datetime | None:
+    """``value`` as aware UTC: a naive one is taken to be UTC (how presswatch stores time)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None, *, precise: bool = False, zulu: bool = True) -> str | None:
+    """``value`` in UTC as ISO 8601: ``2026-12-04T21:30:00Z``, to the second unless ``precise``,
+    with ``+00:00`` instead of ``Z`` when not ``zulu``; None for None."""
+    if value is None:
+        return None
+    text = utc(value).astimezone(UTC).isoformat(timespec="auto" if precise else "seconds")
+    return text.replace("+00:00", "Z") if zulu else text

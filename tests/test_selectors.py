@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,11 @@ ODD_PAGE = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <h3>What comes next</h3><p>{PARA} Third paragraph.</p></div>
 <div class="related"><p>Related: {"Other story about the weather in the capital. " * 12}</p></div>
 </div></body></html>"""
+
+
+def check(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`presswatch check ARGS` with ``config``, run where the config is."""
+    return presswatch("--config", str(config), "check", *args, cwd=config.parent)
 
 
 @pytest.fixture
@@ -57,17 +63,7 @@ def odd_site(tmp_path: Path):
 def test_check_shows_each_field_and_what_each_selector_matched(odd_site) -> None:
     server, site, config, _database = odd_site
     url = server.url(site.host, "/news/1.html")
-    done = presswatch(
-        "--config",
-        str(config),
-        "check",
-        "--source",
-        site.host,
-        "--url",
-        url,
-        "--json",
-        cwd=config.parent,
-    )
+    done = check(config, "--source", site.host, "--url", url, "--json")
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     article = shown["article"]
@@ -81,9 +77,7 @@ def test_check_shows_each_field_and_what_each_selector_matched(odd_site) -> None
     ]
     assert shown["selectors"]["body"] == {"selector": "div.copy", "matched": 1}
     assert shown["watchlists"] == ["ceasefire"]
-    human = presswatch(
-        "--config", str(config), "check", "--source", site.host, "--url", url, cwd=config.parent
-    )
+    human = check(config, "--source", site.host, "--url", url)
     assert human.returncode == 0, human.stderr
     assert "title       Talks resume in the border town" in human.stdout
     assert "body_selector 'div.copy': 1 element(s)" in human.stdout
@@ -132,29 +126,11 @@ def test_check_of_a_saved_page_and_of_a_page_without_article(odd_site, tmp_path:
     _server, site, config, _database = odd_site
     saved = tmp_path / "saved.html"
     saved.write_text(ODD_PAGE, encoding="utf-8")
-    done = presswatch(
-        "--config",
-        str(config),
-        "check",
-        "--source",
-        site.host,
-        "--file",
-        str(saved),
-        cwd=config.parent,
-    )
+    done = check(config, "--source", site.host, "--file", str(saved))
     assert done.returncode == 0, done.stderr
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><nav>Home</nav></body></html>", encoding="utf-8")
-    done = presswatch(
-        "--config",
-        str(config),
-        "check",
-        "--source",
-        site.host,
-        "--file",
-        str(empty),
-        cwd=config.parent,
-    )
+    done = check(config, "--source", site.host, "--file", str(empty))
     assert done.returncode == 1
     assert "no article text" in done.stdout
 
@@ -169,7 +145,7 @@ def test_check_of_a_saved_page_and_of_a_page_without_article(odd_site, tmp_path:
 )
 def test_bad_check_arguments_exit_2(odd_site, args: list[str], said: str) -> None:
     _server, _site, config, _database = odd_site
-    done = presswatch("--config", str(config), "check", *args, cwd=config.parent)
+    done = check(config, *args)
     assert done.returncode == 2, done.stderr
     assert said in done.stderr
 
@@ -190,15 +166,6 @@ def test_an_unreachable_page_is_one_sentence_and_exit_1(odd_site) -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port_closed = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
-    done = presswatch(
-        "--config",
-        str(config),
-        "check",
-        "--source",
-        site.host,
-        "--url",
-        port_closed,
-        cwd=config.parent,
-    )
+    done = check(config, "--source", site.host, "--url", port_closed)
     assert done.returncode == 1
     assert "no answer" in done.stderr

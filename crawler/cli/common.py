@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,6 @@ EXPORT_FIELDS = [
 
 def load(args: argparse.Namespace) -> Config:
     return load_config(find_config(getattr(args, "config", None)))
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 class TerminalFormatter(logging.Formatter):

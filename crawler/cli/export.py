@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import (
     EXPORT_FIELDS,
     UsageError,
-    iso,
     load,
     open_database,
     since_argument,
@@ -27,6 +26,7 @@ from crawler.escaping import csv_cell
 from crawler.watch.snippets import snippets_of
 from storage import reading
 from storage.models import Article
+from storage.types import iso
 
 
 def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
@@ -48,11 +48,11 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
                     "source": article.source,
                     "title": article.title,
                     "authors": article.authors,
-                    "published_at": iso(article.published_at),
+                    "published_at": iso(article.published_at, precise=True),
                     "language": article.language,
                     "text": article.text,
-                    "fetched_at": iso(article.fetched_at),
-                    "updated_at": iso(article.updated_at),
+                    "fetched_at": iso(article.fetched_at, precise=True),
+                    "updated_at": iso(article.updated_at, precise=True),
                     "revision": article.revision,
                     "story_id": article.story_id,
                     "description": article.description,
@@ -72,8 +72,8 @@ def _match_record(match: Any, article: Article) -> dict[str, Any]:
         "score": match.score,
         "terms": match.terms,
         "snippets": snippets_of(match, article),
-        "matched_at": iso(match.matched_at),
-        "updated_at": iso(match.updated_at),
+        "matched_at": iso(match.matched_at, precise=True),
+        "updated_at": iso(match.updated_at, precise=True),
     }
 
 

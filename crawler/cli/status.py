@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import every_text, iso, load, open_database, some_names
+from crawler.cli.common import every_text, load, open_database, some_names
 from crawler.config import Config
 from crawler.escaping import terminal_text
 from storage import deliveries
@@ -22,6 +22,7 @@ from storage.models import CrawlRun
 from storage.schedule import CRAWL_JOB_PREFIX as JOB_PREFIX
 from storage.schedule import DIGEST_JOB_PREFIX as DIGEST_PREFIX
 from storage.schedule import next_runs
+from storage.types import iso
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -61,15 +62,15 @@ def cmd_status(args: argparse.Namespace) -> int:
                         "last_run": None
                         if run is None
                         else {
-                            "started_at": iso(run.started_at),
-                            "finished_at": iso(run.finished_at),
+                            "started_at": iso(run.started_at, precise=True),
+                            "finished_at": iso(run.finished_at, precise=True),
                             "status": run.status,
                             "new": run.new,
                             "updated": run.updated,
                             "flagged": run.flagged,
                             "errors": sum(dict(run.errors).values()),
                         },
-                        "next_run": iso(upcoming.get(JOB_PREFIX + source.name)),
+                        "next_run": iso(upcoming.get(JOB_PREFIX + source.name), precise=True),
                         "health": source_health(
                             Session(bind=connection),
                             source.name,
@@ -101,16 +102,16 @@ def _watchers_status(
                 "schedule": watcher.schedule,
                 "timezone": watcher.timezone,
                 "channels": watcher.channels,
-                "last_digest": iso(last_runs.get(watcher.name)),
-                "next_digest": iso(next_runs.get(DIGEST_PREFIX + watcher.name)),
+                "last_digest": iso(last_runs.get(watcher.name), precise=True),
+                "next_digest": iso(next_runs.get(DIGEST_PREFIX + watcher.name), precise=True),
                 "pending": deliveries.pending_count(session, watcher.name) if session else 0,
                 "deliveries": [
                     {
                         "channel": d.channel,
                         "kind": d.kind,
                         "status": d.status,
-                        "created_at": iso(d.created_at),
-                        "sent_at": iso(d.sent_at),
+                        "created_at": iso(d.created_at, precise=True),
+                        "sent_at": iso(d.sent_at, precise=True),
                         "attempts": d.attempts,
                         "last_error": d.last_error,
                     }

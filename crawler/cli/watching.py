@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import UsageError, iso, load, open_database, since_argument
+from crawler.cli.common import UsageError, load, open_database, since_argument
 from crawler.config import DEFAULT_USER_AGENT, Config, ConfigError
 from crawler.escaping import terminal_text
 from crawler.watch.evaluation import compile_query
@@ -22,6 +22,7 @@ from crawler.watch.matcher import Matcher, WatchlistQuery, match_query
 from crawler.watch.query import QueryError
 from storage import reading, search
 from storage.models import Article
+from storage.types import iso
 
 
 def _flagger(config: Config, only: str | None = None) -> Any:
@@ -207,7 +208,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                         "title": a.title,
                         "url": a.url,
                         "source": a.source,
-                        "published_at": iso(a.published_at),
+                        "published_at": iso(a.published_at, precise=True),
                         "language": a.language,
                         **{
                             k: v

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.config import Config, SourceConfig
+from storage.types import iso
 
 
 def list_sources(config: Config, *, as_json: bool = False, out: TextIO | None = None) -> int:
@@ -94,7 +94,7 @@ def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
                 ).first()
                 if run is not None:
                     row["last_run"] = {
-                        "started_at": _iso(run.started_at),
+                        "started_at": iso(run.started_at),
                         "status": run.status,
                         "reason": run.finish_reason,
                         "pages": run.pages_fetched,
@@ -113,11 +113,3 @@ def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
                 ).as_dict()
     finally:
         engine.dispose()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return (
-        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if value
-        else None
-    )

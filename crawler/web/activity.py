@@ -33,9 +33,9 @@ from crawler.web.reads import (
     CHART_DAYS,
     TOP_DAYS,
     Breaking,
-    utc,
 )
 from storage.models import Article, WatchMatch
+from storage.types import utc
 
 logger = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ from crawler.web.security import (
     safe_next,
 )
 from storage import search
+from storage.types import iso
 
 FIRST_VISIT = timedelta(days=7)  # "new" on a first visit: what changed in the last week
 VISIT_GAP = timedelta(minutes=30)  # a visit ends after this long without looking
@@ -143,7 +144,7 @@ class WebView:
         if request.url.path.startswith("/api/"):
             return JSON(
                 {
-                    "new_since": reads.iso(since),
+                    "new_since": iso(since),
                     "breaking_rule": reads.BREAKING_RULE,
                     "watchlists": [v.as_dict() for v in views],
                 }
@@ -153,7 +154,7 @@ class WebView:
             "overview.html",
             title="Overview",
             views=views,
-            since=reads.iso(since),
+            since=iso(since),
             rule=reads.BREAKING_RULE,
         )
 

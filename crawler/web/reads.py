@@ -20,6 +20,7 @@ from crawler.config import Config
 from crawler.watch.tokens import FieldWords
 from crawler.web import highlight, svgchart
 from storage.models import Article, ArticleRevision, WatchMatch
+from storage.types import iso, utc
 
 CHART_DAYS = 30
 TOP_DAYS = 7
@@ -39,21 +40,6 @@ BREAKING_RULE = (
     f"{BREAKING_FACTOR:g} times the watchlist's usual rate (its mentions over the "
     f"{BASELINE_DAYS} days before, per {BREAKING_HOURS} hours)"
 )
-
-
-def utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    value = utc(value)
-    return (
-        value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if value
-        else None
-    )
 
 
 def watchlist_unindexed(session: Session) -> Any:

@@ -21,9 +21,9 @@ from crawler.watch.flagging import prefilter
 from crawler.watch.matcher import Matcher, WatchlistQuery
 from crawler.watch.query import QueryError
 from crawler.web import highlight
-from crawler.web.reads import iso
 from storage import search as search_store
 from storage.models import Article, WatchMatch
+from storage.types import iso
 
 PAGE = 20
 BUDGET = 2000  # candidates examined per request at most

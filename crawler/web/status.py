@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.web.reads import iso, utc, watchlist_unindexed
+from crawler.web.reads import watchlist_unindexed
 from storage.models import CrawlRun, Delivery, WatchMatch
 from storage.schedule import CRAWL_JOB_PREFIX, DIGEST_JOB_PREFIX, next_runs
+from storage.types import iso, utc
 
 HEALTH_FRESH_FOR = 10.0  # seconds the sources' health is served before it is read again
 
