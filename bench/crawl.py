@@ -235,6 +235,18 @@ def crawl_row(design: str, config: Path, workdir: Path) -> Row:
     )
 
 
+def scrapy_responses(log: str) -> int:
+    """The responses a Scrapy crawl downloaded, from the stats it logs when it closes."""
+    return next(
+        (
+            int(line.split(":")[-1].strip().rstrip(","))
+            for line in log.splitlines()
+            if "'downloader/response_count'" in line
+        ),
+        0,
+    )
+
+
 def obvious_row(base: str, workdir: Path) -> Row:
     output = workdir / "obvious.jsonl"
     output.unlink(missing_ok=True)
@@ -252,14 +264,7 @@ def obvious_row(base: str, workdir: Path) -> Row:
     if result.returncode != 0:
         sys.exit(f"bench: the obvious design failed:\n{result.stderr[-3000:]}")
     articles = sum(1 for _ in output.open(encoding="utf-8"))
-    pages = next(
-        (
-            int(line.split(":")[-1].strip().rstrip(","))
-            for line in result.stderr.splitlines()
-            if "'downloader/response_count'" in line
-        ),
-        0,
-    )
+    pages = scrapy_responses(result.stderr)
     return Row(
         "obvious design (Scrapy + trafilatura.extract inline)",
         articles,

@@ -49,7 +49,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.crawl import free_port, machine, measure, start_nginx, stop  # noqa: E402
+from bench.crawl import (  # noqa: E402
+    free_port,
+    machine,
+    measure,
+    scrapy_responses,
+    start_nginx,
+    stop,
+)
 from bench.sitegen import write_article, write_feed, write_robots  # noqa: E402
 
 PRESSWATCH = str(Path(sys.executable).parent / "presswatch")
@@ -208,14 +215,7 @@ def obvious_row(feeds_file: Path, work: Path) -> Row:
     result, usage = measure(command, Path(tempfile.gettempdir()) if in_project else work)
     if result.returncode != 0:
         sys.exit(f"bench: the obvious design failed:\n{result.stderr[-3000:]}")
-    pages = next(
-        (
-            int(line.split(":")[-1].strip().rstrip(","))
-            for line in result.stderr.splitlines()
-            if "'downloader/response_count'" in line
-        ),
-        0,
-    )
+    pages = scrapy_responses(result.stderr)
     return Row(
         "obvious design (Scrapy + trafilatura.extract inline)",
         sum(1 for _ in output.open(encoding="utf-8")),
