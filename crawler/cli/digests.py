@@ -17,7 +17,8 @@ from crawler.escaping import json_safe, terminal_text
 def cmd_digest(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crawler.digests.digest import as_json, build_digest, render
+    from crawler.digests.digest import build_digest
+    from crawler.digests.formats import as_json, render
     from crawler.digests.outbox import Outbox
 
     config = load(args)

@@ -17,7 +17,8 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.digests.digest import Entry, Group, group_entries, marked, terms_text
+from crawler.digests.digest import Entry, Group, group_entries
+from crawler.digests.formats import marked, terms_text
 from crawler.escaping import xml_text
 from storage.deliveries import undelivered
 

@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import ConfigError, SmtpConfig
-from crawler.digests.digest import (
-    Digest,
+from crawler.digests.digest import Digest
+from crawler.digests.formats import (
     as_json,
     chart_png,
     entry_json,

@@ -32,12 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.config import Config, WatcherConfig
 from crawler.digests import delivery
 from crawler.digests.atom import feed_groups, render_atom
-from crawler.digests.digest import (
-    Digest,
-    group_entries,
-    mentions_chart,
-    unhealthy_sources,
-)
+from crawler.digests.digest import Digest, group_entries, mentions_chart, unhealthy_sources
 from storage import deliveries as outbox
 from storage.engine import make_sessionmaker
 from storage.models import Article, Delivery, WatchMatch
