@@ -70,17 +70,10 @@ def cmd_flag(args: argparse.Namespace) -> int:
 def _highlight(snippet: dict[str, Any], color: bool) -> str:
     """The snippet on one line, its hits in bold yellow (``color``) or in brackets; the
     text's own control characters and escape sequences removed (``terminal_text``)."""
-    text, t = snippet["text"], terminal_text
-    marks = sorted({(int(a), int(b)) for a, b in snippet["highlights"]})
-    out, pos = [], 0
-    for start, end in marks:
-        if start < pos:
-            continue
-        on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
-        out += [t(text[pos:start]), on, t(text[start:end]), off]
-        pos = end
-    out.append(t(text[pos:]))
-    return "".join(out)
+    from crawler.digests.render import marked
+
+    on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
+    return marked(snippet, on, off, terminal_text)
 
 
 def cmd_match(args: argparse.Namespace) -> int:

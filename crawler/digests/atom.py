@@ -9,7 +9,6 @@ well-formed XML 1.0.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.digests.digest import Entry, Group, group_entries
-from crawler.digests.formats import marked, terms_text
+from crawler.digests.render import entry_summary_html
 from crawler.escaping import xml_text
 from storage.deliveries import undelivered
 
@@ -74,21 +73,8 @@ def _entry(feed: etree._Element, feed_id: str, group: Group, entry: Entry) -> No
         _text(node, "published", _iso(_utc(entry.published_at)))
     _text(etree.SubElement(node, f"{{{ATOM}}}author"), "name", entry.source)
     _child(node, "category", term=group.watchlist)
-    summary = _text(node, "summary", _summary_html(entry))
+    summary = _text(node, "summary", entry_summary_html(entry))
     summary.set("type", "html")
-
-
-def _summary_html(entry: Entry) -> str:
-    """The summary as HTML text (Atom escapes it once more as XML)."""
-    e = html.escape
-    parts = [f"<p><small>{e(entry.source)} · {e(terms_text(entry))}</small></p>"]
-    snippet = marked(entry.snippet, "<strong>", "</strong>", e)
-    if snippet:
-        parts.append(f"<blockquote>{snippet}</blockquote>")
-    if entry.also:
-        others = ", ".join(f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also)
-        parts.append(f"<p>also reported by {others}</p>")
-    return "".join(parts)
 
 
 def _text(parent: etree._Element, name: str, value: str) -> etree._Element:

@@ -28,13 +28,13 @@ from crawler.digests.digest import Digest
 from crawler.digests.formats import (
     as_json,
     chart_png,
-    entry_json,
     render_html,
     render_markdown,
     render_slack,
     render_text,
     subject,
 )
+from crawler.digests.render import entry_json
 from crawler.escaping import file_name_part, header_text, json_safe
 
 USER_AGENT = "presswatch-digest/0.1"

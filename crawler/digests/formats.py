@@ -9,36 +9,24 @@ control character in text, Markdown and Slack text, escaped in HTML, and free of
 from __future__ import annotations
 
 import base64
-import html
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from crawler.digests.digest import Chart, Digest, Entry, Group, utc
-from crawler.escaping import header_text, json_safe, terminal_text, xml_text
-
-
-def _when(digest: Digest, value: datetime | None) -> str:
-    if value is None:
-        return "undated"
-    return utc(value).astimezone(digest.watcher.zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def terms_text(entry: Entry) -> str:
-    return ", ".join(f"{term} ×{count}" for term, count in entry.terms)
-
-
-def marked(snippet: dict[str, Any] | None, open_: str, close: str, escape: Any) -> str:
-    if not snippet:
-        return ""
-    text, out, position = str(snippet["text"]), [], 0
-    for start, end in snippet.get("highlights", []):
-        out.append(escape(text[position:start]))
-        out.append(open_ + escape(text[start:end]) + close)
-        position = end
-    out.append(escape(text[position:]))
-    return "".join(out)
+from crawler.digests.digest import Chart, Digest, utc
+from crawler.digests.render import (
+    entry_html,
+    entry_json,
+    entry_markdown,
+    entry_slack,
+    entry_text,
+    html_text,
+    iso,
+    md_escape,
+    slack_escape,
+    when,
+)
+from crawler.escaping import header_text, json_safe, terminal_text
 
 
 def _plural(count: int, word: str) -> str:
@@ -46,7 +34,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _header(digest: Digest) -> str:
-    period = f"{_when(digest, digest.since)} to {_when(digest, digest.until)}"
+    zone = digest.watcher.zone
+    period = f"{when(digest.since, zone)} to {when(digest.until, zone)}"
     name = digest.watcher.name
     if digest.kind == "alert":
         watchlists = ", ".join(g.watchlist for g in digest.groups)
@@ -121,21 +110,7 @@ def render_text(digest: Digest) -> str:
         title = f"{group.watchlist} — {group.description}" if group.description else group.watchlist
         lines += ["", f"== {t(title)}: {_stories(len(group.entries))}"]
         for entry in group.entries:
-            flag = " [UPDATED]" if entry.updated else ""
-            lines += [
-                "",
-                f"* {t(entry.title)}{flag}",
-                f"  {t(entry.source)} · {_when(digest, entry.published_at)} · "
-                f"{t(terms_text(entry))}",
-            ]
-            snippet = marked(entry.snippet, "[", "]", t)
-            if snippet:
-                lines.append(f"  {snippet}")
-            lines.append(f"  {t(entry.url)}")
-            if entry.also:
-                lines.append(
-                    "  also reported by: " + ", ".join(f"{t(s)} {t(u)}" for s, u in entry.also)
-                )
+            lines += ["", *entry_text(entry, digest.watcher.zone)]
     if digest.chart and digest.chart.series:
         lines += ["", *_chart_lines(digest.chart)]
     if digest.unhealthy:
@@ -144,39 +119,18 @@ def render_text(digest: Digest) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md_escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in terminal_text(text))
-
-
-def _md_url(url: str) -> str:
-    """A link destination inside ``<...>``, which cannot hold a line break, ``<`` or ``>``."""
-    return terminal_text(url).replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
-
-
 def render_markdown(digest: Digest) -> str:
-    lines = [f"# {_md_escape(_header(digest))}"]
+    lines = [f"# {md_escape(_header(digest))}"]
     for group in digest.groups:
-        description = f" — {_md_escape(group.description)}" if group.description else ""
-        lines += ["", f"## {_md_escape(group.watchlist)}{description} ({len(group.entries)})"]
+        description = f" — {md_escape(group.description)}" if group.description else ""
+        lines += ["", f"## {md_escape(group.watchlist)}{description} ({len(group.entries)})"]
         for entry in group.entries:
-            flag = " **(updated)**" if entry.updated else ""
-            lines += [
-                "",
-                f"- [{_md_escape(entry.title)}](<{_md_url(entry.url)}>){flag}  ",
-                f"  {_md_escape(entry.source)} · {_when(digest, entry.published_at)} · "
-                f"{_md_escape(terms_text(entry))}  ",
-            ]
-            snippet = marked(entry.snippet, "**", "**", _md_escape)
-            if snippet:
-                lines.append(f"  > {snippet}  ")
-            if entry.also:
-                others = ", ".join(f"[{_md_escape(s)}](<{_md_url(u)}>)" for s, u in entry.also)
-                lines.append(f"  also reported by {others}")
+            lines += ["", *entry_markdown(entry, digest.watcher.zone)]
     if digest.chart and digest.chart.series:
         lines += ["", "```", *_chart_lines(digest.chart), "```"]
     if digest.unhealthy:
         lines += ["", "## Sources needing attention", ""]
-        lines += [f"- {_md_escape(line)}" for line in _unhealthy_lines(digest)]
+        lines += [f"- {md_escape(line)}" for line in _unhealthy_lines(digest)]
     return "\n".join(lines) + "\n"
 
 
@@ -186,18 +140,11 @@ def chart_png(chart: Chart) -> bytes:
     return mentions_png(chart.days, chart.series)
 
 
-def _html(text: str, quote: bool = True) -> str:
-    """Stored text as HTML text or an attribute value: escaped, with no character XML and
-    HTML forbid (controls, noncharacters, surrogates) and its line breaks made spaces (as
-    HTML shows them), so that the page is clean for a terminal too."""
-    return html.escape(xml_text(terminal_text(text)), quote=quote)
-
-
 def render_html(digest: Digest, chart_src: str | None = None) -> str:
     """HTML for mail clients and browsers: inline styles only, every article text escaped.
     ``chart_src`` is where the chart image is (an email's ``cid:``); by default it is inlined
     as a data URI."""
-    e = _html
+    e = html_text
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width'>",
@@ -212,25 +159,7 @@ def render_html(digest: Digest, chart_src: str | None = None) -> str:
             f"{description} ({len(group.entries)})</h2><ul style='padding-left:1.2em'>"
         )
         for entry in group.entries:
-            flag = " <strong style='color:#b15a00'>(updated)</strong>" if entry.updated else ""
-            parts.append(
-                f"<li style='margin-bottom:.9em'><a href='{e(entry.url, quote=True)}'>"
-                f"{e(entry.title)}</a>{flag}<br>"
-                f"<small style='color:#555'>{e(entry.source)} · "
-                f"{e(_when(digest, entry.published_at))} · {e(terms_text(entry))}</small>"
-            )
-            snippet = marked(entry.snippet, "<mark style='background:#ffe48a'>", "</mark>", e)
-            if snippet:
-                parts.append(
-                    "<blockquote style='margin:.3em 0 .3em .5em;padding-left:.6em;"
-                    f"border-left:3px solid #ddd'>{snippet}</blockquote>"
-                )
-            if entry.also:
-                others = ", ".join(
-                    f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also
-                )
-                parts.append(f"<small>also reported by {others}</small>")
-            parts.append("</li>")
+            parts += entry_html(entry, digest.watcher.zone)
         parts.append("</ul>")
     if digest.chart and digest.chart.series:
         if chart_src is None:
@@ -252,57 +181,25 @@ def render_html(digest: Digest, chart_src: str | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _slack_escape(text: str) -> str:
-    return terminal_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def render_slack(digest: Digest) -> str:
     """Slack-compatible mrkdwn (also what Mattermost and Rocket.Chat read)."""
-    x = _slack_escape
+    x = slack_escape
     lines = [f"*{x(_header(digest))}*"]
     for group in digest.groups:
         lines.append(f"*{x(group.watchlist)}* ({len(group.entries)})")
         for entry in group.entries:
-            flag = " _(updated)_" if entry.updated else ""
-            url = _md_url(entry.url).replace("|", "%7C")
-            link = f"<{url}|{x(entry.title).replace('|', '¦')}>"
-            lines.append(
-                f"• {link}{flag} — {x(entry.source)}, {_when(digest, entry.published_at)}"
-                f" — {x(terms_text(entry))}"
-            )
-            if entry.also:
-                lines.append(f"   also: {x(', '.join(s for s, _ in entry.also))}")
+            lines += entry_slack(entry, digest.watcher.zone)
     if digest.unhealthy:
         lines.append("Sources needing attention: " + x("; ".join(_unhealthy_lines(digest))))
     return "\n".join(lines)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat(timespec="seconds") if value else None
-
-
-def entry_json(group: Group, x: Entry) -> dict[str, Any]:
-    return {
-        "watchlist": group.watchlist,
-        "article_id": x.article_id,
-        "story_id": x.story_id,
-        "title": x.title,
-        "url": x.url,
-        "source": x.source,
-        "published_at": _iso(x.published_at),
-        "terms": [{"term": t, "count": c} for t, c in x.terms],
-        "snippet": x.snippet,
-        "updated": x.updated,
-        "also": [{"source": s, "url": u} for s, u in x.also],
-    }
 
 
 def as_json(digest: Digest) -> dict[str, Any]:
     return {
         "watcher": digest.watcher.name,
         "kind": digest.kind,
-        "since": _iso(digest.since),
-        "until": _iso(digest.until),
+        "since": iso(digest.since),
+        "until": iso(digest.until),
         "stories": digest.stories,
         "articles": digest.articles,
         "folded": digest.folded,
