@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.config import ConfigError, SmtpConfig
+from crawler.config import Config, ConfigError, SmtpConfig
 from crawler.digests.digest import Digest
 from crawler.digests.formats import (
     as_json,
@@ -192,6 +192,13 @@ def post_webhook(url: str, payload: dict[str, Any], *, key: str, timeout: float)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"webhook at {host} could not be reached: {reason}") from None
+
+
+def output_path(config: Config, value: str) -> Path:
+    """A watcher's feed or directory path: ``~`` expanded, a relative one taken from the
+    config file's folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config.path.parent / path
 
 
 def write_atomically(path: Path, data: bytes) -> None:

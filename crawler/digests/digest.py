@@ -8,7 +8,7 @@ listed as "also reported by". Rendering a digest is crawler.digests.formats' job
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config, WatcherConfig
 from crawler.watch.snippets import snippets_of
-from storage.deliveries import mentions_per_day, undelivered
+from storage.deliveries import items_of, mentions_per_day, undelivered
 from storage.health import source_health
-from storage.models import Article, WatchMatch
+from storage.models import Article, Delivery, WatchMatch
 
 CHART_DAYS = 28
 
@@ -100,14 +100,56 @@ def build_digest(
         for m, a in undelivered(session, watcher.watchlists, since)
         if utc(m.updated_at) < until
     ]
+    return digest_of_rows(session, config, watcher, "digest", since, until, rows, 0)
+
+
+def delivery_digest(session: Session, config: Config, row: Delivery) -> Digest:
+    """The digest a recorded delivery holds, as its matches read now."""
+    watcher = watcher_named(config, row.watcher)
+    assert watcher is not None
+    listed: list[tuple[WatchMatch, Article]] = []
+    seen: set[tuple[str, int]] = set()
+    folded = 0
+    for item, match, article in items_of(session, row.id):
+        if item.folded:
+            folded += 1
+        # An article that no longer matches is left out; two versions of one match (it
+        # was updated while the digest waited) are one entry, as it now reads.
+        elif match is not None and (match.watchlist, article.id) not in seen:
+            seen.add((match.watchlist, article.id))
+            listed.append((match, article))
+    return digest_of_rows(
+        session, config, watcher, row.kind, row.period_start, row.period_end, listed, folded
+    )
+
+
+def digest_of_rows(
+    session: Session,
+    config: Config,
+    watcher: WatcherConfig,
+    kind: str,
+    since: datetime,
+    until: datetime,
+    rows: Sequence[tuple[WatchMatch, Article]],
+    folded: int,
+) -> Digest:
+    """A digest (or an alert: its articles alone) of these flagged articles."""
+    groups = group_entries(config, watcher.watchlists, rows)
+    if kind == "alert":
+        return Digest(watcher, since, until, groups, kind="alert")
     return Digest(
         watcher,
         since,
         until,
-        group_entries(config, watcher.watchlists, rows),
+        groups,
+        folded=folded,
         unhealthy=unhealthy_sources(session, config),
         chart=mentions_chart(session, watcher, until),
     )
+
+
+def watcher_named(config: Config, name: str) -> WatcherConfig | None:
+    return next((w for w in config.watchers if w.name == name), None)
 
 
 def group_entries(
