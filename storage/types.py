@@ -51,6 +51,10 @@ def utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@overload
+def iso(value: datetime, *, precise: bool = ..., zulu: bool = ...) -> str: ...
+@overload
+def iso(value: None, *, precise: bool = ..., zulu: bool = ...) -> None: ...
 def iso(value: datetime | None, *, precise: bool = False, zulu: bool = True) -> str | None:
     """``value`` in UTC as ISO 8601: ``2026-12-04T21:30:00Z``, to the second unless ``precise``,
     with ``+00:00`` instead of ``Z`` when not ``zulu``; None for None."""

@@ -585,7 +585,7 @@ def test_a_webhook_that_took_the_post_but_never_answered_gets_the_same_delivery_
 
 
 def test_a_delivery_being_sent_by_a_live_process_is_left_to_it(copy: Copy, tmp_path: Path) -> None:
-    from crawler.digests.outbox import _started
+    from crawler.digests.sending import _started
 
     hook = Hook([500])
     try:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config, load_config
 from crawler.demo.articles import SEED_STORY
-from crawler.digests.digest import build_digest, render
+from crawler.digests.digest import build_digest
+from crawler.digests.formats import render
 from storage import articles
 from storage.engine import make_engine
 from storage.migrate import ensure_schema

@@ -24,7 +24,8 @@ from crawler.cli.export import write_export as _write_export
 from crawler.config import SmtpConfig, WatcherConfig
 from crawler.digests.atom import render_atom
 from crawler.digests.delivery import build_email, webhook_payload
-from crawler.digests.digest import Digest, Entry, Group, render
+from crawler.digests.digest import Digest, Entry, Group
+from crawler.digests.formats import render
 from crawler.extract.pool import PageTask, Processed, process_page, start_worker
 from crawler.items import ExtractedArticle
 

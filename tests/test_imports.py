@@ -100,10 +100,12 @@ def own_module(name: str) -> str | None:
 
 def part_of(module: str) -> str:
     """The folder a module belongs to: ``crawler.watch``, ``storage``, or ``crawler`` for the
-    modules at the bottom."""
+    modules at the bottom (the config package among them)."""
     parts = module.split(".")
     if parts[0] == "storage":
         return "storage"
+    if parts[:2] == ["crawler", "config"]:
+        return "crawler"
     if len(parts) > 1 and (ROOT / "crawler" / parts[1]).is_dir():
         return f"crawler.{parts[1]}"
     return "crawler"

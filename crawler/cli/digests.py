@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from crawler.cli.common import UsageError, load, open_database, since_argument
 from crawler.config import Config
 from crawler.digests.delivery import write_atomically
-from crawler.digests.digest import as_json, build_digest, render
+from crawler.digests.digest import build_digest
+from crawler.digests.formats import as_json, render
 from crawler.digests.outbox import Outbox
 from crawler.escaping import json_safe, terminal_text
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from crawler.cli.common import UsageError, load, open_database, since_argument
 from crawler.config import DEFAULT_USER_AGENT, Config, ConfigError
+from crawler.digests.render import marked
 from crawler.escaping import terminal_text
 from crawler.watch.evaluation import compile_query
 from crawler.watch.flagging import Flagger, prefilter
@@ -75,17 +76,9 @@ def cmd_flag(args: argparse.Namespace) -> int:
 def _highlight(snippet: dict[str, Any], color: bool) -> str:
     """The snippet on one line, its hits in bold yellow (``color``) or in brackets; the
     text's own control characters and escape sequences removed (``terminal_text``)."""
-    text, t = snippet["text"], terminal_text
-    marks = sorted({(int(a), int(b)) for a, b in snippet["highlights"]})
-    out, pos = [], 0
-    for start, end in marks:
-        if start < pos:
-            continue
-        on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
-        out += [t(text[pos:start]), on, t(text[start:end]), off]
-        pos = end
-    out.append(t(text[pos:]))
-    return "".join(out)
+
+    on, off = ("\033[1;33m", "\033[0m") if color else ("[", "]")
+    return marked(snippet, on, off, terminal_text)
 
 
 def cmd_match(args: argparse.Namespace) -> int:

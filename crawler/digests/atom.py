@@ -9,7 +9,6 @@ well-formed XML 1.0.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,9 +16,11 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from crawler.digests.digest import Entry, Group, group_entries, marked, terms_text
+from crawler.digests.digest import Entry, Group, group_entries
+from crawler.digests.render import entry_summary_html
 from crawler.escaping import xml_text
 from storage.deliveries import undelivered
+from storage.types import iso, utc
 
 ATOM = "http://www.w3.org/2005/Atom"
 GENERATOR = "presswatch"
@@ -44,14 +45,14 @@ def render_atom(
 ) -> bytes:
     entries = sorted(
         ((g, e) for g in groups for e in g.entries),
-        key=lambda ge: (_utc(ge[1].changed_at or ge[1].published_at), ge[1].story_id),
+        key=lambda ge: (_dated(ge[1].changed_at or ge[1].published_at), ge[1].story_id),
         reverse=True,
     )[:limit]
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _text(feed, "id", feed_id)
     _text(feed, "title", title)
-    newest = max((_utc(e.changed_at) for _, e in entries), default=_utc(now))
-    _text(feed, "updated", _iso(newest))
+    newest = max((_dated(e.changed_at) for _, e in entries), default=_dated(now))
+    _text(feed, "updated", iso(newest))
     _text(etree.SubElement(feed, f"{{{ATOM}}}author"), "name", GENERATOR)
     _text(feed, "generator", GENERATOR)
     if self_href:
@@ -68,26 +69,13 @@ def _entry(feed: etree._Element, feed_id: str, group: Group, entry: Entry) -> No
     prefix = "[updated] " if entry.updated else ""
     _text(node, "title", prefix + entry.title)
     _child(node, "link", rel="alternate", href=entry.url)
-    _text(node, "updated", _iso(_utc(entry.changed_at or entry.published_at)))
+    _text(node, "updated", iso(_dated(entry.changed_at or entry.published_at)))
     if entry.published_at:
-        _text(node, "published", _iso(_utc(entry.published_at)))
+        _text(node, "published", iso(_dated(entry.published_at)))
     _text(etree.SubElement(node, f"{{{ATOM}}}author"), "name", entry.source)
     _child(node, "category", term=group.watchlist)
-    summary = _text(node, "summary", _summary_html(entry))
+    summary = _text(node, "summary", entry_summary_html(entry))
     summary.set("type", "html")
-
-
-def _summary_html(entry: Entry) -> str:
-    """The summary as HTML text (Atom escapes it once more as XML)."""
-    e = html.escape
-    parts = [f"<p><small>{e(entry.source)} · {e(terms_text(entry))}</small></p>"]
-    snippet = marked(entry.snippet, "<strong>", "</strong>", e)
-    if snippet:
-        parts.append(f"<blockquote>{snippet}</blockquote>")
-    if entry.also:
-        others = ", ".join(f"<a href='{e(u, quote=True)}'>{e(s)}</a>" for s, u in entry.also)
-        parts.append(f"<p>also reported by {others}</p>")
-    return "".join(parts)
 
 
 def _text(parent: etree._Element, name: str, value: str) -> etree._Element:
@@ -102,11 +90,6 @@ def _child(parent: etree._Element, name: str, **attributes: str) -> etree._Eleme
     )
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _utc(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _dated(value: datetime | None) -> datetime:
+    """An entry's time as Atom needs one: an undated entry is dated at the epoch."""
+    return utc(value) if value is not None else datetime(1970, 1, 1, tzinfo=UTC)

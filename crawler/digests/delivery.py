@@ -23,18 +23,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.config import ConfigError, SmtpConfig
-from crawler.digests.digest import (
-    Digest,
+from crawler.config import Config, ConfigError, SmtpConfig
+from crawler.digests.digest import Digest
+from crawler.digests.formats import (
     as_json,
     chart_png,
-    entry_json,
     render_html,
     render_markdown,
     render_slack,
     render_text,
     subject,
 )
+from crawler.digests.render import entry_json
 from crawler.escaping import file_name_part, header_text, json_safe
 
 USER_AGENT = "presswatch-digest/0.1"
@@ -192,6 +192,13 @@ def post_webhook(url: str, payload: dict[str, Any], *, key: str, timeout: float)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"webhook at {host} could not be reached: {reason}") from None
+
+
+def output_path(config: Config, value: str) -> Path:
+    """A watcher's feed or directory path: ``~`` expanded, a relative one taken from the
+    config file's folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config.path.parent / path
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -13,17 +13,16 @@ arrived since added to it (a new Message-ID then, since its content changed). A 
 ``sending`` whose sender is gone was interrupted between 2 and 4: it is sent again exactly as
 it was, with the same Message-ID, so a mail client shows it once even if the first attempt got
 through. The Atom feed is not an outbox channel: it is rewritten whole on every run.
+
+This module runs the outbox and records (step 1); sending a recorded delivery (steps 2 to 4) is
+crawler.digests.sending's job.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,12 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.config import Config, WatcherConfig
 from crawler.digests import delivery
 from crawler.digests.atom import feed_groups, render_atom
-from crawler.digests.digest import (
-    Digest,
-    group_entries,
-    mentions_chart,
-    unhealthy_sources,
-)
+from crawler.digests.digest import Digest, delivery_digest, digest_of_rows
+from crawler.digests.sending import Outcome, Sender
 from storage import deliveries as outbox
 from storage.engine import make_sessionmaker
 from storage.models import Article, Delivery, WatchMatch
@@ -45,27 +40,9 @@ from storage.models import Article, Delivery, WatchMatch
 logger = logging.getLogger(__name__)
 
 OUTBOX_CHANNELS = ("email", "webhook", "directory")
-# A sending attempt older than this by a process on another host is taken as interrupted.
-STALE_ATTEMPT = timedelta(minutes=15)
 # Matches are written with their time before their transaction commits; looking this far
 # behind the last digest catches one committed late (the items' key prevents repeats).
 COMMIT_LAG = timedelta(hours=6)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    watcher: str
-    channel: str
-    kind: str  # digest, alert or feed
-    status: str  # sent, failed, nothing (nothing to send), busy (another sender has it)
-    delivery_id: int | None = None
-    stories: int = 0
-    articles: int = 0
-    error: str | None = None
-    target: str | None = None  # a file written (directory, feed)
-
-    def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__slots__}
 
 
 def schedule_period(watcher: WatcherConfig, now: datetime) -> timedelta:
@@ -96,12 +73,13 @@ def schedule_trigger(watcher: WatcherConfig) -> Any:
 
 
 class Outbox:
+    """The runs (a watcher's digest, the urgent alerts after a crawl, a preview) over one
+    database, and what each records before it is sent."""
+
     def __init__(self, engine: Engine, config: Config) -> None:
         self.config = config
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        # host:pid:start: the start time tells this process from a later one given the same
-        # pid (a container's daemon is pid 1 after every restart).
-        self.sender = f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
+        self.sending = Sender(config, self.sessions)
 
     # runs ----------------------------------------------------------------------------------
 
@@ -115,7 +93,7 @@ class Outbox:
                 continue
             with self.sessions.begin() as session:
                 ids, _digest = self._record_digest(session, watcher, channel, now)
-            results += [self._attempt(i) for i in ids] or [
+            results += [self.sending.attempt(i) for i in ids] or [
                 Outcome(watcher.name, channel, "digest", "nothing")
             ]
         with self.sessions.begin() as session:
@@ -138,7 +116,7 @@ class Outbox:
                     continue
                 with self.sessions.begin() as session:
                     ids = self._record_alert(session, watcher, channel, followed, since, now)
-                results += [self._attempt(i) for i in ids]
+                results += [self.sending.attempt(i) for i in ids]
                 wrote = wrote or bool(ids)
             if wrote and watcher.feed:
                 results.append(self.write_feed(watcher, now))
@@ -153,7 +131,7 @@ class Outbox:
             if not channels:
                 start = now - schedule_period(watcher, now)
                 rows = outbox.undelivered(session, watcher.watchlists, start)
-                return self._digest(session, watcher, "digest", start, now, rows, 0)
+                return digest_of_rows(session, self.config, watcher, "digest", start, now, rows, 0)
             channel = channels[0]
             listed: list[tuple[WatchMatch, Article]] = []
             folded = 0
@@ -173,7 +151,9 @@ class Outbox:
                 folded += planned.folded
                 if not planned.folded:
                     listed.append((match, article))
-            return self._digest(session, watcher, "digest", since or start, now, listed, folded)
+            return digest_of_rows(
+                session, self.config, watcher, "digest", since or start, now, listed, folded
+            )
 
     def _window(
         self, session: Session, watcher: WatcherConfig, channel: str, now: datetime
@@ -214,14 +194,18 @@ class Outbox:
             taken = outbox.add_items(session, digest_row, items)
             if not taken and not watcher.send_empty:
                 session.delete(digest_row)  # a concurrent run took them all
-                return to_send, self._digest(session, watcher, "digest", since, now, [], 0)
+                return to_send, digest_of_rows(
+                    session, self.config, watcher, "digest", since, now, [], 0
+                )
             to_send.append(digest_row.id)
         else:
             # Nothing, or only later copies of stories already sent: nothing to tell yet
             # (those copies are counted in the next digest that has something to tell).
-            return to_send, self._digest(session, watcher, "digest", since, now, [], 0)
+            return to_send, digest_of_rows(
+                session, self.config, watcher, "digest", since, now, [], 0
+            )
         session.flush()
-        return to_send, self._digest_of(session, digest_row)
+        return to_send, delivery_digest(session, self.config, digest_row)
 
     def _record_alert(
         self,
@@ -235,7 +219,7 @@ class Outbox:
         to_send = [
             row.id
             for row in outbox.open_deliveries(session, watcher.name, channel)
-            if row.kind == "alert" and not (row.status == "sending" and self._busy(row, now))
+            if row.kind == "alert" and not (row.status == "sending" and self.sending.busy(row, now))
         ]
         planned = self._plan(session, watcher, channel, watchlists, since)
         items = [item for item, _, _ in planned if not item.folded]
@@ -303,120 +287,11 @@ class Outbox:
     def _message_id(self, watcher: WatcherConfig) -> str:
         return delivery.new_message_id(self.config.delivery.smtp, watcher.name)
 
-    def _busy(self, row: Delivery, now: datetime) -> bool:
-        """Is another live process sending ``row`` right now? (An attempt older than
-        STALE_ATTEMPT is over, whatever became of its process: sends time out long before.)"""
-        attempted = row.attempted_at
-        if row.sender == self.sender or attempted is None or now - attempted >= STALE_ATTEMPT:
-            return False
-        host, pid, started = (row.sender or "::").split(":", 2)
-        if host == socket.gethostname() and pid.isdigit():
-            return _started(int(pid)) == started
-        return True
-
-    # sending -------------------------------------------------------------------------------
-
-    def _attempt(self, delivery_id: int) -> Outcome:
-        now = datetime.now(UTC)
-        with self.sessions.begin() as session:
-            row = session.get(Delivery, delivery_id)
-            assert row is not None
-            watcher = self._watcher(row.watcher)
-            base = Outcome(row.watcher, row.channel, row.kind, "busy", row.id)
-            if row.status == "sent" or watcher is None:
-                return base
-            if row.status == "sending" and self._busy(row, now):
-                return base
-            expected = row.status
-            if not outbox.claim(session, row, expected=expected, sender=self.sender, now=now):
-                return base
-            digest = self._digest_of(session, row)
-            message_id, channel, kind = row.message_id, row.channel, row.kind
-            created = row.created_at
-        error: str | None = None
-        uncertain = False
-        target: str | None = None
-        try:
-            target = self._send(watcher, channel, digest, message_id, delivery_id, created)
-        except delivery.PartialDelivery as exc:
-            logger.warning("%s digest for %s: %s", channel, watcher.name, exc)
-        except delivery.DeliveryError as exc:
-            error, uncertain = str(exc), exc.uncertain
-        except Exception as exc:  # a bug must not leave the delivery claimed for good
-            logger.error("sending %s %s for %s failed", kind, channel, watcher.name, exc_info=True)
-            error, uncertain = f"unexpected error: {exc!r}", True
-        with self.sessions.begin() as session:
-            outbox.finish(
-                session, delivery_id, error=error, now=datetime.now(UTC), uncertain=uncertain
-            )
-        if error:
-            logger.warning(
-                "%s %s for %s not delivered, kept to retry on the next run: %s",
-                kind,
-                channel,
-                watcher.name,
-                error,
-            )
-        else:
-            logger.info(
-                "%s %s for %s delivered: %d stories (%d articles)",
-                kind,
-                channel,
-                watcher.name,
-                digest.stories,
-                digest.articles,
-            )
-        return Outcome(
-            watcher.name,
-            channel,
-            kind,
-            "failed" if error else "sent",
-            delivery_id,
-            digest.stories,
-            digest.articles,
-            error,
-            target,
-        )
-
-    def _send(
-        self,
-        watcher: WatcherConfig,
-        channel: str,
-        digest: Digest,
-        message_id: str,
-        delivery_id: int,
-        created: datetime,
-    ) -> str | None:
-        settings = self.config.delivery
-        if channel == "email":
-            assert watcher.email is not None
-            message = delivery.build_email(
-                digest, smtp=settings.smtp, to=watcher.email, message_id=message_id
-            )
-            delivery.send_email(settings.smtp, message)
-            return watcher.email
-        if channel == "webhook":
-            assert watcher.webhook is not None
-            delivery.post_webhook(
-                watcher.webhook,
-                delivery.webhook_payload(digest, message_id),
-                key=message_id,
-                timeout=settings.webhook.timeout.total_seconds(),
-            )
-            return None
-        if channel == "directory":
-            assert watcher.directory is not None
-            # Named from the watcher, the time and the delivery, never from article text;
-            # write_digest_files keeps the name one safe component of a file name.
-            local = created.astimezone(watcher.zone).strftime("%Y-%m-%d-%H%M")
-            stem = f"{watcher.name}-{local}-{digest.kind}-{delivery_id}"
-            written = delivery.write_digest_files(self._path(watcher.directory), stem, digest)
-            return str(written[0])
-        raise AssertionError(f"unknown channel {channel}")
+    # the feed ------------------------------------------------------------------------------
 
     def write_feed(self, watcher: WatcherConfig, now: datetime) -> Outcome:
         assert watcher.feed is not None
-        path = self._path(watcher.feed)
+        path = delivery.output_path(self.config, watcher.feed)
         try:
             data = self.feed_xml(
                 watcher.watchlists,
@@ -447,76 +322,3 @@ class Outbox:
             now=now,
             limit=self.config.delivery.feed_entries,
         )
-
-    # reading back --------------------------------------------------------------------------
-
-    def _digest_of(self, session: Session, row: Delivery) -> Digest:
-        watcher = self._watcher(row.watcher)
-        assert watcher is not None
-        listed: list[tuple[WatchMatch, Article]] = []
-        seen: set[tuple[str, int]] = set()
-        folded = 0
-        for item, match, article in outbox.items_of(session, row.id):
-            if item.folded:
-                folded += 1
-            # An article that no longer matches is left out; two versions of one match (it
-            # was updated while the digest waited) are one entry, as it now reads.
-            elif match is not None and (match.watchlist, article.id) not in seen:
-                seen.add((match.watchlist, article.id))
-                listed.append((match, article))
-        return self._digest(
-            session, watcher, row.kind, row.period_start, row.period_end, listed, folded
-        )
-
-    def _digest(
-        self,
-        session: Session,
-        watcher: WatcherConfig,
-        kind: str,
-        since: datetime,
-        until: datetime,
-        rows: Sequence[tuple[WatchMatch, Article]],
-        folded: int,
-    ) -> Digest:
-        groups = group_entries(self.config, watcher.watchlists, rows)
-        if kind == "alert":
-            return Digest(watcher, since, until, groups, kind="alert")
-        return Digest(
-            watcher,
-            since,
-            until,
-            groups,
-            folded=folded,
-            unhealthy=unhealthy_sources(session, self.config),
-            chart=mentions_chart(session, watcher, until),
-        )
-
-    def _watcher(self, name: str) -> WatcherConfig | None:
-        return next((w for w in self.config.watchers if w.name == name), None)
-
-    def _path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.config.path.parent / path
-
-
-def _started(pid: int) -> str:
-    """When process ``pid`` started (clock ticks since boot), "" if there is no such process;
-    "?" where /proc cannot tell (then a live pid is taken as the same process)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return "" if Path("/proc/self/stat").exists() else _alive(pid)
-    except OSError:
-        return "?"
-    # The command name (field 2) may hold spaces and parentheses: count after its end.
-    return stat.rpartition(")")[2].split()[19]
-
-
-def _alive(pid: int) -> str:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return ""
-    except PermissionError:
-        return "?"
-    return "?"
