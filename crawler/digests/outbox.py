@@ -32,7 +32,7 @@ from crawler.config import Config, WatcherConfig
 from crawler.digests import delivery
 from crawler.digests.atom import feed_groups, render_atom
 from crawler.digests.digest import Digest, delivery_digest, digest_of_rows
-from crawler.digests.sending import Outcome, Sender
+from crawler.digests.sending import DeliveryAttempt, Sender
 from storage import deliveries as outbox
 from storage.engine import make_sessionmaker
 from storage.models import Article, Delivery, WatchMatch
@@ -83,7 +83,9 @@ class Outbox:
 
     # runs ----------------------------------------------------------------------------------
 
-    def run_digest(self, watcher: WatcherConfig, now: datetime | None = None) -> list[Outcome]:
+    def run_digest(
+        self, watcher: WatcherConfig, now: datetime | None = None
+    ) -> list[DeliveryAttempt]:
         """Deliver the watcher's digest on each of its channels, and whatever is pending."""
         now = now or datetime.now(UTC)
         results = []
@@ -94,18 +96,18 @@ class Outbox:
             with self.sessions.begin() as session:
                 ids, _digest = self._record_digest(session, watcher, channel, now)
             results += [self.sending.attempt(i) for i in ids] or [
-                Outcome(watcher.name, channel, "digest", "nothing")
+                DeliveryAttempt(watcher.name, channel, "digest", "nothing")
             ]
         with self.sessions.begin() as session:
             outbox.set_last_digest_run(session, watcher.name, now)
         return results
 
-    def run_alerts(self, since: datetime, now: datetime | None = None) -> list[Outcome]:
+    def run_alerts(self, since: datetime, now: datetime | None = None) -> list[DeliveryAttempt]:
         """Send urgent watchlists' matches new or updated since ``since`` to their watchers at
         once (and retry alerts still pending). The next digest does not repeat them."""
         now = now or datetime.now(UTC)
         urgent = {w.name for w in self.config.watchlists if w.priority == "urgent"}
-        results: list[Outcome] = []
+        results: list[DeliveryAttempt] = []
         for watcher in self.config.watchers:
             followed = [w for w in watcher.watchlists if w in urgent]
             if not followed:
@@ -289,7 +291,7 @@ class Outbox:
 
     # the feed ------------------------------------------------------------------------------
 
-    def write_feed(self, watcher: WatcherConfig, now: datetime) -> Outcome:
+    def write_feed(self, watcher: WatcherConfig, now: datetime) -> DeliveryAttempt:
         assert watcher.feed is not None
         path = delivery.output_path(self.config, watcher.feed)
         try:
@@ -303,12 +305,16 @@ class Outbox:
         except OSError as exc:
             error = f"cannot write the feed {path}: {exc.strerror}; check the watcher's feed path"
             logger.warning("feed for %s not written: %s", watcher.name, error)
-            return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
+            return DeliveryAttempt(
+                watcher.name, "feed", "feed", "failed", error=error, target=str(path)
+            )
         except ValueError as exc:  # text XML cannot carry, past xml_text: a bug, not the user's
             error = f"cannot render the feed {path}: {exc}"
             logger.error("feed for %s not written", watcher.name, exc_info=True)
-            return Outcome(watcher.name, "feed", "feed", "failed", error=error, target=str(path))
-        return Outcome(watcher.name, "feed", "feed", "sent", target=str(path))
+            return DeliveryAttempt(
+                watcher.name, "feed", "feed", "failed", error=error, target=str(path)
+            )
+        return DeliveryAttempt(watcher.name, "feed", "feed", "sent", target=str(path))
 
     def feed_xml(
         self, watchlists: Sequence[str], *, feed_id: str, title: str, now: datetime

@@ -30,7 +30,7 @@ STALE_ATTEMPT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class DeliveryAttempt:
     """How one delivery, or one feed written, went: what a run reports."""
 
     watcher: str
@@ -68,14 +68,14 @@ class Sender:
             return _started(int(pid)) == started
         return True
 
-    def attempt(self, delivery_id: int) -> Outcome:
+    def attempt(self, delivery_id: int) -> DeliveryAttempt:
         """Claim the delivery, send it, and record how that went."""
         now = datetime.now(UTC)
         with self.sessions.begin() as session:
             row = session.get(Delivery, delivery_id)
             assert row is not None
             watcher = watcher_named(self.config, row.watcher)
-            base = Outcome(row.watcher, row.channel, row.kind, "busy", row.id)
+            base = DeliveryAttempt(row.watcher, row.channel, row.kind, "busy", row.id)
             if row.status == "sent" or watcher is None:
                 return base
             if row.status == "sending" and self.busy(row, now):
@@ -119,7 +119,7 @@ class Sender:
                 digest.stories,
                 digest.articles,
             )
-        return Outcome(
+        return DeliveryAttempt(
             watcher.name,
             channel,
             kind,
