@@ -657,7 +657,7 @@ def test_a_changed_watchlist_reaches_the_engine_through_a_fresh_one(
 def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> None:
     """A source's turns come exactly `every` apart (no drift, however late one ran), and a
     thousand sources with one interval are spread over it rather than due in one burst."""
-    from crawler.service.daemon import SpreadInterval
+    from crawler.service.jobs import SpreadInterval
 
     every = timedelta(minutes=5)
     now = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
