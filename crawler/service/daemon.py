@@ -76,6 +76,7 @@ class Daemon:
             self._jobs_engine = make_engine(self.database_url, write=False)
             self.health = SourceHealth(self.config, self._reader, self._reload.set)
             close_orphaned_runs(self._engine, self.config)
+            jobs.rehome_stored_jobs(self._engine)
             self.scheduler = jobs.make_scheduler(self.config, self._jobs_engine)
             jobs.set_runner(self)
             self._install_signals()

@@ -5,13 +5,17 @@ the daemon starts or re-reads its config.
 
 The job functions hand their work to the running daemon (``set_runner``): APScheduler stores a
 job as a reference to a function and its arguments, so the functions' module and names must not
-change, and they find the daemon here rather than in their arguments.
+change, and they find the daemon here rather than in their arguments. (The jobs an older
+presswatch stored, naming them where they were then, are pointed here at start:
+``rehome_stored_jobs``.)
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import math
+import pickle
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -21,7 +25,13 @@ from sqlalchemy import Engine
 
 from crawler.config import Config
 from storage.engine import make_sessionmaker
-from storage.schedule import CRAWL_JOB_PREFIX, DIGEST_JOB_PREFIX, JOB_TABLE
+from storage.schedule import (
+    CRAWL_JOB_PREFIX,
+    DIGEST_JOB_PREFIX,
+    JOB_TABLE,
+    job_states,
+    set_job_state,
+)
 
 logger = logging.getLogger("presswatch.daemon")
 
@@ -33,6 +43,9 @@ MAINTENANCE_JOB = "maintenance"
 START_STAGGER = timedelta(seconds=2)
 NO_STAGGER = timedelta(0)
 _GRID_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+# Where the job functions and SpreadInterval were defined before, which the jobs stored then name.
+_FORMER_HOMES = ("crawler.daemon", "crawler.service.daemon")
+_STORED_NAMES = frozenset({"run_crawl", "run_digest", "run_maintenance", "SpreadInterval"})
 
 
 class JobRunner(Protocol):
@@ -70,6 +83,46 @@ def run_digest(watcher: str) -> None:
     """The job of each watcher, on its schedule."""
     if _RUNNER is not None:
         _RUNNER.digest(watcher)
+
+
+class _FormerJobState(pickle.Unpickler):
+    """A stored job's state, its trigger's class taken from here where it was elsewhere."""
+
+    rehomed = False
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _FORMER_HOMES and name in _STORED_NAMES:
+            self.rehomed = True
+            return globals()[name]
+        return super().find_class(module, name)
+
+
+def rehome_stored_jobs(engine: Engine) -> int:
+    """Point the jobs an older presswatch stored (naming ``crawler.daemon:run_crawl``, say) at
+    this module, before the scheduler reads them: APScheduler would drop a job it cannot
+    restore, and with it the source's turn and adapted interval. The number of jobs moved."""
+    moved = 0
+    with engine.begin() as connection:
+        for job_id, state in job_states(connection):
+            if not any(home.encode() in state for home in _FORMER_HOMES):
+                continue
+            unpickler = _FormerJobState(io.BytesIO(state))
+            try:
+                job = unpickler.load()
+            except Exception:  # left to APScheduler, which logs it and drops the job
+                continue
+            if not isinstance(job, dict):
+                continue
+            module, _, name = str(job.get("func", "")).partition(":")
+            if module in _FORMER_HOMES and name in _STORED_NAMES:
+                job["func"] = f"{__name__}:{name}"
+            elif not unpickler.rehomed:
+                continue  # names a former home only in its arguments, say
+            set_job_state(connection, job_id, pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
+            moved += 1
+    if moved:
+        logger.info("%d jobs stored by an older presswatch moved to %s", moved, __name__)
+    return moved
 
 
 def make_scheduler(config: Config, jobs_engine: Engine) -> Any:
