@@ -657,7 +657,7 @@ def test_a_changed_watchlist_reaches_the_engine_through_a_fresh_one(
 def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> None:
     """A source's turns come exactly `every` apart (no drift, however late one ran), and a
     thousand sources with one interval are spread over it rather than due in one burst."""
-    from crawler.service.daemon import SpreadInterval
+    from crawler.service.jobs import SpreadInterval
 
     every = timedelta(minutes=5)
     now = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
@@ -697,3 +697,65 @@ def test_sources_are_polled_every_interval_exactly_each_at_its_own_phase() -> No
     ]
     assert all(150 <= count <= 250 for count in per_minute), per_minute
     assert SpreadInterval.of("antara", every).get_next_fire_time(None, now) == turn  # stable
+
+
+@pytest.mark.parametrize("home", ["crawler.daemon", "crawler.service.daemon"])
+def test_jobs_stored_where_the_job_functions_were_before_keep_their_turn_and_interval(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, home: str
+) -> None:
+    """A stored job names its function and its trigger's class by module. The jobs a daemon
+    stored when they lived in ``home`` are pointed at crawler.service.jobs at start, not dropped
+    by APScheduler as jobs it cannot restore (and the adapted interval and turn with them)."""
+    import pickle
+    import sys
+    import types
+
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from crawler.service import jobs
+    from storage.engine import make_engine
+    from storage.schedule import JOB_TABLE
+
+    class FormerSpreadInterval(jobs.SpreadInterval):
+        pass
+
+    FormerSpreadInterval.__module__, FormerSpreadInterval.__qualname__ = home, "SpreadInterval"
+    former = types.ModuleType(home)
+    former.SpreadInterval = FormerSpreadInterval  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, home, former)
+    every = timedelta(minutes=7)  # adapted, unlike the configured one
+    turn = datetime(2026, 12, 5, 9, 0, 3, tzinfo=UTC)
+    state = {
+        "version": 1,
+        "id": "crawl:wire",
+        "func": f"{home}:run_crawl",
+        "trigger": FormerSpreadInterval.of("wire", every),
+        "executor": "default",
+        "args": ("wire",),
+        "kwargs": {},
+        "name": "crawl wire",
+        "misfire_grace_time": 60,
+        "coalesce": True,
+        "max_instances": 1,
+        "next_run_time": turn,
+    }
+    engine = make_engine(database_url)
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+    store.start(None, "default")
+    with engine.begin() as connection:
+        connection.execute(
+            store.jobs_t.insert().values(
+                id="crawl:wire",
+                next_run_time=turn.timestamp(),
+                job_state=pickle.dumps(state, pickle.HIGHEST_PROTOCOL),
+            )
+        )
+    monkeypatch.undo()  # that module is gone (or holds the daemon alone)
+
+    assert jobs.rehome_stored_jobs(engine) == 1
+    (job,) = store.get_all_jobs()
+    assert job.func is jobs.run_crawl and job.args == ("wire",)
+    assert type(job.trigger) is jobs.SpreadInterval and job.trigger.interval == every
+    assert job.next_run_time == turn
+    assert jobs.rehome_stored_jobs(engine) == 0  # once
+    engine.dispose()

@@ -125,7 +125,7 @@ def test_the_daemon_reports_a_broken_source_once_with_what_to_do(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from crawler.config import load_config
-    from crawler.service.daemon import Daemon
+    from crawler.service.health import SourceHealth
     from storage.models import CrawlRun
 
     path = tmp_path / "presswatch.toml"
@@ -139,10 +139,10 @@ def test_the_daemon_reports_a_broken_source_once_with_what_to_do(
     _run(engine, 0, articles_fetched=4, new=4)
     _run(engine, 1, articles_fetched=4, empty=4)
     _run(engine, 2, articles_fetched=4, empty=4)
-    daemon = Daemon(load_config(path))
-    daemon._reader = make_engine(f"sqlite:///{tmp_path / 'd.db'}", write=False)
+    reader = make_engine(f"sqlite:///{tmp_path / 'd.db'}", write=False)
+    health = SourceHealth(load_config(path), reader, on_config_changed=lambda: None)
     caplog.set_level("INFO", logger="presswatch.daemon")
-    daemon._check_health("s")  # the first pass at start
+    health.check("s")  # the first pass at start
     # A later crawl with the same symptom: read again, still broken, not logged again.
     again = CrawlRun(
         source="s",
@@ -159,7 +159,7 @@ def test_the_daemon_reports_a_broken_source_once_with_what_to_do(
         too_old=0,
     )
     _run(engine, 3, articles_fetched=4, empty=4)
-    daemon._check_health("s", again)
+    health.check("s", again)
     reports = [r.getMessage() for r in caplog.records if "unhealthy" in r.getMessage()]
     assert reports == [
         "source s is unhealthy (broken): 100% of its article pages gave no article text in "
@@ -168,5 +168,5 @@ def test_the_daemon_reports_a_broken_source_once_with_what_to_do(
         "page is an empty shell filled by script, point the source at the site's AMP pages or "
         "a full-text feed"
     ]
-    daemon._reader.dispose()
+    reader.dispose()
     engine.dispose()

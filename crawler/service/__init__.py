@@ -1,2 +1,2 @@
-"""The daemon (`presswatch run`): its lock, jobs and schedule, and the supervision of the one
-long-lived crawl engine it feeds with due sources."""
+"""The daemon (`presswatch run`): its jobs and schedule, the supervision of the one long-lived
+crawl engine it feeds with due sources, and what follows each run (health, adaptive intervals)."""
