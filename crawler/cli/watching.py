@@ -152,7 +152,8 @@ def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, st
     import urllib.request
 
     from crawler.config import DEFAULT_USER_AGENT
-    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+    from crawler.extract.article import ExtractionOptions, extract_article
+    from crawler.extract.decoding import decode_html
 
     try:
         config: Config | None = load(args)

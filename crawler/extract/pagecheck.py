@@ -19,7 +19,8 @@ from lxml import html as lxml_html
 from protego import Protego
 
 from crawler.config import Config, SourceConfig
-from crawler.extract.article import css_xpath, decode_html
+from crawler.extract.decoding import decode_html
+from crawler.extract.pageselectors import css_xpath
 from crawler.extract.pool import PageTask, Processed, process_page, start_worker
 from crawler.watch.matcher import WatchlistQuery
 
