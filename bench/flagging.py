@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.sitegen import generate
-from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+from crawler.extract.article import ExtractionOptions, extract_article
+from crawler.extract.decoding import decode_html
 from crawler.watch.flagging import analyse
 from crawler.watch.matcher import Matcher, WatchlistQuery
 from crawler.watch.snippets import stored_snippets

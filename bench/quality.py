@@ -98,7 +98,8 @@ def pages(corpus: Path) -> Iterator[Page]:
 
 
 def presswatch(page: Page) -> Extracted:
-    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+    from crawler.extract.article import ExtractionOptions, extract_article
+    from crawler.extract.decoding import decode_html
 
     start = time.process_time()
     article = extract_article(decode_html(page.body), ExtractionOptions(url=page.url))
@@ -110,9 +111,9 @@ def presswatch(page: Page) -> Extracted:
 
 def trafilatura_defaults(page: Page) -> Extracted:
     import trafilatura
-    from trafilatura.settings import Document
+    from trafilatura.metadata import Document
 
-    from crawler.extract.article import decode_html
+    from crawler.extract.decoding import decode_html
 
     html = decode_html(page.body)
     start = time.process_time()

@@ -5,15 +5,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.extract.article import (
-    ExtractionOptions,
-    clean_authors,
-    clean_title,
-    decode_html,
-    extract_article,
-    parse_datetime,
-    strip_read_also,
-)
+from crawler.extract.article import ExtractionOptions, extract_article
+from crawler.extract.authors import clean_authors
+from crawler.extract.body import strip_read_also
+from crawler.extract.decoding import decode_html
+from crawler.extract.titles import clean_title
+from crawler.units import parse_datetime
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 BODY = " ".join(["Pasukan kedua negara saling menembaki posisi di perbatasan."] * 6)
@@ -257,9 +254,9 @@ def test_a_utf8_page_declared_as_latin1_is_read_as_utf8() -> None:
 def test_a_fast_extraction_gets_a_second_look_when_short_or_partial() -> None:
     from types import SimpleNamespace
 
-    from trafilatura.settings import Document
+    from trafilatura.metadata import Document
 
-    from crawler.extract.article import SECOND_LOOK_CHARS, _doubtful
+    from crawler.extract.body import SECOND_LOOK_CHARS, _doubtful
 
     def document(text: str) -> Document:
         doc = Document()
@@ -278,15 +275,16 @@ def test_the_page_chrome_s_paragraphs_do_not_make_an_article_look_partial(monkey
     """A CMS page's footer, sidebar and navigation paragraphs are not the article's: a page
     whose article is whole is extracted once, however long its legal text and teasers."""
     from crawler.extract import article as extraction
+    from crawler.extract import body as body_module
 
     looks: list[bool] = []
-    real = extraction._trafilatura
+    real = body_module._trafilatura
 
     def counting(tree, url, *, fast, precision=True):
         looks.append(fast)
         return real(tree, url, fast=fast, precision=precision)
 
-    monkeypatch.setattr(extraction, "_trafilatura", counting)
+    monkeypatch.setattr(body_module, "_trafilatura", counting)
     body = "".join(
         f"<p>Paragraph {i} of the report on the ceasefire talks in the border region, where "
         f"officials met again on Tuesday to discuss the exchange of prisoners.</p>"

@@ -20,7 +20,14 @@ from pebble import ProcessExpired
 
 from crawler.demo import SITE
 from crawler.demo.articles import SEED_STORY
-from crawler.extract.pool import MAX_REPLACEMENTS, PagePool, PageTask, Processed, process_page
+from crawler.extract.pool import (
+    MAX_REPLACEMENTS,
+    PRELOAD,
+    PagePool,
+    PageTask,
+    Processed,
+    process_page,
+)
 from crawler.watch.matcher import WatchlistQuery
 from storage import fingerprints
 
@@ -162,6 +169,14 @@ def _alive(pid: int) -> bool:
     # A zombie (exited, not yet reaped by init) counts as gone.
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def test_the_fork_server_preloads_every_extraction_module() -> None:
+    # Each worker starts with the whole extraction loaded (not only what it imports of it).
+    folder = Path(__file__).resolve().parents[1] / "crawler" / "extract"
+    others = {"__init__", "pool", "pagecheck", "forkserver"}  # the pool's own, or the CLI's
+    extraction = {f"crawler.extract.{p.stem}" for p in folder.glob("*.py") if p.stem not in others}
+    assert extraction <= set(PRELOAD)
 
 
 def fork_server_exits_at_once(_: object) -> bool:

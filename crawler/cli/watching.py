@@ -142,8 +142,8 @@ def _match_input(args: argparse.Namespace) -> tuple[str, str, str | None]:
 
 
 def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, str | None]:
-
-    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+    from crawler.extract.article import ExtractionOptions, extract_article
+    from crawler.extract.decoding import decode_html
 
     try:
         config: Config | None = load(args)

@@ -19,9 +19,11 @@ from lxml import html as lxml_html
 from protego import Protego
 
 from crawler.config import Config, SourceConfig
-from crawler.extract.article import css_xpath, decode_html
+from crawler.extract.decoding import decode_html
+from crawler.extract.pageselectors import css_xpath
 from crawler.extract.pool import PageTask, Processed, process_page, start_worker
 from crawler.watch.matcher import WatchlistQuery
+from storage.types import iso
 
 
 class PageCheckError(Exception):
@@ -49,7 +51,7 @@ class PageCheck:
             if article is None
             else {
                 "title": article.title,
-                "published_at": _iso(article.published_at),
+                "published_at": iso(article.published_at, precise=True),
                 "authors": list(article.authors),
                 "language": article.language,
                 "site_name": article.site_name,
@@ -65,10 +67,6 @@ class PageCheck:
                 for name, (css, count) in self.selectors.items()
             },
         }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def fetch(config: Config, url: str) -> tuple[int, bytes, str | None, str]:

@@ -39,8 +39,22 @@ from storage.matches import MatchRecord
 
 logger = logging.getLogger(__name__)
 
+# Every module of the extraction (``article`` imports the others; each is named all the same).
+EXTRACTION_MODULES = [
+    "crawler.extract.article",
+    "crawler.extract.authors",
+    "crawler.extract.body",
+    "crawler.extract.cleaning",
+    "crawler.extract.dates",
+    "crawler.extract.decoding",
+    "crawler.extract.language",
+    "crawler.extract.metadata",
+    "crawler.extract.pageselectors",
+    "crawler.extract.sitename",
+    "crawler.extract.titles",
+]
 # Imported once by the fork server, so that every worker starts with them loaded and shared.
-PRELOAD = [__name__, "crawler.extract.article", "numpy", "crawler.extract.forkserver"]
+PRELOAD = [__name__, *EXTRACTION_MODULES, "numpy", "crawler.extract.forkserver"]
 # A worker is replaced after this many pages, which bounds what lxml's and trafilatura's caches
 # can grow to. Not sooner: a new worker starts with cold caches (500 cost 12% of throughput).
 TASKS_PER_WORKER = 10_000
@@ -114,7 +128,8 @@ def _zone(name: str) -> ZoneInfo:
 def process_page(task: PageTask) -> Processed | None:
     """Extract one page and prepare it for storage; None when it holds no article text."""
     # Imported here: the crawl process, which only hands pages over, never loads trafilatura.
-    from crawler.extract.article import ExtractionOptions, decode_html, extract_article
+    from crawler.extract.article import ExtractionOptions, extract_article
+    from crawler.extract.decoding import decode_html
 
     options = ExtractionOptions(
         url=task.url,

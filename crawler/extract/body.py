@@ -1,0 +1,206 @@
+"""The article's text: trafilatura's main text, looked at again when it seems short; without
+the inline "read also" links, editor credits and notices; and within the article body the page
+declares, when it declares one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import trafilatura
+from lxml import html as lxml_html
+from lxml.etree import XPath
+from trafilatura.metadata import Document
+
+# Labels of the inline links to other stories that sites put inside article text, per language.
+# A label is removed with what follows it when it stands in parentheses or brackets
+# ("(Baca: …)"), or when it starts a short paragraph of its own ("Read also: …").
+READ_ALSO_LABELS: dict[str, tuple[str, ...]] = {
+    "id": (
+        "Baca",
+        "Baca juga",
+        "Baca pula",
+        "Lihat juga",
+        "Simak juga",
+        "Baca selengkapnya",
+        "Artikel terkait",
+        "Berita terkait",
+        "Klik",
+    ),
+    "ms": ("Baca juga", "Baca lagi", "Lihat juga"),
+    "en": (
+        "Read also",
+        "Also read",
+        "Read more",
+        "See also",
+        "Related",
+        "Read next",
+        "Related article",
+        "Related story",
+        "More",
+    ),
+    "ru": ("Читайте также", "Читайте еще", "Читайте ещё", "Смотрите также", "Подробнее", "По теме"),
+    "uk": ("Читайте також", "Дивіться також"),
+    "tr": ("Ayrıca okuyun", "Ayrıca bakınız", "İlgili haber", "İlginizi çekebilir"),
+    "az": ("Həmçinin oxuyun", "Həmçinin bax", "Oxu", "Ətraflı"),
+    "hy": ("Կարդացեք նաև", "Տես նաև"),
+    "ar": ("اقرأ أيضا", "اقرأ أيضاً", "اقرأ أيضًا", "اقرأ المزيد"),
+    "fa": ("بیشتر بخوانید", "بخوانید"),
+    "fr": ("Lire aussi", "À lire aussi", "Voir aussi", "Lire la suite"),
+    "es": ("Lea también", "Lee también", "Leer más", "Te puede interesar"),
+    "pt": ("Leia também", "Leia mais", "Veja também"),
+    "de": ("Lesen Sie auch", "Mehr zum Thema", "Auch interessant"),
+}
+# Longest labels first so "Baca juga" wins over "Baca".
+_LABELS = sorted(
+    {label for labels in READ_ALSO_LABELS.values() for label in labels}, key=len, reverse=True
+)
+_LABEL_ALT = "|".join(re.escape(label) for label in _LABELS)
+_INLINE_READ_ALSO = re.compile(
+    rf"\s*(?:\(\s*(?:{_LABEL_ALT})\s*:[^()]*(?:\([^()]*\)[^()]*)*\)"
+    rf"|\[\s*(?:{_LABEL_ALT})\s*:[^\[\]]*\])",
+    re.IGNORECASE,
+)
+_LINE_READ_ALSO = re.compile(rf"^\s*(?:{_LABEL_ALT})\s*:.{{0,300}}$", re.IGNORECASE)
+# Editor's or reporter's initials closing an article, as Indonesian portals print them: "(min)".
+_CREDIT_LINE = re.compile(r"^\(\s*[a-z]{2,5}(?:\s*/\s*[a-z]{2,5})*\s*\)$")
+# Copyright and licence notices are the publisher's, never the article's.
+_NOTICE_LINE = re.compile(r"^(?:©|\(c\)\s|copyright\b|hak cipta\b)", re.IGNORECASE)
+
+
+def strip_read_also(text: str) -> str:
+    """Remove inline "read also" links and editor credits; keep every sentence of the article."""
+    lines = []
+    for line in text.split("\n"):
+        line = _INLINE_READ_ALSO.sub("", line).strip()
+        if (
+            not line
+            or _LINE_READ_ALSO.match(line)
+            or _CREDIT_LINE.match(line)
+            or _NOTICE_LINE.match(line)
+        ):
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# A fast extraction shorter than this, or than this share of the page's paragraph text, is
+# checked again with trafilatura's full comparison of extractors.
+SECOND_LOOK_CHARS = 1000
+SECOND_LOOK_SHARE = 0.5
+# The page's paragraphs that could be the article's: not those of its navigation, sidebars,
+# header, footer or forms (a CMS page's teasers, newsletter box and legal text would make
+# almost every article look short beside them: on bench/sitegen.py's pages 29% were looked at
+# twice, to the same result; on the corpus the second looks that change a text are all kept).
+_CONTENT_PARAGRAPHS = XPath(
+    "//p[not(ancestor::nav or ancestor::aside or ancestor::header or ancestor::footer"
+    " or ancestor::form)]"
+)
+
+
+def _trafilatura(tree: Any, url: str, *, fast: bool, precision: bool = True) -> Any:
+    """The main text only: metadata is read by ``metadata.page_metadata`` (once, and only as far as
+    needed), not by trafilatura's own pass."""
+    return trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=False,
+        deduplicate=False,
+        favor_precision=precision,
+        fast=fast,
+    )
+
+
+# Text reads as prose when most of its characters are in lines of this many words or more.
+PROSE_LINE_WORDS = 10
+PROSE_SHARE = 0.6
+
+
+def _longer_prose(candidate: Any, current: Any) -> bool:
+    """Whether ``candidate`` has more text than ``current`` and reads as prose: most of it in
+    lines of sentences, not a list of menu entries."""
+    text = candidate.text if isinstance(candidate, Document) else None
+    if not text:
+        return False
+    if isinstance(current, Document) and current.text and len(text) <= len(current.text):
+        return False
+    lines = [line for line in text.split("\n") if line.strip()]
+    prose = sum(len(line) for line in lines if len(line.split()) >= PROSE_LINE_WORDS)
+    return prose >= PROSE_SHARE * sum(len(line) for line in lines)
+
+
+def _partial(document: Any, paragraph_chars: int) -> bool:
+    text = document.text if isinstance(document, Document) else None
+    return not text or len(text) < SECOND_LOOK_SHARE * paragraph_chars
+
+
+def _doubtful(document: Any, paragraph_chars: int) -> bool:
+    text = document.text if isinstance(document, Document) else None
+    if not text:
+        return True
+    return len(text) < SECOND_LOOK_CHARS or len(text) < SECOND_LOOK_SHARE * paragraph_chars
+
+
+def main_text(tree: Any, html: str, url: str) -> str | None:
+    """The page's main text as trafilatura finds it (its fast mode first, then as far as the
+    text seems short); None when it finds none. ``tree`` (``html`` parsed) is pruned by it."""
+    paragraph_chars = sum(len(p.text_content()) for p in _CONTENT_PARAGRAPHS(tree)) or sum(
+        len(p.text_content())
+        for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
+    )
+    document = _trafilatura(tree, url, fast=True)
+    if _doubtful(document, paragraph_chars):
+        # Fast mode skips trafilatura's comparison with readability and jusText, which is a
+        # third of its time and rarely changes a news page's result; when the text is short, or
+        # much shorter than the page's paragraphs, look again with the comparison on.
+        document = _trafilatura(lxml_html.document_fromstring(html), url, fast=False)
+        if _partial(document, paragraph_chars):
+            # Still under half the page's paragraphs: trafilatura's precision bias may have cut
+            # the article (it kept an eighth of two real ones); without it, the text is taken
+            # if it reads as prose, not as the menu a page without an article gives (a video
+            # page's). A short article that is whole keeps its precise text (no date line).
+            balanced = _trafilatura(
+                lxml_html.document_fromstring(html), url, fast=False, precision=False
+            )
+            if _longer_prose(balanced, document):
+                document = balanced
+    return document.text if isinstance(document, Document) else None
+
+
+# The share of a kept line's words that must be inside the element the page declares as its
+# article body (itemprop=articleBody) for the line to stay.
+DECLARED_BODY_SHARE = 0.9
+_WORDS = re.compile(r"\w+")
+_DECLARED_BODY = XPath('//*[@itemprop="articleBody"]')
+
+
+def declared_body_words(tree: Any) -> tuple[str, set[str]] | None:
+    """The text (whitespace collapsed, case-folded) and the words of the page's one
+    ``itemprop=articleBody`` element; None without exactly one (or an empty one)."""
+    found = _DECLARED_BODY(tree)
+    if len(found) != 1:
+        return None
+    text = " ".join(" ".join(found[0].itertext()).split()).casefold()
+    words = set(_WORDS.findall(text))
+    return (text, words) if words else None
+
+
+def within_declared_body(text: str, declared: tuple[str, set[str]]) -> str:
+    """``text`` without the lines the declared article body does not hold (a related-stories
+    box, a newsletter sign-up that trafilatura kept beside it); the text as it was when that
+    would leave under half of it, so that the article's own paragraphs are never lost to a
+    page that declares less than its article. A line found whole in the body is kept at
+    once; another by the share of its words in it."""
+    body, words = declared
+    kept = []
+    for line in text.split("\n"):
+        if " ".join(line.split()).casefold() in body:
+            kept.append(line)
+            continue
+        tokens = _WORDS.findall(line.casefold())
+        if not tokens or sum(t in words for t in tokens) >= DECLARED_BODY_SHARE * len(tokens):
+            kept.append(line)
+    checked = "\n".join(kept)
+    return checked if len(checked) >= 0.5 * len(text) else text

@@ -1,0 +1,56 @@
+"""The article's headline: the page's declared title without the site's name, weighed against
+its ``<h1>`` (a kicker, a section's name)."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.extract.sitename import host_name, name_key, names_site
+
+_TITLE_SEPARATORS = re.compile(r"\s+([|\-–—:·»])\s+")
+# A title part after one of these is the site's name whenever it is short.
+_SITE_SEPARATORS = {"|", "·", "»"}
+
+
+def _strip_site(title: str, site_name: str | None, url: str | None) -> str:
+    """``title`` without the site's name (or a short trailing part after ``|``, ``·``, ``»``)
+    at either end: the name as the page declares it (``og:site_name``) or as its host spells it."""
+    site_keys = {k for k in (name_key(site_name or ""), host_name(url) or "") if k}
+    for _ in range(2):  # "Section | Headline | Site": at most one part off each end
+        separators = list(_TITLE_SEPARATORS.finditer(title))
+        if not separators:
+            break
+        last, first = separators[-1], separators[0]
+        tail, head = title[last.end() :], title[: first.start()]
+        if names_site(tail, site_keys):
+            title = title[: last.start()]
+        elif names_site(head, site_keys):
+            title = title[first.end() :]
+        elif last.group(1) in _SITE_SEPARATORS and len(name_key(tail)) <= 40:
+            title = title[: last.start()]  # "Headline | Short Name": a name we did not know
+        else:
+            break
+    return title
+
+
+def clean_title(
+    title: str | None, headline: str | None, site_name: str | None, url: str | None = None
+) -> str | None:
+    """The article's headline as the page shows it, from its declared title (``og:title``,
+    ``<title>``, JSON-LD) without the site's name, and its ``<h1>``.
+
+    When one of the two ends with the other, the longer holds a kicker ("Kultur: …", a
+    section's name) or a shorter variant of it, and the declared title is the publisher's own
+    choice between them; when one contains the other elsewhere, the ``<h1>``; else the declared
+    title (an ``<h1>`` that shares nothing with it is often the site's logo or a section).
+    """
+    title = " ".join(title.split()) if title else None
+    headline = " ".join(headline.split()) if headline else None
+    if title:
+        title = _strip_site(title, site_name, url) or title
+    if headline and title:
+        if headline.endswith(title) or title.endswith(headline):
+            return title
+        if headline in title or title in headline:
+            return headline
+    return title or headline
