@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlalchemy import select
-
 from crawler.config import Config
 from crawler.escaping import terminal_text
+from storage import runs
 from storage.engine import make_engine, make_sessionmaker
-from storage.models import CrawlRun
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -27,23 +25,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
+    """A source's run as ``presswatch crawl`` reports it: the row's status and the counts a
+    summary shows (``storage.runs.SUMMARY_COUNTS``)."""
+
     source: str
     run_id: int | None
     status: str
     finish_reason: str
-    pages_fetched: int = 0
-    articles_fetched: int = 0
-    new: int = 0
-    updated: int = 0
-    duplicate: int = 0
-    unchanged: int = 0
-    empty: int = 0
-    flagged: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+    counts: runs.RunCounts = field(default_factory=runs.RunCounts)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {
+            "source": self.source,
+            "run_id": self.run_id,
+            "status": self.status,
+            "finish_reason": self.finish_reason,
+            **{name: getattr(self.counts, name) for name in runs.SUMMARY_COUNTS},
+            "seconds": self.seconds,
+        }
 
 
 def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -108,7 +108,7 @@ def read_summaries(
     try:
         with make_sessionmaker(engine)() as session:
             ids = [i for i in run_ids.values() if i is not None]
-            rows = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(ids)))}
+            rows = {r.id: r for r in runs.get_runs(session, ids)}
     finally:
         engine.dispose()
     summaries = []
@@ -124,15 +124,7 @@ def read_summaries(
                 run_id=run.id,
                 status=run.status,
                 finish_reason=run.finish_reason or reasons[name],
-                pages_fetched=run.pages_fetched,
-                articles_fetched=run.articles_fetched,
-                new=run.new,
-                updated=run.updated,
-                duplicate=run.duplicate,
-                unchanged=run.unchanged,
-                empty=run.empty,
-                flagged=run.flagged,
-                errors=dict(run.errors),
+                counts=runs.counts_of(run),
                 seconds=round(seconds, 2),
             )
         )
@@ -158,9 +150,10 @@ def print_summaries(summaries: Sequence[RunSummary], out: TextIO = sys.stdout) -
     )
     print(header, file=out)
     for s in summaries:
+        c = s.counts
         print(
-            f"{s.source:<16} {s.status:<9} {s.pages_fetched:>6} {s.new:>5} {s.updated:>8} "
-            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.flagged:>8} {s.seconds:>8.1f}  "
-            f"{format_errors(s.errors)}",
+            f"{s.source:<16} {s.status:<9} {c.pages_fetched:>6} {c.new:>5} {c.updated:>8} "
+            f"{c.duplicate:>10} {c.unchanged:>10} {c.empty:>6} {c.flagged:>8} {s.seconds:>8.1f}  "
+            f"{format_errors(c.errors)}",
             file=out,
         )
