@@ -21,6 +21,7 @@ from storage.engine import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ def crawl_sources(
         start_fork_server()
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.scrapy.database import database_of
     from crawler.scrapy.spiders.news import NewsSpider
 
     settings = scrapy_settings(
@@ -98,19 +100,33 @@ def crawl_sources(
     reason = (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
     run_ids = {name: ended[name].run_id if name in ended else None for name in names}
     reasons = {name: ended[name].reason if name in ended else reason for name in names}
-    return read_summaries(config, run_ids, reasons)
+    # The crawl's own reading engine (disposed as the crawl ended: used again, then disposed).
+    database = database_of(crawler, config.database_url)
+    try:
+        return summaries_of(database.reads, run_ids, reasons)
+    finally:
+        database.dispose()
 
 
 def read_summaries(
     config: Config, run_ids: dict[str, int | None], reasons: dict[str, str]
 ) -> list[RunSummary]:
+    """The summaries of runs recorded without a crawl in this process (``precheck``'s)."""
     engine = make_engine(config.database_url, write=False)
     try:
-        with make_sessionmaker(engine)() as session:
-            ids = [i for i in run_ids.values() if i is not None]
-            rows = {r.id: r for r in runs.get_runs(session, ids)}
+        return summaries_of(make_sessionmaker(engine), run_ids, reasons)
     finally:
         engine.dispose()
+
+
+def summaries_of(
+    sessions: sessionmaker[Session], run_ids: dict[str, int | None], reasons: dict[str, str]
+) -> list[RunSummary]:
+    """Each source's summary from its run's row (``run_ids``); a source without a row failed,
+    for its reason in ``reasons``."""
+    with sessions() as session:
+        ids = [i for i in run_ids.values() if i is not None]
+        rows = {r.id: r for r in runs.get_runs(session, ids)}
     summaries = []
     for name, run_id in run_ids.items():
         run = rows.get(run_id) if run_id is not None else None

@@ -26,7 +26,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
@@ -37,12 +36,12 @@ from crawler.config import Config, ConfigError, SourceConfig, find_config, load_
 from crawler.discover import links as discovery
 from crawler.discover.links import DiscoveryError, Entry
 from crawler.items import PageItem
+from crawler.scrapy.database import database_of
 from crawler.scrapy.dbwriter import DbWriter
 from crawler.scrapy.failures import failure_kind
 from crawler.scrapy.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun
 from storage import articles as article_store
 from storage import listings
-from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import SchemaError, ensure_schema
 from storage.urlkeys import host_of, url_key
 
@@ -136,10 +135,11 @@ class NewsSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = cast(NewsSpider, super().from_crawler(crawler, *args, **kwargs))
-        spider._setup(crawler.settings, kwargs)
+        spider._setup(crawler, kwargs)
         return spider
 
-    def _setup(self, settings: Settings, kwargs: dict[str, Any]) -> None:
+    def _setup(self, crawler: Crawler, kwargs: dict[str, Any]) -> None:
+        settings = crawler.settings
         # Filled by the pipelines: whether all they accepted is written (flushing if not).
         self.settled_checks: list[Callable[[], bool]] = []
         self._closing = False
@@ -158,11 +158,9 @@ class NewsSpider(Spider):
                 names = [s.name for s in self.config.sources]
             for name in names:
                 self.config.source(name)
-            engine = make_engine(self.config.database_url)
-            try:
-                ensure_schema(engine)
-            finally:
-                engine.dispose()
+            # The crawler's engines, for everything of this crawl (crawler.scrapy.database).
+            database = database_of(crawler, self.config.database_url)
+            ensure_schema(database.writer)
         except ConfigError as exc:
             self._setup_error = ("config_error", str(exc))
             return
@@ -199,8 +197,8 @@ class NewsSpider(Spider):
             "PRESSWATCH_ROBOTS_TTL": crawl.robots_ttl.total_seconds(),
         }.items():
             settings.set(key, value, priority="spider")
-        self._reader = make_sessionmaker(make_engine(self.config.database_url, write=False))
-        self.writer = DbWriter(self.config.database_url, self.config.storage.story_window)
+        self._reader = database.reads
+        self.writer = DbWriter(database.writer, self.config.storage.story_window)
         # (Scrapy's own CLOSESPIDER_TIMEOUT, if set, still limits the whole crawl.)
         time_limit = args.time_limit
         self.runs = RunBook(
@@ -726,7 +724,4 @@ class NewsSpider(Spider):
         if self._setup_error is not None or not hasattr(self, "runs"):
             return
         self.runs.end_all(reason)
-        try:
-            await maybe_deferred_to_future(self.writer.drained())
-        finally:
-            self.writer.close()
+        await maybe_deferred_to_future(self.writer.drained())
