@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
-from scrapy import Request
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
-from crawler.cluster.frontier import Frontier, Seed, new_worker_id
+from crawler.cluster.frontier import Frontier, new_worker_id
 from crawler.config import ConfigError
 from crawler.scrapy.sourceruns import SourceRun, run_counts
 from storage import runs
@@ -129,17 +128,9 @@ class ClusterShare:
         assert engine is not None
         taken = False
         while (seed := self.frontier.take_seed(run_id, self.worker)) is not None:
-            engine.crawl(self._seed_request(run, seed))
+            engine.crawl(self.spider.listings.seed(run, seed.kind, seed.url))
             taken = True
         return taken
-
-    def _seed_request(self, run: SourceRun, seed: Seed) -> Request:
-        spider = self.spider
-        if seed.kind == "feed":
-            return spider.listing(run, seed.url, spider.parse_feed, conditional=True)
-        if seed.kind == "sitemap":
-            return spider.listing(run, seed.url, spider.parse_sitemap, conditional=True)
-        return spider.listing(run, seed.url, spider.parse_page, depth=1)
 
     def _settle_idle_runs(self) -> None:
         settled = self.spider.settled()
