@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import (
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    CrawlRun,
-)
+from storage.models import CrawlRun
 
-if TYPE_CHECKING:
-    pass
+# A count the row keeps for the source's diagnostics (storage.diagnostics), not shown in a
+# crawl's summary.
+_DIAGNOSTIC = {"diagnostic": True}
 
 
 @dataclass(slots=True)
 class RunCounts:
+    """A run's counts, as its row holds them: the ones a crawl's summary shows (``pages_fetched``
+    to ``errors``, in this order), then the ones its diagnostics read. The list of counts is
+    this class's fields: everything that copies, adds or shows counts goes through them."""
+
     pages_fetched: int = 0
     articles_fetched: int = 0
     new: int = 0
@@ -32,41 +31,37 @@ class RunCounts:
     unchanged: int = 0
     empty: int = 0
     flagged: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    listed: int = 0  # entries of its feeds and sitemaps ...
-    too_old: int = 0  # ... of which older than max_article_age
+    errors: dict[str, int] = field(default_factory=dict)  # by kind
+    listed: int = field(default=0, metadata=_DIAGNOSTIC)  # entries of its feeds and sitemaps ...
+    too_old: int = field(default=0, metadata=_DIAGNOSTIC)  # ... older than max_article_age
 
     def minus(self, earlier: RunCounts) -> RunCounts:
         """What was counted since ``earlier`` (a worker's share reported in parts)."""
         errors = {k: v - earlier.errors.get(k, 0) for k, v in self.errors.items()}
         return RunCounts(
-            pages_fetched=self.pages_fetched - earlier.pages_fetched,
-            articles_fetched=self.articles_fetched - earlier.articles_fetched,
-            new=self.new - earlier.new,
-            updated=self.updated - earlier.updated,
-            duplicate=self.duplicate - earlier.duplicate,
-            unchanged=self.unchanged - earlier.unchanged,
-            empty=self.empty - earlier.empty,
-            flagged=self.flagged - earlier.flagged,
+            **{name: getattr(self, name) - getattr(earlier, name) for name in NUMBERS},
             errors={k: v for k, v in errors.items() if v},
-            listed=self.listed - earlier.listed,
-            too_old=self.too_old - earlier.too_old,
         )
 
     def any(self) -> bool:
-        return bool(
-            self.pages_fetched
-            or self.articles_fetched
-            or self.new
-            or self.updated
-            or self.duplicate
-            or self.unchanged
-            or self.empty
-            or self.flagged
-            or self.errors
-            or self.listed
-            or self.too_old
-        )
+        return bool(self.errors) or any(getattr(self, name) for name in NUMBERS)
+
+    def columns(self) -> dict[str, Any]:
+        """The row's columns for these counts."""
+        return {**{name: getattr(self, name) for name in NUMBERS}, "errors": dict(self.errors)}
+
+
+# The counts by name: every one, the numbers among them, and those a crawl's summary shows.
+COUNTS: tuple[str, ...] = tuple(f.name for f in fields(RunCounts))
+NUMBERS: tuple[str, ...] = tuple(name for name in COUNTS if name != "errors")
+SUMMARY_COUNTS: tuple[str, ...] = tuple(
+    f.name for f in fields(RunCounts) if not f.metadata.get("diagnostic")
+)
+
+
+def counts_of(run: CrawlRun) -> RunCounts:
+    """The counts a run's row holds."""
+    return RunCounts(**{name: getattr(run, name) for name in NUMBERS}, errors=dict(run.errors))
 
 
 def start_run(session: Session, source: str, started_at: datetime, pid: int | None) -> int:
@@ -92,17 +87,7 @@ def finish_run(
             finished_at=finished_at,
             status=status,
             finish_reason=finish_reason,
-            pages_fetched=counts.pages_fetched,
-            articles_fetched=counts.articles_fetched,
-            new=counts.new,
-            updated=counts.updated,
-            duplicate=counts.duplicate,
-            unchanged=counts.unchanged,
-            empty=counts.empty,
-            flagged=counts.flagged,
-            errors=dict(counts.errors),
-            listed=counts.listed,
-            too_old=counts.too_old,
+            **counts.columns(),
         )
     )
 
@@ -142,17 +127,7 @@ def finish_runs(session: Session, ends: Sequence[RunEnd]) -> None:
                 "finished_at": end.finished_at,
                 "status": end.status,
                 "finish_reason": end.finish_reason,
-                "pages_fetched": end.counts.pages_fetched,
-                "articles_fetched": end.counts.articles_fetched,
-                "new": end.counts.new,
-                "updated": end.counts.updated,
-                "duplicate": end.counts.duplicate,
-                "unchanged": end.counts.unchanged,
-                "empty": end.counts.empty,
-                "flagged": end.counts.flagged,
-                "errors": dict(end.counts.errors),
-                "listed": end.counts.listed,
-                "too_old": end.counts.too_old,
+                **end.counts.columns(),
             }
             for end in ends
         ],
@@ -178,16 +153,8 @@ def add_run_counts(session: Session, run_id: int, counts: RunCounts) -> None:
     ).one_or_none()
     if run is None:
         return
-    run.pages_fetched += counts.pages_fetched
-    run.articles_fetched += counts.articles_fetched
-    run.new += counts.new
-    run.updated += counts.updated
-    run.duplicate += counts.duplicate
-    run.unchanged += counts.unchanged
-    run.empty += counts.empty
-    run.flagged += counts.flagged
-    run.listed += counts.listed
-    run.too_old += counts.too_old
+    for name in NUMBERS:
+        setattr(run, name, getattr(run, name) + getattr(counts, name))
     errors = dict(run.errors)
     for kind, count in counts.errors.items():
         errors[kind] = errors.get(kind, 0) + count

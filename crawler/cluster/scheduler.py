@@ -6,7 +6,7 @@ queue (an article's first request claimed for the run in the same step, so each 
 fetched once across the cluster; other requests filtered by fingerprint per run), and takes
 requests from the queues of the runs the worker has joined, in turn, each moved atomically
 into the worker's processing list for that run, where it stays until the worker's share of the
-run is idle (see ``NewsSpider._settle_cluster_runs``).
+run is idle (see ``crawler.cluster.share``).
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
-from scrapy import Request
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
-from crawler.cluster.frontier import Frontier, Seed, new_worker_id
+from crawler.cluster.frontier import Frontier, new_worker_id
 from crawler.config import ConfigError
 from crawler.scrapy.sourceruns import SourceRun, run_counts
 from storage import runs
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
+# Meta of the request that wakes the engine's request loop (see ClusterShare.tick).
+WAKE_META = "pw_wake"
 
 
 class ClusterShare:
@@ -46,12 +49,14 @@ class ClusterShare:
         self._left: set[int] = set()
         self._reported: dict[int, runs.RunCounts] = {}
         self._loops: list[task.LoopingCall] = []
+        self._wake = Request("data:,", meta={WAKE_META: True}, dont_filter=True)
 
     def settings(self) -> dict[str, Any]:
         return {"SCHEDULER": "crawler.cluster.scheduler.ClusterScheduler"}
 
     def start(self) -> None:
         self.frontier.redis.ping()
+        self.spider.crawler.signals.connect(self._wake_only, signal=signals.request_scheduled)
         self.heartbeat()
         for call, seconds in (
             (self.tick, TICK_SECONDS),
@@ -97,11 +102,22 @@ class ClusterShare:
         except (redis.RedisError, SQLAlchemyError):
             # Not a reason to leave a run: tried again at the next tick.
             logger.warning("Cannot settle this worker's runs", exc_info=True)
-        # Another worker may push requests at any moment: look for them now rather than at
-        # Scrapy's idle heartbeat (5 s).
-        slot = getattr(self.spider.crawler.engine, "_slot", None)
-        if slot is not None:
-            slot.nextcall.schedule()
+        self._wake_engine()
+
+    def _wake_engine(self) -> None:
+        """Another worker may push requests at any moment: have the engine ask the scheduler
+        for them now rather than at its idle heartbeat (5 s). Scrapy's public way to wake its
+        request loop is ``engine.crawl()``; the request given is dropped before the scheduler
+        (``_wake_only``: an ``IgnoreRequest`` raised by a ``request_scheduled`` handler), and
+        the loop runs all the same."""
+        engine = self.spider.crawler.engine
+        if engine is not None and engine.spider is not None:
+            engine.crawl(self._wake)
+
+    @staticmethod
+    def _wake_only(request: Request, **_: Any) -> None:
+        if request.meta.get(WAKE_META):
+            raise IgnoreRequest("wakes the engine; not a request")
 
     def _join_new_runs(self) -> None:
         for run_id, name in self.frontier.active_runs().items():
@@ -129,17 +145,9 @@ class ClusterShare:
         assert engine is not None
         taken = False
         while (seed := self.frontier.take_seed(run_id, self.worker)) is not None:
-            engine.crawl(self._seed_request(run, seed))
+            engine.crawl(self.spider.listings.seed(run, seed.kind, seed.url))
             taken = True
         return taken
-
-    def _seed_request(self, run: SourceRun, seed: Seed) -> Request:
-        spider = self.spider
-        if seed.kind == "feed":
-            return spider.listing(run, seed.url, spider.parse_feed, conditional=True)
-        if seed.kind == "sitemap":
-            return spider.listing(run, seed.url, spider.parse_sitemap, conditional=True)
-        return spider.listing(run, seed.url, spider.parse_page, depth=1)
 
     def _settle_idle_runs(self) -> None:
         settled = self.spider.settled()

@@ -14,36 +14,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlalchemy import select
-
 from crawler.config import Config
 from crawler.escaping import terminal_text
+from storage import runs
 from storage.engine import make_engine, make_sessionmaker
-from storage.models import CrawlRun
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
+    """A source's run as ``presswatch crawl`` reports it: the row's status and the counts a
+    summary shows (``storage.runs.SUMMARY_COUNTS``)."""
+
     source: str
     run_id: int | None
     status: str
     finish_reason: str
-    pages_fetched: int = 0
-    articles_fetched: int = 0
-    new: int = 0
-    updated: int = 0
-    duplicate: int = 0
-    unchanged: int = 0
-    empty: int = 0
-    flagged: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+    counts: runs.RunCounts = field(default_factory=runs.RunCounts)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {
+            "source": self.source,
+            "run_id": self.run_id,
+            "status": self.status,
+            "finish_reason": self.finish_reason,
+            **{name: getattr(self.counts, name) for name in runs.SUMMARY_COUNTS},
+            "seconds": self.seconds,
+        }
 
 
 def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -79,6 +80,7 @@ def crawl_sources(
         start_fork_server()
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.scrapy.database import database_of
     from crawler.scrapy.spiders.news import NewsSpider
 
     settings = scrapy_settings(
@@ -98,19 +100,33 @@ def crawl_sources(
     reason = (crawler.stats.get_value("finish_reason") if crawler.stats else None) or "unknown"
     run_ids = {name: ended[name].run_id if name in ended else None for name in names}
     reasons = {name: ended[name].reason if name in ended else reason for name in names}
-    return read_summaries(config, run_ids, reasons)
+    # The crawl's own reading engine (disposed as the crawl ended: used again, then disposed).
+    database = database_of(crawler, config.database_url)
+    try:
+        return summaries_of(database.reads, run_ids, reasons)
+    finally:
+        database.dispose()
 
 
 def read_summaries(
     config: Config, run_ids: dict[str, int | None], reasons: dict[str, str]
 ) -> list[RunSummary]:
+    """The summaries of runs recorded without a crawl in this process (``precheck``'s)."""
     engine = make_engine(config.database_url, write=False)
     try:
-        with make_sessionmaker(engine)() as session:
-            ids = [i for i in run_ids.values() if i is not None]
-            rows = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(ids)))}
+        return summaries_of(make_sessionmaker(engine), run_ids, reasons)
     finally:
         engine.dispose()
+
+
+def summaries_of(
+    sessions: sessionmaker[Session], run_ids: dict[str, int | None], reasons: dict[str, str]
+) -> list[RunSummary]:
+    """Each source's summary from its run's row (``run_ids``); a source without a row failed,
+    for its reason in ``reasons``."""
+    with sessions() as session:
+        ids = [i for i in run_ids.values() if i is not None]
+        rows = {r.id: r for r in runs.get_runs(session, ids)}
     summaries = []
     for name, run_id in run_ids.items():
         run = rows.get(run_id) if run_id is not None else None
@@ -124,15 +140,7 @@ def read_summaries(
                 run_id=run.id,
                 status=run.status,
                 finish_reason=run.finish_reason or reasons[name],
-                pages_fetched=run.pages_fetched,
-                articles_fetched=run.articles_fetched,
-                new=run.new,
-                updated=run.updated,
-                duplicate=run.duplicate,
-                unchanged=run.unchanged,
-                empty=run.empty,
-                flagged=run.flagged,
-                errors=dict(run.errors),
+                counts=runs.counts_of(run),
                 seconds=round(seconds, 2),
             )
         )
@@ -158,9 +166,10 @@ def print_summaries(summaries: Sequence[RunSummary], out: TextIO = sys.stdout) -
     )
     print(header, file=out)
     for s in summaries:
+        c = s.counts
         print(
-            f"{s.source:<16} {s.status:<9} {s.pages_fetched:>6} {s.new:>5} {s.updated:>8} "
-            f"{s.duplicate:>10} {s.unchanged:>10} {s.empty:>6} {s.flagged:>8} {s.seconds:>8.1f}  "
-            f"{format_errors(s.errors)}",
+            f"{s.source:<16} {s.status:<9} {c.pages_fetched:>6} {c.new:>5} {c.updated:>8} "
+            f"{c.duplicate:>10} {c.unchanged:>10} {c.empty:>6} {c.flagged:>8} {s.seconds:>8.1f}  "
+            f"{format_errors(c.errors)}",
             file=out,
         )

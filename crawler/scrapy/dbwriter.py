@@ -14,12 +14,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from twisted.internet import defer, threads
 from twisted.python.failure import Failure
 
 from storage import stories
-from storage.engine import make_engine, make_sessionmaker
+from storage.engine import make_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,10 @@ Job = Callable[[Session], Any]
 
 
 class DbWriter:
-    def __init__(self, database_url: str, story_window: timedelta | None = None) -> None:
-        self.engine = make_engine(database_url)
+    def __init__(self, engine: Engine, story_window: timedelta | None = None) -> None:
+        """Writes through ``engine`` (the crawler's writing engine, ``crawler.scrapy.database``,
+        which disposes of it)."""
+        self.engine = engine
         if story_window is not None:
             stories.set_window(self.engine, story_window)
         self.sessions = make_sessionmaker(self.engine)
@@ -57,9 +60,6 @@ class DbWriter:
         waiter: defer.Deferred[None] = defer.Deferred()
         self._drained.append(waiter)
         return waiter
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     def _next(self) -> None:
         if self._busy:

@@ -7,6 +7,11 @@ it hands out, and all the host's queued requests go at once. Measured on the tes
 pages of one host downloading together under ``concurrency_per_domain = 2``. Here a request is
 marked transferring as it is handed out (the download marks it again, and unmarks it when done).
 With many sources on one host, that limit is what keeps presswatch polite.
+
+This overrides private parts of Scrapy's downloader (``_process_queue``, ``_latercall``,
+``_wait_for_download``, ``scrapy.core.downloader._schedule_coro``) through its public
+``DOWNLOADER`` setting: the fix is inside that loop, and Scrapy offers no public hook there.
+Check it against each Scrapy upgrade (tests/test_many_sources.py measures the per-host limit).
 """
 
 from __future__ import annotations

@@ -14,12 +14,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import defer, task, threads
 
 from crawler.config import Config
+from crawler.scrapy.database import database_of
 from crawler.scrapy.sourceruns import EndedRun, RunBook, SourceRun, run_counts
-from storage.engine import make_engine
 
 logger = logging.getLogger(__name__)
 progress_logger = logging.getLogger("presswatch.progress")
@@ -154,7 +155,8 @@ class UrgentAlerts:
         if self._sending is not None or self._since is None or config is None:
             return
         since, self._since = self._since, None
-        self._sending = threads.deferToThread(self._send, config, since)
+        engine = database_of(self.crawler, config.database_url).writer
+        self._sending = threads.deferToThread(self._send, engine, config, since)
         self._sending.addBoth(self._sent)
 
     def _sent(self, _: object) -> None:
@@ -181,15 +183,12 @@ class UrgentAlerts:
         loop.start(0.1)
         await maybe_deferred_to_future(waiting)
 
-    def _send(self, config: Config, since: datetime) -> None:
+    def _send(self, engine: Engine, config: Config, since: datetime) -> None:
         from crawler.digests.outbox import Outbox
 
-        engine = make_engine(config.database_url)
         try:
             for outcome in Outbox(engine, config).run_alerts(since):
                 if outcome.kind == "alert":
                     self.stats.inc_value(f"alert/{outcome.status}")
         except SQLAlchemyError:
             logger.error("Cannot send the urgent alerts", exc_info=True)
-        finally:
-            engine.dispose()

@@ -114,6 +114,9 @@ class ExpiringRobotsTxt(RobotsTxtMiddleware):
         read_at = self._read_at.get(netloc)
         if read_at is None:
             self._read_at[netloc] = now
+        # RobotsTxtMiddleware._parsers is Scrapy's private cache of each site's rules: it has
+        # no public way to forget a site's rules, and replacing the cache would mean copying
+        # its fetching and parsing (also private) here.
         elif self.ttl > 0 and now - read_at > self.ttl and netloc in self._parsers:
             parser = self._parsers[netloc]
             if not hasattr(parser, "addCallback"):  # not being read right now

@@ -1,9 +1,15 @@
-"""Scrapy settings for presswatch. Per-source values come from the config (see
-``NewsSpider.from_crawler``); these are the defaults they override."""
+"""Scrapy settings for presswatch: these defaults, and (``from_config``) the ones a config sets
+over them, which the spider applies as it starts (``NewsSpider.from_crawler``)."""
 
 from __future__ import annotations
 
+import typing
+
 from scrapy.settings import default_settings
+
+# (Not ``from typing import TYPE_CHECKING``: Scrapy takes every upper-case name here for a setting.)
+if typing.TYPE_CHECKING:
+    from crawler.config import Config
 
 BOT_NAME = "presswatch"
 SPIDER_MODULES = ["crawler.scrapy.spiders"]
@@ -94,3 +100,25 @@ PRESSWATCH_EXTRACT_TIMEOUT = 60.0  # seconds a worker may spend on one page
 PRESSWATCH_PAGES_IN_FLIGHT = 0  # pages with the workers at once; 0: 32 per worker
 PRESSWATCH_ROBOTS_TTL = 24 * 3600.0  # seconds a site's robots.txt is trusted
 PRESSWATCH_PROGRESS_SECONDS = 0  # 0: no progress lines (`presswatch crawl` turns them on)
+
+
+def from_config(config: Config) -> dict[str, typing.Any]:
+    """The settings ``config`` sets (at the spider's priority, over the defaults above)."""
+    crawl = config.crawl
+    return {
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "CONCURRENT_REQUESTS": crawl.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay.total_seconds(),
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay.total_seconds(), 0.1),
+        "DOWNLOAD_TIMEOUT": crawl.timeout.total_seconds(),
+        "RETRY_TIMES": crawl.retries,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_size,
+        "PRESSWATCH_DATABASE_URL": config.database_url,
+        "PRESSWATCH_STORY_WINDOW": config.storage.story_window.total_seconds(),
+        "PRESSWATCH_WORKERS": crawl.workers,
+        "PRESSWATCH_EXTRACT_TIMEOUT": crawl.extract_timeout.total_seconds(),
+        "PRESSWATCH_ROBOTS_TTL": crawl.robots_ttl.total_seconds(),
+    }

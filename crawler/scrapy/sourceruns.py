@@ -39,8 +39,24 @@ SOURCE_META = "pw_source"
 RUN_META = "pw_run"
 
 
+# The ``area/event`` counters each of the run row's counts (``storage.runs.NUMBERS``) adds up.
+COUNTERS: dict[str, tuple[str, ...]] = {
+    "pages_fetched": ("fetch/pages",),
+    "articles_fetched": ("fetch/articles",),
+    "new": ("store/new",),
+    "updated": ("store/updated",),
+    "duplicate": ("store/duplicate",),
+    "unchanged": ("store/unchanged",),
+    "empty": ("extract/empty",),
+    "flagged": ("flag/articles",),
+    "listed": ("discover/feed_entries", "discover/sitemap_entries"),
+    "too_old": ("discover/too_old",),
+}
+
+
 def run_counts(counts: Counter[str] | dict[str, object]) -> runs.RunCounts:
-    """The run row's counts from a run's (or a crawler's) ``area/event`` counters."""
+    """The run row's counts from a run's (or a crawler's) ``area/event`` counters: each number
+    from its counters (``COUNTERS``), the errors by kind from the ``error/<kind>`` ones."""
 
     def get(key: str) -> int:
         value = counts.get(key, 0)
@@ -52,17 +68,8 @@ def run_counts(counts: Counter[str] | dict[str, object]) -> runs.RunCounts:
         if key.startswith("error/") and isinstance(value, int) and value
     }
     return runs.RunCounts(
-        pages_fetched=get("fetch/pages"),
-        articles_fetched=get("fetch/articles"),
-        new=get("store/new"),
-        updated=get("store/updated"),
-        duplicate=get("store/duplicate"),
-        unchanged=get("store/unchanged"),
-        empty=get("extract/empty"),
-        flagged=get("flag/articles"),
+        **{name: sum(get(key) for key in COUNTERS[name]) for name in runs.NUMBERS},
         errors=errors,
-        listed=get("discover/feed_entries") + get("discover/sitemap_entries"),
-        too_old=get("discover/too_old"),
     )
 
 
