@@ -13,7 +13,6 @@ from storage.migrate import current_revision, ensure_schema, head_revision, upgr
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-
     config = load(args)
     engine = make_engine(config.database_url)
     try:
@@ -62,7 +61,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-
     config = load(args)
     try:
         if args.sources_command == "add":

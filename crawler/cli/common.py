@@ -91,7 +91,6 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def open_database(config: Config, *, write: bool) -> Any:
-
     url = config.database_url
     if url.startswith("sqlite:///") and not write:
         path = Path(url.removeprefix("sqlite:///"))

@@ -198,7 +198,6 @@ def _check_page(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-
     from crawler.scrapy.crawl import crawl_sources, print_summaries, read_summaries
 
     config = load(args)

@@ -21,7 +21,6 @@ from crawler.escaping import json_safe, terminal_text
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-
     config = load(args)
     watchers = [config.watcher(args.watcher)] if args.watcher else list(config.watchers)
     if not watchers:
@@ -93,7 +92,6 @@ def _send_digests(
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
-
     config = load(args)
     watchlist = config.watchlist(args.watchlist)
     target = Path(args.output) if args.output and args.output != "-" else None

@@ -30,7 +30,6 @@ from storage.types import iso
 
 
 def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-
     since = since_argument(args.since)
     engine = open_database(config, write=False)
     try:
@@ -65,7 +64,6 @@ def _export_rows(config: Config, args: argparse.Namespace) -> Iterator[dict[str,
 
 
 def _match_record(match: Any, article: Article) -> dict[str, Any]:
-
     return {
         "watchlist": match.watchlist,
         "status": match.status,

@@ -26,7 +26,6 @@ from storage.types import iso
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-
     config = load(args)
     sources: list[dict[str, Any]]
     url = config.database_url

@@ -18,16 +18,14 @@ from crawler.config import DEFAULT_USER_AGENT, Config, ConfigError
 from crawler.digests.render import marked
 from crawler.escaping import terminal_text
 from crawler.watch.evaluation import compile_query
-from crawler.watch.flagging import Flagger, prefilter
-from crawler.watch.matcher import Matcher, WatchlistQuery, match_query
+from crawler.watch.flagging import Flagger, reflag, search_stored
+from crawler.watch.matcher import WatchlistQuery, match_query
 from crawler.watch.query import QueryError
-from storage import reading, search
 from storage.models import Article
 from storage.types import iso
 
 
 def _flagger(config: Config, only: str | None = None) -> Any:
-
     chosen = [config.watchlist(only)] if only else config.watchlists
     if not chosen:
         raise UsageError(f"{config.path} has no [[watchlists]]: add one (see `presswatch init`)")
@@ -35,30 +33,17 @@ def _flagger(config: Config, only: str | None = None) -> Any:
 
 
 def cmd_flag(args: argparse.Namespace) -> int:
-
     config = load(args)
     flagger = _flagger(config, args.watchlist)
     since = since_argument(args.since)
     engine = open_database(config, write=True)
-    totals: dict[str, int] = {"new": 0, "updated": 0, "kept": 0, "removed": 0}
-    checked = 0
-    now = datetime.now(UTC)
+
+    def progress(checked: int) -> None:
+        if not args.quiet:
+            print(f"  checked {checked} articles", file=sys.stderr)
+
     try:
-        last_id = 0
-        while True:
-            # One short transaction per batch keeps the database open to the crawl meanwhile.
-            with Session(engine) as session, session.begin():
-                query = reading.articles_query(since)
-                page = list(session.scalars(query.where(Article.id > last_id).limit(200)))
-                for article in page:
-                    for status in flagger.flag(session, article, now).values():
-                        totals[status] += 1
-                    last_id = article.id
-            if not page:
-                break
-            checked += len(page)
-            if not args.quiet:
-                print(f"  checked {checked} articles", file=sys.stderr)
+        checked, totals = reflag(engine, flagger, since, datetime.now(UTC), progress)
     finally:
         engine.dispose()
     result = {"articles": checked, **totals}
@@ -82,7 +67,6 @@ def _highlight(snippet: dict[str, Any], color: bool) -> str:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-
     try:
         compile_query(args.query)
     except QueryError as exc:
@@ -164,7 +148,6 @@ def _fetch_and_extract(url: str, args: argparse.Namespace) -> tuple[str, str, st
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-
     try:
         node = compile_query(args.query)
     except QueryError as exc:
@@ -175,21 +158,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.source:
         config.source(args.source)
     since = since_argument(args.since)
-    matcher = Matcher([WatchlistQuery("search", args.query)])
     engine = open_database(config, write=False)
-    results = []
     try:
         with Session(engine) as session:
-            languages = search.languages(session)
-            query = search.search_candidates(
-                session, prefilter(node, languages), since, args.source
-            )
-            for article in session.scalars(query.execution_options(yield_per=200)):
-                found = matcher.match(article.title or "", article.text, article.language)
-                if found:
-                    results.append((article, found[0]))
-                    if len(results) >= args.limit:
-                        break
+            results = search_stored(session, args.query, node, since, args.source, args.limit)
     finally:
         engine.dispose()
     if args.json:

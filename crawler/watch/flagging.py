@@ -1,10 +1,13 @@
-"""Flagging stored articles with the watchlists they match, and the search prefilter."""
+"""Flagging stored articles with the watchlists they match (as the crawl stores them, or again
+over the stored ones), and the search prefilter."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crawler.watch.matcher import Matcher, WatchlistQuery
@@ -14,10 +17,11 @@ from crawler.watch.stemming import stemmer
 from crawler.watch.text import plain_form
 from crawler.watch.tokens import ArticleText, split_words
 from storage import matches as match_store
-from storage import search
+from storage import reading, search
 from storage.models import Article
 
 MIN_CORE = 3
+REFLAG_BATCH = 200  # articles per transaction: short ones keep the database open to a crawl
 
 
 def to_record(match: Match) -> match_store.MatchRecord:
@@ -53,6 +57,57 @@ class Flagger:
             self.names if scope is None else scope,
             now,
         )
+
+
+def reflag(
+    engine: Engine,
+    flagger: Flagger,
+    since: datetime | None,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, Counter[str]]:
+    """Flag the stored articles (those fetched since ``since``, else all) again with
+    ``flagger``'s watchlists, a batch per transaction; ``progress`` hears the count checked after
+    each batch. The articles checked, and the matches by what became of them (new, updated,
+    kept, removed)."""
+    totals: Counter[str] = Counter({"new": 0, "updated": 0, "kept": 0, "removed": 0})
+    checked = last_id = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            query = reading.articles_query(since).where(Article.id > last_id)
+            page = list(session.scalars(query.limit(REFLAG_BATCH)))
+            for article in page:
+                totals.update(flagger.flag(session, article, now).values())
+                last_id = article.id
+        if not page:
+            return checked, totals
+        checked += len(page)
+        if progress is not None:
+            progress(checked)
+
+
+def search_stored(
+    session: Session,
+    query: str,
+    node: Node,
+    since: datetime | None,
+    source: str | None,
+    limit: int,
+) -> list[tuple[Article, Match]]:
+    """The stored articles that match ``query`` (``node``, compiled), newest first, at most
+    ``limit``: the search index's candidates, each matched as a watchlist would match it."""
+    matcher = Matcher([WatchlistQuery("search", query)])
+    candidates = search.search_candidates(
+        session, prefilter(node, search.languages(session)), since, source
+    )
+    found: list[tuple[Article, Match]] = []
+    for article in session.scalars(candidates.execution_options(yield_per=200)):
+        matched = matcher.match(article.title or "", article.text, article.language)
+        if matched:
+            found.append((article, matched[0]))
+            if len(found) >= limit:
+                break
+    return found
 
 
 def search_words(title: str | None, text: str) -> str:
