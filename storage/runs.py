@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun
@@ -163,3 +163,9 @@ def add_run_counts(session: Session, run_id: int, counts: RunCounts) -> None:
 
 def get_runs(session: Session, run_ids: Sequence[int]) -> list[CrawlRun]:
     return list(session.scalars(select(CrawlRun).where(CrawlRun.id.in_(run_ids))))
+
+
+def last_runs(session: Session) -> dict[str, CrawlRun]:
+    """Each source's latest run, by source name (one query, whatever the number of sources)."""
+    latest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
+    return {r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest)))}

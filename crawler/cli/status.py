@@ -9,16 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.cli.common import every_text, load, open_database, some_names
 from crawler.config import Config
 from crawler.escaping import terminal_text
-from storage import deliveries
+from storage import deliveries, runs
 from storage.health import source_health
 from storage.lock import daemon_state, engine_state
-from storage.models import CrawlRun
 from storage.schedule import CRAWL_JOB_PREFIX as JOB_PREFIX
 from storage.schedule import DIGEST_JOB_PREFIX as DIGEST_PREFIX
 from storage.schedule import next_runs
@@ -47,13 +45,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         with engine.connect() as connection:
             upcoming = next_runs(connection)
             sources = []
+            latest = runs.last_runs(Session(bind=connection))
             for source in config.sources:
-                run = connection.execute(
-                    select(CrawlRun)
-                    .where(CrawlRun.source == source.name)
-                    .order_by(CrawlRun.id.desc())
-                    .limit(1)
-                ).first()
+                run = latest.get(source.name)
                 sources.append(
                     {
                         "source": source.name,

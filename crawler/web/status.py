@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.web.reads import watchlist_unindexed
-from storage.models import CrawlRun, Delivery, WatchMatch
+from storage import runs
+from storage.models import Delivery, WatchMatch
 from storage.schedule import CRAWL_JOB_PREFIX, DIGEST_JOB_PREFIX, next_runs
 from storage.types import iso, utc
 
@@ -42,14 +43,11 @@ def sources(session: Session, config: Config, health: dict[str, dict[str, Any]])
     crawl, and the daemon's engine at work."""
     from storage.lock import daemon_state, engine_state
 
-    latest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
-    last_runs = {
-        r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(latest)))
-    }
+    latest = runs.last_runs(session)
     upcoming = next_runs(session.connection())
     rows = []
     for source in config.sources:
-        run = last_runs.get(source.name)
+        run = latest.get(source.name)
         rows.append(
             {
                 "source": source.name,
