@@ -106,7 +106,9 @@ def presswatch(page: Page) -> Extracted:
     seconds = time.process_time() - start
     if article is None:
         return Extracted(None, None, None, (), seconds)
-    return Extracted(article.text, article.title, article.published_at, article.authors, seconds)
+    return Extracted(
+        article.text, article.title, article.published_at, tuple(article.authors), seconds
+    )
 
 
 def trafilatura_defaults(page: Page) -> Extracted:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from storage.articles import ArticleFields
 
 if TYPE_CHECKING:
     from storage.matches import MatchRecord
@@ -36,17 +38,9 @@ class PageSelectors:
 
 
 @dataclass(frozen=True, slots=True)
-class ExtractedArticle:
-    url: str
-    text: str
-    title: str | None = None
-    canonical_url: str | None = None
-    authors: tuple[str, ...] = ()
-    published_at: datetime | None = None
-    language: str | None = None
-    description: str | None = None
-    site_name: str | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
+class ExtractedArticle(ArticleFields):
+    """An article as the extraction found it on its page (``crawler.extract``): the fields it
+    keeps of itself, defined once by the storage edge that takes them."""
 
 
 @dataclass(slots=True)

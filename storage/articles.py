@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,22 +46,36 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleRecord:
-    """An extracted article as the storage edge takes it."""
+class ArticleFields:
+    """What an article says of itself, as the extraction finds it on its page: the fields of an
+    ``articles`` row that come from the page (``crawler.items.ExtractedArticle`` is this)."""
 
-    source: str
     url: str
     text: str
-    fetched_at: datetime
-    requested_url: str | None = None
-    canonical_url: str | None = None
     title: str | None = None
+    canonical_url: str | None = None
     authors: Sequence[str] = ()
     published_at: datetime | None = None
     language: str | None = None
     description: str | None = None
     site_name: str | None = None
     tags: Sequence[str] = ()
+
+
+def fields_of(article: ArticleFields) -> dict[str, Any]:
+    """``article``'s page fields by name, to build a record from."""
+    return {f.name: getattr(article, f.name) for f in fields(ArticleFields)}
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord(ArticleFields):
+    """An extracted article as the storage edge takes it: its page's fields, and where and when
+    it was fetched."""
+
+    _: KW_ONLY
+    source: str
+    fetched_at: datetime
+    requested_url: str | None = None
     # Fingerprints computed already (by an extraction worker); taken from ``text`` if absent.
     content_hash: str | None = None
     signature: bytes | None = None

@@ -100,7 +100,13 @@ def test_article_text_is_escaped_in_html(tmp_path: Path) -> None:
     with Session(engine) as session, session.begin():
         stored = articles.store_article(
             session,
-            articles.ArticleRecord("s", "https://a.example/x?a=1&b=2", body, now, title=title),
+            articles.ArticleRecord(
+                source="s",
+                url="https://a.example/x?a=1&b=2",
+                text=body,
+                fetched_at=now,
+                title=title,
+            ),
         )
         article = session.get_one(Article, stored.article_id)
         from crawler.watch.flagging import Flagger
@@ -150,10 +156,10 @@ def test_the_chart_counts_mentions_per_day_of_publication_in_the_watchers_zone(
             stored = articles.store_article(
                 session,
                 articles.ArticleRecord(
-                    "s",
-                    f"https://a.example/{name}",
-                    body,
-                    now,
+                    source="s",
+                    url=f"https://a.example/{name}",
+                    text=body,
+                    fetched_at=now,
                     title=f"Karabakh {name}",
                     published_at=None if age is None else now - timedelta(days=age),
                 ),

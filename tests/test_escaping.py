@@ -171,7 +171,11 @@ def hostile_database(
             stored = articles.store_article(
                 session,
                 articles.ArticleRecord(
-                    "s", a.url, a.text, now, published_at=now - timedelta(hours=age)
+                    source="s",
+                    url=a.url,
+                    text=a.text,
+                    fetched_at=now,
+                    published_at=now - timedelta(hours=age),
                 ),
             )
             # As an older version stored it: exactly these characters, whatever the input

@@ -374,7 +374,10 @@ def test_maintenance_deletes_only_what_is_past_retention(tmp_path: Path) -> None
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         article_id = articles.store_article(
-            session, articles.ArticleRecord("s", "https://a.example/1", "text " * 40, now)
+            session,
+            articles.ArticleRecord(
+                source="s", url="https://a.example/1", text="text " * 40, fetched_at=now
+            ),
         ).article_id
         for days, status in (
             (400, "finished"),

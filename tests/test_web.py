@@ -508,10 +508,10 @@ def test_a_revised_article_shows_its_revisions(server: Server, crawl: Crawl) -> 
             stored = articles.store_article(
                 session,
                 articles.ArticleRecord(
-                    "warta",
-                    page,
-                    "Karabakh war: the corrected report, with more detail.",
-                    datetime.now(UTC) + timedelta(minutes=1),
+                    source="warta",
+                    url=page,
+                    text="Karabakh war: the corrected report, with more detail.",
+                    fetched_at=datetime.now(UTC) + timedelta(minutes=1),
                     title="Karabakh war: corrected report",
                 ),
             )

@@ -81,10 +81,10 @@ def store_flagged(url: str, page: str, title: str, body: str) -> int:
             stored = articles.store_article(
                 session,
                 articles.ArticleRecord(
-                    "warta",
-                    page,
-                    body,
-                    now,
+                    source="warta",
+                    url=page,
+                    text=body,
+                    fetched_at=now,
                     published_at=now - timedelta(hours=1),
                 ),
             )

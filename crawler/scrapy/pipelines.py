@@ -219,21 +219,11 @@ class ExtractionPipeline:
 
 
 def to_record(item: ArticleItem) -> articles.ArticleRecord:
-    a = item.article
     return articles.ArticleRecord(
+        **articles.fields_of(item.article),
         source=item.source,
-        url=a.url,
-        text=a.text,
         fetched_at=item.fetched_at,
         requested_url=item.requested_url,
-        canonical_url=a.canonical_url,
-        title=a.title,
-        authors=a.authors,
-        published_at=a.published_at,
-        language=a.language,
-        description=a.description,
-        site_name=a.site_name,
-        tags=a.tags,
         content_hash=item.content_hash,
         signature=item.signature,
     )
