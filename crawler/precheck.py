@@ -17,6 +17,7 @@ validators), a robots.txt that forbids a listing or cannot be read, any error.
 from __future__ import annotations
 
 import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -163,17 +164,20 @@ def _robots_refusal(urls: list[str], agent: str, timeout: float) -> str | None:
     """Why robots.txt stands in the way of asking for ``urls`` (None: it does not). As
     Scrapy reads it: a missing one (4xx) allows everything. Each site's is read within
     ``2 * timeout`` in all (urllib's timeout is per socket operation: a robots.txt sent a
-    byte a second would hold the check for ever); past it, the crawl decides."""
+    byte a second would hold the check for ever); past it, the crawl decides, and the read
+    itself stops at that deadline, so no thread is left reading (one would hold up the
+    process's exit: Python joins its pool threads there)."""
     by_host: dict[str, list[str]] = {}
     for url in urls:
         parts = urlsplit(url)
         by_host.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(url)
     opener = urllib.request.build_opener(_WebRedirectsOnly)
     pool = ThreadPoolExecutor(min(MAX_CONNECTIONS, len(by_host)) or 1)
+    deadline = time.monotonic() + 2 * timeout
     try:
         answers = list(
             pool.map(
-                lambda item: _robots_of(opener, item[0], item[1], agent, timeout),
+                lambda item: _robots_of(opener, item[0], item[1], agent, timeout, deadline),
                 by_host.items(),
                 timeout=2 * timeout,
             )
@@ -191,6 +195,7 @@ def _robots_of(
     wanted: list[str],
     agent: str,
     timeout: float,
+    deadline: float,
 ) -> str | None:
     from protego import Protego  # Scrapy's robots.txt parser
 
@@ -198,7 +203,7 @@ def _robots_of(
     request = urllib.request.Request(robots, headers={"User-Agent": agent})
     try:
         with opener.open(request, timeout=timeout) as response:
-            body = response.read(MAX_ROBOTS_BYTES)
+            body = _read_until(response, MAX_ROBOTS_BYTES, deadline)
         rules = Protego.parse(body.decode("utf-8", errors="replace"))
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500:
@@ -210,3 +215,19 @@ def _robots_of(
         if not rules.can_fetch(url, agent):
             return f"robots.txt forbids {url}"
     return None
+
+
+def _read_until(response: Any, limit: int, deadline: float) -> bytes:
+    """At most ``limit`` bytes of ``response``, read as they come; past ``deadline`` the read
+    stops with TimeoutError (each read waits at most the socket's own timeout)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise TimeoutError("robots.txt was still arriving at the deadline")
+        chunk = response.read1(min(16384, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
