@@ -14,8 +14,6 @@ from crawler.scrapy.precheck import _robots_refusal
 
 DRIP_ENDED = threading.Event()
 
-DRIP_ENDED = threading.Event()
-
 
 class _Robots(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
