@@ -4,6 +4,7 @@ site is built from."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import signal
@@ -302,6 +303,8 @@ def test_scrapy_crawl_runs_the_same_path(site: Site) -> None:
 def test_scrapy_crawl_with_a_bad_argument_closes_with_a_reason(site: Site) -> None:
     result = scrapy_crawl(site.config, "nope")
     assert "no source named 'nope'" in result.stderr
+    # Scrapy exits 0 whatever the reason, and no run row is opened: its closing stats are
+    # where it names the reason.
     assert "'finish_reason': 'config_error'" in result.stderr
     assert not has_tables(site.database_url)
 
@@ -346,8 +349,11 @@ def test_export_jsonl_csv_and_filters(crawled: Crawled) -> None:
         str(target),
         cwd=site.workdir,
     )
-    assert csv_run.returncode == 0 and f"exported {len(records)} articles" in csv_run.stderr
+    assert csv_run.returncode == 0, csv_run.stderr
     assert target.read_text(encoding="utf-8").startswith("id,url,canonical_url,urls,")
+    with target.open(encoding="utf-8", newline="") as written:
+        assert len(list(csv.DictReader(written))) == len(records)
+    assert f"exported {len(records)} articles" in csv_run.stderr  # what -o tells the user
 
 
 def test_demo_runs_with_no_setup(tmp_path: Path) -> None:

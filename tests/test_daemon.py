@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -25,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from crawler.demo.articles import PAPUA
 from storage.models import Article, CrawlRun
-from tests.conftest import Crawled, Site, _presswatch_command, has_tables, presswatch
+from storage.schedule import CRAWL_JOB_PREFIX, job_states
+from tests.conftest import (
+    Crawled,
+    Site,
+    _presswatch_command,
+    has_tables,
+    presswatch,
+    wait_for,
+)
 
 INTERVAL = 3  # seconds between two crawls of a source
 
@@ -61,15 +70,6 @@ def daemon(fast_site: Site) -> Iterator[subprocess.Popen[str]]:
     process.communicate(timeout=30)
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def runs(site: Site, status: str | None = None) -> list[CrawlRun]:
     if not has_tables(site.database_url):
         return []
@@ -101,6 +101,20 @@ def add_article(site: Site, path: str, title: str) -> None:
     )
     text = feed.read_text(encoding="utf-8")
     feed.write_text(text.replace("<item>", item + "<item>", 1), encoding="utf-8")
+
+
+def crawl_interval(site: Site, source: str) -> timedelta | None:
+    """How often the daemon's schedule (its stored job) crawls ``source`` now: the adaptive
+    interval, as APScheduler stored it; None before the daemon stored the job."""
+    if not has_tables(site.database_url):
+        return None
+    try:
+        with site.engine().connect() as connection:
+            states = dict(job_states(connection))
+    except SQLAlchemyError:
+        return None  # the daemon is still creating the schema
+    state = states.get(CRAWL_JOB_PREFIX + source)
+    return None if state is None else pickle.loads(state)["trigger"].interval
 
 
 def stored_paths(site: Site) -> list[str]:
@@ -159,10 +173,11 @@ def test_sigterm_stops_it_cleanly(fast_site: Site, daemon: subprocess.Popen[str]
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, err[-2000:]
-    assert "presswatch daemon stopped" in err
     assert not [r for r in runs(fast_site) if r.status == "running"]
-    stopped = presswatch("--config", str(fast_site.config), "status", cwd=fast_site.workdir)
-    assert "daemon: not running" in stopped.stdout
+    stopped = presswatch(
+        "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
+    )
+    assert json.loads(stopped.stdout)["daemon"]["running"] is False  # its lock released
 
 
 def test_kill_9_mid_crawl_then_restart_stores_every_article_once(
@@ -387,18 +402,22 @@ def logging_to_a_file(site: Site, config: str) -> Callable[[str], bool]:
 
 def test_the_interval_backs_off_while_nothing_is_new_and_resets_on_news(site: Site) -> None:
     config = site.config.read_text(encoding="utf-8")
-    logged = logging_to_a_file(
-        site, config.replace('every = "15m"', 'every = "2s"\nmax_every = "4s"', 1)
+    site.config.write_text(
+        config.replace('every = "15m"', 'every = "2s"\nmax_every = "4s"', 1), encoding="utf-8"
     )
     process = start_daemon(site)
     try:
-        # The first crawl stores the site; the next ones find nothing new and back off.
-        wait_for(lambda: logged("warta: next crawls every 3s (nothing new)"), 40, "a back-off")
-        wait_for(lambda: logged("warta: next crawls every 4s (nothing new)"), 40, "max_every")
+        # The first crawl stores the site; the next ones find nothing new and back off: the
+        # interval the schedule stores grows past `every`, up to max_every.
+        every, most = timedelta(seconds=2), timedelta(seconds=4)
+        wait_for(lambda: (crawl_interval(site, "warta") or every) > every, 40, "a back-off")
+        wait_for(lambda: crawl_interval(site, "warta") == most, 40, "max_every")
         path = "/read/221600/41/pasukan-penjaga-perdamaian-tiba-1604500000"
         add_article(site, path, "Pasukan Penjaga Perdamaian Tiba di Stepanakert")
-        wait_for(lambda: logged("warta: next crawls every 2s (1 new)"), 40, "the reset")
+        wait_for(lambda: crawl_interval(site, "warta") == every, 40, "the reset")
         assert path.lstrip("/") in stored_paths(site)
+        warta = sorted((r for r in runs(site) if r.source == "warta"), key=lambda r: r.id)
+        assert [r.new for r in warta if r.new][-1] == 1  # the crawl that found the one article
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
@@ -427,31 +446,60 @@ def test_db_maintain_on_demand(site: Site) -> None:
     assert len(runs(site)) == 2  # this week's runs are kept
 
 
-def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str]) -> None:
+def test_sighup_rereads_the_config(fast_site: Site) -> None:
+    logged = logging_to_a_file(fast_site, fast_site.config.read_text(encoding="utf-8"))
+    good = fast_site.config.read_text(encoding="utf-8")
+    daemon = start_daemon(fast_site)
+    try:
+        _sighup_rereads_the_config(fast_site, daemon, good, logged)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.communicate(timeout=30)
+
+
+def _sighup_rereads_the_config(
+    fast_site: Site, daemon: subprocess.Popen[str], good: str, logged: Callable[[str], bool]
+) -> None:
     wait_for(
         lambda: {r.source for r in runs(fast_site, "finished")} == {"warta", "wire"}, 40, "crawls"
     )
-    good = fast_site.config.read_text(encoding="utf-8")
-    # A broken config is refused and the running one kept.
-    fast_site.config.write_text(
-        good.replace('name = "wire"', 'name = "bad name!"'), encoding="utf-8"
-    )
-    daemon.send_signal(signal.SIGHUP)
-    time.sleep(2)
-    assert daemon.poll() is None
-    # Then the wire source is removed: its job goes, its crawls stop.
-    without_wire = good[: good.index('[[sources]]\nname = "wire"')]
-    fast_site.config.write_text(without_wire, encoding="utf-8")
-    daemon.send_signal(signal.SIGHUP)
 
     def jobs() -> set[str]:
         with Session(fast_site.engine()) as session:
             return set(session.scalars(sql("SELECT id FROM apscheduler_jobs")))
 
+    # A broken config is refused, the operator told so, and the running one kept.
+    fast_site.config.write_text(
+        good.replace('name = "wire"', 'name = "bad name!"'), encoding="utf-8"
+    )
+    refused = datetime.now(UTC)
+    daemon.send_signal(signal.SIGHUP)
+    # The daemon's answer to the signal (the refusal it exists to tell) must have come before
+    # the config file is written again: it has no other trace.
+    wait_for(
+        lambda: logged("SIGHUP: the config is not valid, keeping the running one"), 20, "refusal"
+    )
+    assert daemon.poll() is None
+    assert jobs() == {"crawl:warta", "crawl:wire", "maintenance"}
+    wait_for(
+        lambda: [
+            r for r in runs(fast_site, "finished") if r.source == "wire" and _after(r, refused)
+        ],
+        40,
+        "wire crawled on under the kept config",
+    )
+    # Then the wire source is removed: its job goes, its crawls stop.
+    without_wire = good[: good.index('[[sources]]\nname = "wire"')]
+    fast_site.config.write_text(without_wire, encoding="utf-8")
+    daemon.send_signal(signal.SIGHUP)
     wait_for(lambda: "crawl:wire" not in jobs(), 20, "the wire job to go")
     assert jobs() == {"crawl:warta", "maintenance"}
-    time.sleep(2 * INTERVAL)  # a wire crawl under way when the signal came may end meanwhile
+    # A wire crawl already handed to the engine when the signal came may still open and close
+    # its row meanwhile: there is no sign of it to wait for, so give it two intervals.
+    time.sleep(2 * INTERVAL)
     wire_runs = len([r for r in runs(fast_site) if r.source == "wire"])
+    # Proves a negative (no run of the removed source in three intervals): only time can.
     time.sleep(3 * INTERVAL)
     assert len([r for r in runs(fast_site) if r.source == "wire"]) == wire_runs
     # And a source is added: the running engine (no restart) takes it at once.
@@ -461,18 +509,16 @@ def test_sighup_rereads_the_config(fast_site: Site, daemon: subprocess.Popen[str
     )
     daemon.send_signal(signal.SIGHUP)
     wait_for(lambda: [r for r in runs(fast_site, "finished") if r.source == "agency"], 40, "it")
+    assert jobs() == {"crawl:warta", "crawl:agency", "maintenance"}
     engine = presswatch(
         "--config", str(fast_site.config), "status", "--json", cwd=fast_site.workdir
     )
     state = json.loads(engine.stdout)["engine"]["engines"]
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
-    assert "SIGHUP: the config is not valid, keeping the running one" in err
-    assert "SIGHUP: config re-read, 1 sources and 0 watchers scheduled" in err
-    assert "SIGHUP: config re-read, 2 sources and 0 watchers scheduled" in err
+    assert daemon.returncode == 0, err[-2000:]
     # Every run, before and after the reloads, was made by the one engine the status shows.
     assert {r.pid for r in runs(fast_site)} == {state[0]["pid"]} and len(state) == 1
-    assert "crawl engine started" in err and err.count("crawl engine started") == 1
 
 
 def test_a_crawl_past_its_time_limit_is_stopped_and_recorded(fast_site: Site) -> None:
@@ -537,22 +583,27 @@ def test_an_unchanged_source_costs_requests_in_the_one_engine_not_a_process(site
     config = site.config.read_text(encoding="utf-8")
     section = f'pages = ["{site.url("wire", "/")}"]'
     assert section in config
-    logged = logging_to_a_file(
-        site, config.replace(section, "").replace('every = "30m"', 'every = "2s"')
+    site.config.write_text(
+        config.replace(section, "").replace('every = "30m"', 'every = "2s"'), encoding="utf-8"
     )
+
+    def checks(since: datetime | None = None) -> list[CrawlRun]:
+        return [
+            r
+            for r in runs(site, "finished")
+            if r.source == "wire"
+            and r.finish_reason == "not_modified"
+            and (since is None or _after(r, since))
+        ]
+
     process = start_daemon(site)
     try:
-        wait_for(lambda: logged("listings answered 304 Not Modified"), 40, "a check")
+        wait_for(checks, 40, "a check answered 304")
         # Like any crawl that found nothing new, it backs the source's interval off.
-        wait_for(lambda: logged("wire: next crawls every 3s (nothing new)"), 40, "a back-off")
+        wait_for(lambda: (crawl_interval(site, "wire") or timedelta()).seconds > 2, 40, "back-off")
         site.server.reset_log()
-        log = site.workdir / "daemon.log"
-        polls = log.read_text(encoding="utf-8").count("answered 304 Not Modified")
-        wait_for(
-            lambda: log.read_text(encoding="utf-8").count("answered 304 Not Modified") > polls,
-            40,
-            "another poll",
-        )
+        reset = datetime.now(UTC)
+        wait_for(lambda: checks(since=reset), 40, "another poll, started after the reset")
         polled = [r for r in site.server.requested("wire") if r.path != "/robots.txt"]
     finally:
         process.send_signal(signal.SIGTERM)
@@ -600,9 +651,10 @@ def test_a_stalled_engine_is_replaced_and_the_runs_it_held_closed_as_failed(
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-2000:]
     (failed,) = [r for r in runs(fast_site) if r.id == held.id]
     assert failed.finish_reason is not None and "stopped answering" in failed.finish_reason
-    assert "killing crawl engine" in err and err.count("crawl engine started") >= 2
+    # Replaced: a second engine (another pid) crawled both sources, waited for above, and ...
     with pytest.raises(ProcessLookupError):
         os.kill(held.pid, 0)  # the stalled engine is gone, not left stopped
 
@@ -619,8 +671,9 @@ def test_the_engine_is_recycled_by_age_and_no_run_is_lost(fast_site: Site) -> No
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
-    assert "recycling crawl engine" in err
-    # Draining loses nothing: every run before the stop finished (the last ones stopped).
+    assert process.returncode == 0, err[-2000:]
+    # Recycled, not crashed: three engines in turn (waited for above), and draining them
+    # failed no run. Draining loses nothing: every run before the stop finished (the last ones stopped).
     ended = [r for r in runs(fast_site) if r.status != "running"]
     assert {r.status for r in ended} <= {"finished", "stopped"}
     assert [r for r in ended if r.status == "finished"]
@@ -650,7 +703,8 @@ def test_a_changed_watchlist_reaches_the_engine_through_a_fresh_one(
     )
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
-    assert "recycling crawl engine" in err and "watchlists" in err
+    assert daemon.returncode == 0, err[-2000:]
+    # Recycled (drained), not killed: no run of the first engine failed.
     assert {r.status for r in runs(fast_site) if r.status != "running"} <= {"finished", "stopped"}
 
 

@@ -436,7 +436,7 @@ def test_the_daemon_serves_the_web_view_when_enabled(crawl: Crawl) -> None:
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, stderr
-    assert "web view started" in stderr or "web view on" in stderr
+    # Served while the daemon ran (above), and no longer once it stopped.
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
 

@@ -30,6 +30,7 @@ from crawler.extract.pool import (
 )
 from crawler.watch.matcher import WatchlistQuery
 from storage import fingerprints
+from tests.conftest import wait_for
 
 KARABAKH = WatchlistQuery("karabakh", '"Nagorno-Karabakh" AND (perang OR rudal OR tewas)')
 
@@ -121,7 +122,7 @@ def test_a_page_past_the_time_limit_costs_that_page() -> None:
 def test_a_pool_broken_by_an_idle_worker_dying_is_replaced_and_nothing_hangs() -> None:
     with contextlib.closing(PagePool(1, [], function=misbehave)) as pool:
         assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
-        time.sleep(1)  # the worker is gone, and with it pebble's pool
+        wait_for(pool._broken, 10, "the worker gone, and with it pebble's pool")
         futures = [pool.submit(f"p{i}") for i in range(20)]
         assert [f.result(timeout=30) for f in futures] == [f"P{i}" for i in range(20)]
         assert pool.replaced == 1
@@ -131,6 +132,8 @@ def test_pages_held_by_a_pool_that_breaks_fail_and_nothing_locks_up() -> None:
     with contextlib.closing(PagePool(1, [], function=misbehave)) as pool:
         assert pool.submit("warm").result(timeout=30) == "WARM"
         held = [pool.submit("slow") for _ in range(4)]
+        # Time for the pages to reach the worker (pebble shows no sign of it): the pool must
+        # break while holding them.
         time.sleep(0.3)
         # pebble's pool stops answering while it holds pages (as when it marks itself broken).
         pool._pool.stop()
@@ -147,7 +150,7 @@ def test_workers_that_keep_breaking_their_pool_are_given_up_on() -> None:
         for _ in range(MAX_REPLACEMENTS + 1):
             assert not pool.gave_up
             assert pool.submit("die idle").result(timeout=30) == "DIE IDLE"
-            time.sleep(1)  # the pool breaks
+            wait_for(pool._broken, 10, "the pool to break")
             pool.submit("next")  # finds it broken: a new one, or no more
         assert pool.gave_up and pool.replaced == MAX_REPLACEMENTS
         with pytest.raises(BrokenProcessPool):  # at once, not after a wait
