@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.webserve import HOSTILE_TITLE, Crawl, Server, crawl_demo, serve
 
@@ -113,7 +114,10 @@ def test_an_analyst_reads_a_story_searches_and_is_not_attacked(
     box = driver.find_element(By.ID, "q")
     box.send_keys('"Nagorno-Karabakh" AND perang')
     box.submit()
-    hits = driver.find_elements(By.CSS_SELECTOR, "li.hit")
+    # submit() does not wait for the answer's page: wait for what it shows.
+    hits = WebDriverWait(driver, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "li.hit"), driver.page_source
+    )
     assert hits, driver.page_source
     assert any(m.text == "Nagorno-Karabakh" for m in hits[0].find_elements(By.TAG_NAME, "mark"))
     shoot(driver, tmp_path, "4-search")
@@ -123,7 +127,9 @@ def test_an_analyst_reads_a_story_searches_and_is_not_attacked(
     box.clear()
     box.send_keys("Karabakh AND (war")
     box.submit()
-    error = driver.find_element(By.ID, "query-error")
+    error = WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.ID, "query-error"), "no error shown for a bad query"
+    )
     assert "position 14" in error.text and "never closed" in error.text
     assert error.find_element(By.CSS_SELECTOR, "mark.at").text == "("
     shoot(driver, tmp_path, "5-search-error")
