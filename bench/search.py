@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,9 +129,7 @@ def main() -> int:
         found = result.stdout.count('"id":')
         print(f"| {name} | `{query}` | {seconds:.2f} | {found} |")
     if not args.keep:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -296,9 +297,7 @@ def main() -> int:
         f"{same:.1f} us for one page again (this machine's cost of a page SQLite has not cached)"
     )
     if not args.keep:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

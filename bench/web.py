@@ -19,6 +19,7 @@ import json
 import math
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -401,9 +402,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=10)
     if not args.keep:
-        for file in folder.iterdir():
-            file.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
