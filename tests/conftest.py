@@ -49,6 +49,17 @@ def presswatch(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[
     return run([*_presswatch_command(), *args], cwd=cwd, **kw)
 
 
+def start_daemon(config: Path, cwd: Path) -> subprocess.Popen[str]:
+    """`presswatch run` with ``config``, in the background; its output piped for the test."""
+    return subprocess.Popen(
+        [*_presswatch_command(), "--config", str(config), "run"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
     """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -30,11 +30,11 @@ from storage.schedule import CRAWL_JOB_PREFIX, job_states
 from tests.conftest import (
     Crawled,
     Site,
-    _presswatch_command,
     has_tables,
     presswatch,
     wait_for,
 )
+from tests.conftest import start_daemon as run_daemon
 
 INTERVAL = 3  # seconds between two crawls of a source
 
@@ -52,13 +52,7 @@ def fast_site(site: Site) -> Site:
 
 
 def start_daemon(site: Site) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*_presswatch_command(), "--config", str(site.config), "run"],
-        cwd=site.workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return run_daemon(site.config, site.workdir)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from crawler.config import load_config
 from crawler.demo.articles import SEED_STORY
 from storage.engine import make_engine
 from storage.models import Article, Delivery, DeliveryItem, WatcherState, WatchMatch
-from tests.conftest import Crawled, Site, _presswatch_command, presswatch
+from tests.conftest import Crawled, Site, _presswatch_command, presswatch, start_daemon
 from tests.databases import PostgresServer, clone, free_port, reader
 
 # -- real servers ---------------------------------------------------------------------------
@@ -466,13 +466,7 @@ def test_a_digest_missed_while_the_daemon_was_down_is_sent_once_at_start(
             )
         )
     engine.dispose()
-    daemon = subprocess.Popen(
-        [*_presswatch_command(), "--config", str(config), "run"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = start_daemon(config, tmp_path)
     try:
         assert smtp.received.wait(60), "no digest arrived"
         # Proves a negative: the missed digests come as one, no second one within 3 s.

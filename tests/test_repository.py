@@ -80,17 +80,19 @@ def test_new_then_unchanged(engine: Engine) -> None:
     assert count(engine, Article) == 1
 
 
+def amp_copy() -> ArticleRecord:
+    """The AMP copy of http://n.example/read/1/a, naming it canonical, with a footer of its own."""
+    return record(
+        "http://n.example/amp/read/1/a",
+        text=WAR + " AMP footer.",
+        canonical_url="http://n.example/read/1/a",
+    )
+
+
 def test_tracking_parameters_and_amp_copy_are_the_same_article(engine: Engine) -> None:
     main = store(engine, record("http://n.example/read/1/a"))
     tracked = store(engine, record("http://n.example/read/1/a?utm_source=rss&fbclid=x"))
-    amp = store(
-        engine,
-        record(
-            "http://n.example/amp/read/1/a",
-            text=WAR + " AMP footer.",
-            canonical_url="http://n.example/read/1/a",
-        ),
-    )
+    amp = store(engine, amp_copy())
     assert tracked.outcome is Outcome.UNCHANGED
     assert amp.outcome is Outcome.DUPLICATE and amp.article_id == main.article_id
     assert count(engine, Article) == 1
@@ -102,14 +104,7 @@ def test_tracking_parameters_and_amp_copy_are_the_same_article(engine: Engine) -
 
 
 def test_amp_met_first_is_replaced_by_the_canonical_page_without_a_revision(engine: Engine) -> None:
-    amp = store(
-        engine,
-        record(
-            "http://n.example/amp/read/1/a",
-            text=WAR + " AMP footer.",
-            canonical_url="http://n.example/read/1/a",
-        ),
-    )
+    amp = store(engine, amp_copy())
     main = store(engine, record("http://n.example/read/1/a"))
     assert amp.outcome is Outcome.NEW and main.article_id == amp.article_id
     # Not a revision, but the text changed: what derives from it must be made again.

@@ -15,7 +15,7 @@ import pytest
 
 from crawler.demo.server import SiteServer
 from storage.urlkeys import url_key
-from tests.conftest import presswatch
+from tests.conftest import presswatch, start_daemon
 
 HOST = {"shells": "127.0.3.7"}
 ARTICLE = (
@@ -188,10 +188,7 @@ def test_the_daemon_writes_a_moved_feed_into_the_config_and_says_so_once(
     site: tuple[SiteServer, Path], tmp_path: Path
 ) -> None:
     import signal
-    import subprocess
     import time
-
-    from tests.conftest import _presswatch_command
 
     server, _ = site
     config = _config(tmp_path, server)
@@ -200,13 +197,7 @@ def test_the_daemon_writes_a_moved_feed_into_the_config_and_says_so_once(
         encoding="utf-8",
     )
     old, new = server.url("shells", "/rss"), server.url("shells", "/feed.xml")
-    daemon = subprocess.Popen(
-        [*_presswatch_command(), "--config", str(config), "run"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = start_daemon(config, tmp_path)
     try:
         deadline = time.monotonic() + 40
         while new not in config.read_text(encoding="utf-8") and time.monotonic() < deadline:
