@@ -6,6 +6,8 @@ ones inside functions too; those under ``if TYPE_CHECKING:`` do not (they never 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,3 +215,22 @@ def test_the_cycle_finder_finds_cycles(
     graph: dict[str, set[str]], expected: list[list[str]]
 ) -> None:
     assert cycles(graph) == expected
+
+
+def test_a_single_machine_install_needs_no_redis() -> None:
+    # redis is the `cluster` extra: the README's `pip install .` has none, and `presswatch
+    # demo`, `crawl` and `run` must work without it (they did not, once: the spider imported
+    # the cluster's share at its top).
+    modules = [
+        "crawler.cli.crawling",
+        "crawler.scrapy.crawl",
+        "crawler.scrapy.engine",
+        "crawler.scrapy.spiders.news",
+        "crawler.service.daemon",
+        "crawler.web.app",
+    ]
+    code = "import sys\nsys.modules['redis'] = None\n" + "".join(f"import {m}\n" for m in modules)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 from scrapy import Request, Spider, signals
@@ -32,7 +32,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.cluster.share import ClusterShare
 from crawler.config import Config, ConfigError, SourceConfig, find_config, load_config
 from crawler.items import PageItem
 from crawler.scrapy import settings as scrapy_settings
@@ -44,6 +43,9 @@ from crawler.scrapy.listings import ListingReader, is_html
 from crawler.scrapy.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun
 from storage import listings as listing_store
 from storage.migrate import SchemaError, ensure_schema
+
+if TYPE_CHECKING:
+    from crawler.cluster.share import ClusterShare
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,10 @@ class NewsSpider(Spider):
         )
         self.runs.on_start.append(self._start_run)
         if args.cluster:
+            # Here, not at the top: the cluster needs the `cluster` extra (redis), which a
+            # single-machine install does not have.
+            from crawler.cluster.share import ClusterShare
+
             self.cluster = ClusterShare(self)
             for key, value in self.cluster.settings().items():
                 settings.set(key, value, priority="spider")
