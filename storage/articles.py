@@ -62,9 +62,13 @@ class ArticleFields:
     tags: Sequence[str] = ()
 
 
+_PAGE_FIELDS = tuple(f.name for f in fields(ArticleFields))
+
+
 def fields_of(article: ArticleFields) -> dict[str, Any]:
-    """``article``'s page fields by name, to build a record from."""
-    return {f.name: getattr(article, f.name) for f in fields(ArticleFields)}
+    """``article``'s page fields by name, to build a record from (once per stored article: the
+    names are read off the dataclass once)."""
+    return {name: getattr(article, name) for name in _PAGE_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
