@@ -140,6 +140,23 @@ def test_many_watchlists_evaluate_only_candidates() -> None:
     ]
 
 
+def test_counting_by_presence_agrees_with_matching_on_every_rule() -> None:
+    """``matching`` (presence checks only, what the web view's trial counts with) names the
+    watchlists ``match`` returns, on every case above and with NOT inside an OR."""
+    extra = [
+        ("Karabakh AND (war OR NOT football)", "en", "Karabakh football tonight.", False),
+        ("Karabakh AND (war OR NOT football)", "en", "Karabakh tonight.", True),
+    ]
+    checked = 0
+    for query, language, text, expected in CASES + extra:
+        matcher = Matcher([WatchlistQuery("q", query)])
+        full = [m.watchlist for m in matcher.match("", text, language)]
+        assert matcher.matching("", text, language) == full, (query, text)
+        assert bool(full) is expected, (query, text)
+        checked += 1
+    assert checked == len(CASES) + 2
+
+
 WATCHLISTS = [
     WatchlistQuery("karabakh", "(Karabakh OR Карабах OR Qarabağ) AND (war OR бой OR savaş*)"),
     WatchlistQuery("serang", "serang AND Azerbaijan"),

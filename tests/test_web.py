@@ -7,6 +7,7 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -288,15 +289,61 @@ def test_search_pages_with_filters(server: Server) -> None:
     assert bad.status == 400 and bad.json()["error"].startswith("since:")
 
 
-def test_trying_a_draft_watchlist(server: Server) -> None:
+def test_trying_a_draft_watchlist(server: Server, crawl: Crawl) -> None:
+    from sqlalchemy import func, select
+
+    from crawler.watch.matcher import Matcher, WatchlistQuery
+    from storage.engine import make_engine
+    from storage.models import Article
+
     client = Client(server)
     reply = client.get("/api/search?q=war&try=3650").json()
     assert reply["days"] == 90  # at most 90 days
+    # What the trial says is what the matcher finds, article by article, over the same days.
+    engine = make_engine(crawl.database_url, write=False)
+    matcher = Matcher([WatchlistQuery("draft", "Karabakh OR Armenia*")])
+    since = datetime.now(UTC) - timedelta(days=90)
+    recency = func.coalesce(Article.published_at, Article.fetched_at)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Article.id, Article.title, Article.text, Article.language)
+            .where(recency >= since)
+            .order_by(recency.desc(), Article.id.desc())
+        ).all()
+    engine.dispose()
+    expected = [r.id for r in rows if matcher.match(r.title or "", r.text, r.language)]
+    trial = client.get("/api/search?q=Karabakh+OR+Armenia*&try=90").json()
+    assert trial["complete"] and trial["examined"] <= len(rows)
+    assert trial["would_flag"] == len(expected) >= 1  # the demo's articles are of 2020
+    assert [r["id"] for r in trial["results"]] == expected[: len(trial["results"])]
     recent = client.get("/api/search?q=Karabakh+AND+war&try=7").json()
     assert recent["would_flag"] >= 1  # the hostile article, stored an hour ago
     assert recent["already_flagged"] >= 1
     page = client.get("/search?q=Karabakh+AND+war&try=7").body
     assert "A watchlist with this query would flag" in page
+
+
+def test_a_trial_counts_the_matches_beyond_those_it_lists(crawl: Crawl) -> None:
+    """Past the articles it shows, a trial only counts matches (by presence checks): the
+    count and the already-flagged count are those of a search that lists every match."""
+    from sqlalchemy.orm import Session
+
+    from crawler.web import search as searching
+    from storage.engine import make_engine
+
+    engine = make_engine(crawl.database_url, write=False)
+    try:
+        with Session(engine) as session:
+            every = searching.search(session, "Karabakh", searching.Filters(), page=1000)
+            listed = searching.search(
+                session, "Karabakh", searching.Filters(), page=1000, shown=1, chunk=3
+            )
+    finally:
+        engine.dispose()
+    assert every.complete and listed.complete
+    assert len(every.hits) == every.count >= 3
+    assert listed.count == every.count and listed.flagged == every.flagged >= 1
+    assert [h.id for h in listed.hits] == [every.hits[0].id]
 
 
 def test_the_api(server: Server, crawl: Crawl) -> None:

@@ -18,7 +18,7 @@ This module is the index; the words it reads are ``tokens``, the queries' evalua
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
@@ -257,23 +257,40 @@ class Matcher:
     def match(self, title: str, body: str, language: str | None) -> list[Match]:
         return self.match_article(ArticleText(title, body, language))
 
-    def match_article(self, article: ArticleText) -> list[Match]:
-        language = article.language
+    def _evaluations(self, article: ArticleText) -> Iterator[tuple[int, Evaluator]]:
+        """The watchlists that could match the article (by index), in order, each with the
+        article's evaluator (shared: it remembers what it found)."""
         keys_found = self.keyed_terms(article)
         # Titles are short: most terms whose key the body has are not in the title, and are
         # known to be absent there without looking for their places.
         evaluator = Evaluator(article, self._keyed, keys_found, self.keyed_terms(article, "title"))
-        matches = []
+        language = article.language or ""
         for index in sorted(self.candidates(article, keys_found)):
             watchlist = self.watchlists[index]
-            if watchlist.languages and (language or "") not in watchlist.languages:
-                continue
+            if not watchlist.languages or language in watchlist.languages:
+                yield index, evaluator
+
+    def match_article(self, article: ArticleText) -> list[Match]:
+        matches = []
+        for index, evaluator in self._evaluations(article):
             found: Hits = {}
             if evaluator.gather(self.nodes[index], found):
                 hits = {term: by_field for term, by_field in found.items() if by_field}
                 if hits:
-                    matches.append(result_of(watchlist.name, article, hits))
+                    matches.append(result_of(self.watchlists[index].name, article, hits))
         return matches
+
+    def matching(self, title: str, body: str, language: str | None) -> list[str]:
+        """The names of the watchlists ``match`` would return, decided by presence checks
+        alone: no places, snippets or scores (what counting matches needs). Every query needs
+        a term present to match (``compile_query`` refuses one that does not), so a match
+        always has the hits ``match`` requires."""
+        article = ArticleText(title, body, language)
+        return [
+            self.watchlists[index].name
+            for index, evaluator in self._evaluations(article)
+            if evaluator.matches(self.nodes[index])
+        ]
 
 
 def match_query(query: str, title: str, body: str, language: str | None) -> Match | None:

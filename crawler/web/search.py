@@ -9,11 +9,12 @@ whole database: the next page (or the rest of this one) continues from the curso
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.watch.evaluation import compile_query
@@ -31,6 +32,7 @@ CHUNK = 25  # articles read at once
 TRY_DAYS = 7
 TRY_BUDGET = 20_000
 TRY_SHOWN = 50
+TRY_CHUNK = 500  # a trial reads on to its budget: fewer, larger reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +122,10 @@ def search(
     page: int = PAGE,
     budget: int = BUDGET,
     shown: int | None = None,
+    chunk: int = CHUNK,
 ) -> Results:
-    """Up to ``page`` articles matching ``query`` (a valid query: see ``check``)."""
+    """Up to ``page`` articles matching ``query`` (a valid query: see ``check``), of which the
+    first ``shown`` (all by default) with their hits; the others are only counted."""
     node = compile_query(query)
     matcher = Matcher([WatchlistQuery("search", query)])
     languages = search_store.languages(session)
@@ -143,43 +147,74 @@ def search(
         statement = statement.where(
             or_(recency < when, and_(recency == when, Article.id < last_id))
         )
-    found: list[tuple[Article, Any]] = []
+    wanted = page if shown is None else min(shown, page)
+    found: list[tuple[Any, Any]] = []
+    counted: list[int] = []  # the ids of the matches beyond those shown
     examined = 0
-    last: Article | None = None
+    last: Any = None
     exhausted = True
-    # The candidates' ids in order first (SQLite sorts a few thousand ids, not their texts),
-    # then the articles a chunk at a time.
-    ids = session.execute(
-        statement.with_only_columns(Article.id).execution_options(yield_per=CHUNK)
-    )
-    for chunk in ids.scalars().partitions():
-        loaded = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
-        for article_id in chunk:
-            article = loaded.get(article_id)
-            if article is None:
-                continue
-            examined += 1
-            last = article
-            matches = matcher.match(article.title or "", article.text, article.language)
+    for row in _read(session, statement, chunk):
+        examined += 1
+        last = row
+        if len(found) < wanted:
+            matches = matcher.match(row.title or "", row.text, row.language)
             if matches:
-                found.append((article, matches[0]))
-            if len(found) >= page or examined >= budget:
-                exhausted = False
-                break
-        if not exhausted:
+                found.append((row, matches[0]))
+        elif matcher.matching(row.title or "", row.text, row.language):
+            counted.append(row.id)
+        if len(found) + len(counted) >= page or examined >= budget:
+            exhausted = False
             break
-    ids.close()
-    flagged = _flagged_by(session, [a.id for a, _ in found])
-    hits = [_hit(a, m, flagged.get(a.id, [])) for a, m in found[:shown]]
+    flagged = _flagged_by(session, [a.id for a, _ in found] + counted)
+    hits = [_hit(a, m, flagged.get(a.id, [])) for a, m in found]
     next_cursor = None
     if not exhausted and last is not None:
         next_cursor = _cursor(last.published_at or last.fetched_at, last.id)
     return Results(
-        hits, examined, next_cursor, exhausted, len(found), sum(map(bool, flagged.values()))
+        hits,
+        examined,
+        next_cursor,
+        exhausted,
+        len(found) + len(counted),
+        sum(map(bool, flagged.values())),
     )
 
 
-def _hit(article: Article, match: Any, flagged_by: list[str]) -> Hit:
+# What a result needs of an article: not its fingerprints, tags or authors.
+_READ = (
+    Article.id,
+    Article.story_id,
+    Article.title,
+    Article.url,
+    Article.source,
+    Article.language,
+    Article.published_at,
+    Article.fetched_at,
+    Article.text,
+)
+
+
+def _read(session: Session, statement: Select[Any], chunk: int) -> Iterator[Any]:
+    """The candidates of ``statement`` (rows of ``_READ``'s columns), in its order, read
+    ``chunk`` at a time: their ids in order first (SQLite sorts a few thousand ids, not their
+    texts), then their columns."""
+    ids = session.execute(
+        statement.with_only_columns(Article.id).execution_options(yield_per=chunk)
+    )
+    try:
+        for part in ids.scalars().partitions():
+            loaded: dict[int, Any] = {
+                row.id: row for row in session.execute(select(*_READ).where(Article.id.in_(part)))
+            }
+            for article_id in part:
+                row = loaded.get(article_id)
+                if row is not None:
+                    yield row
+    finally:
+        ids.close()
+
+
+def _hit(article: Any, match: Any, flagged_by: list[str]) -> Hit:
     snippets = [s.as_dict() for s in match.snippets[:2]]
     return Hit(
         id=article.id,
@@ -236,7 +271,13 @@ def try_query(session: Session, query: str, days: int, now: datetime) -> Trial:
     """Run a draft watchlist over the last ``days`` days (at most TRY_BUDGET candidates)."""
     since = now - timedelta(days=days)
     results = search(
-        session, query, Filters(since=since), page=TRY_BUDGET, budget=TRY_BUDGET, shown=TRY_SHOWN
+        session,
+        query,
+        Filters(since=since),
+        page=TRY_BUDGET,
+        budget=TRY_BUDGET,
+        shown=TRY_SHOWN,
+        chunk=TRY_CHUNK,
     )
     return Trial(
         days, results.count, results.examined, results.complete, results.hits, results.flagged
