@@ -1,6 +1,7 @@
 """The web view at scale: every page of `presswatch serve` over 100,000 stored articles.
 
     python bench/web.py [--articles 100000] [--clients 4] [--requests 200] [--keep DIR]
+                        [--only PAGE]
 
 Fills a SQLite database with generated articles of about 120 words over the last 60 days
 (50 sources, a third of the articles copies joining another's story), each flagged by the
@@ -344,6 +345,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=200, help="per page")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the database folder here")
+    parser.add_argument(
+        "--workers", type=int, help="processes serving pages (default: serve's, [web] workers)"
+    )
+    parser.add_argument(
+        "--only", action="append", help="measure the pages whose name has this text (repeatable)"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="presswatch-web-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -359,7 +366,8 @@ def main() -> int:
         )
     presswatch = str(Path(sys.executable).parent / "presswatch")
     server = subprocess.Popen(
-        [presswatch, "--config", str(config), "serve", "--port", "0"],
+        [presswatch, "--config", str(config), "serve", "--port", "0"]
+        + (["--workers", str(args.workers)] if args.workers else []),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -383,6 +391,8 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|---:|")
         measured = pages(folder, rng)
         for name, paths in measured:
+            if args.only and not any(part in name for part in args.only):
+                continue
             if not paths:
                 first = measured[3][1][0]
                 with urllib.request.urlopen(base + first, timeout=60) as reply:

@@ -39,6 +39,13 @@ class Article(Base):
         Index(
             "ix_articles_recency", text("coalesce(published_at, fetched_at) DESC"), text("id DESC")
         ),
+        # And one source's articles newest first (migration 0010).
+        Index(
+            "ix_articles_source_recency",
+            "source",
+            text("coalesce(published_at, fetched_at) DESC"),
+            text("id DESC"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
