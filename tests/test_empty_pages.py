@@ -159,6 +159,16 @@ def test_a_page_without_text_is_remembered_and_fetched_again_only_when_due(
     assert {path: row.reason for path, row in remembered.items()} == EMPTY
     assert all(row.tries == 1 and row.listed_changed == listed for row in remembered.values())
     assert site.stored() == {ARTICLE}
+    # `sources list` says how many the source has, by reason.
+    listed_text = presswatch("--config", str(site.config), "sources", "list", cwd=site.root)
+    assert listed_text.returncode == 0, listed_text.stderr
+    assert (
+        "remembered without text: 3 pages (no text 1, not html 1, too short 1)"
+        in listed_text.stdout
+    )
+    as_json = presswatch("--config", str(site.config), "sources", "list", "--json", cwd=site.root)
+    (row,) = json.loads(as_json.stdout)["sources"]
+    assert row["empty_pages"] == {"no text": 1, "too short": 1, "not html": 1}
 
     # The sitemap is read again, unchanged for those pages: none of them is fetched (counted
     # as discover/known_empty in the crawl's stats), nor the stored article.
