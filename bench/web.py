@@ -339,6 +339,15 @@ def _ms(times: list[float]) -> tuple[float, float, float]:
     return statistics.median(ms), ms[max(0, math.ceil(len(ms) * 0.95) - 1)], ms[-1]
 
 
+def stored(database: Path) -> int:
+    """How many articles the database holds (a kept one may hold more or fewer than asked)."""
+    engine = make_engine(f"sqlite:///{database}", write=False)
+    with engine.connect() as connection:
+        count = connection.scalar(text("SELECT count(*) FROM articles")) or 0
+    engine.dispose()
+    return count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -382,7 +391,7 @@ def main() -> int:
     rng = random.Random(7)
     try:
         print(
-            f"\n{args.articles:,} articles (database {size:.1f} GB); each page requested "
+            f"\n{stored(database):,} articles (database {size:.1f} GB); each page requested "
             f"{args.requests // 2} times by one client, then {args.requests} times by "
             f"{args.clients} concurrent clients (no pause between requests)\n"
         )

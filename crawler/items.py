@@ -26,6 +26,16 @@ class PageRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class NoArticle:
+    """A page that gave no article text, and why, in a few words a person reads in a list:
+    ``no text`` (nothing the extractor takes for an article), ``too short`` (less text than an
+    article has), ``unparsable`` (no HTML document to read), ``not html`` (another type of
+    file), ``too deep`` (see ``PageRefused``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class PageSelectors:
     """A source's own CSS selectors, for the few sites where the general rules fail: the
     article's text (every element matched, in page order), its headline and its publication
@@ -55,6 +65,7 @@ class PageItem:
     requested_url: str | None = None
     listed_published: datetime | None = None
     listing: str | None = None  # URL key of the feed or sitemap that listed it
+    listed_changed: datetime | None = None  # the listing entry's date (lastmod, else published)
     run_token: int = 0  # the source's run in the engine (crawler.scrapy.sourceruns)
 
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, delete, func, select, text
 
+from storage.emptypages import prune_empty
 from storage.engine import make_sessionmaker
 from storage.models import ArticleRevision, CrawlRun, Delivery
 
@@ -19,6 +20,7 @@ class Maintenance:
     revisions_deleted: int
     optimised: bool
     deliveries_deleted: int = 0
+    empty_pages_deleted: int = 0
 
 
 def maintain(
@@ -29,11 +31,12 @@ def maintain(
     now: datetime | None = None,
 ) -> Maintenance:
     """Delete crawl-run rows and sent deliveries (with their items) older than ``keep_runs``,
-    and earlier article texts older than ``keep_revisions`` (None: keep them all); then let
-    the database tidy itself (SQLite: merge the search index's segments, refresh the
-    planner's statistics, truncate the write-ahead log)."""
+    the pages remembered without article text and not tried for as long, and earlier article
+    texts older than ``keep_revisions`` (None: keep them all); then let the database tidy
+    itself (SQLite: merge the search index's segments, refresh the planner's statistics,
+    truncate the write-ahead log)."""
     now = now or datetime.now(UTC)
-    runs = revisions = deliveries = 0
+    runs = revisions = deliveries = empty = 0
     with make_sessionmaker(engine).begin() as session:
         if keep_runs is not None:
             runs = _deleted(
@@ -59,6 +62,10 @@ def maintain(
                     )
                 )
             )
+            # A page still listed is tried again every [crawl] empty_retry; one not tried for
+            # this long is most likely listed no more (if it is, it is fetched once more and
+            # remembered anew).
+            empty = prune_empty(session, now - keep_runs)
         if keep_revisions is not None:
             revisions = _deleted(
                 session.execute(
@@ -86,7 +93,7 @@ def maintain(
         finally:
             raw.close()
         optimised = True
-    return Maintenance(runs, revisions, optimised, deliveries)
+    return Maintenance(runs, revisions, optimised, deliveries, empty)
 
 
 def _deleted(result: Any) -> int:

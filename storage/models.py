@@ -203,6 +203,25 @@ class Listing(Base):
     checked_at: Mapped[datetime]
 
 
+class EmptyPage(Base):
+    """A listed page that gave no article text, and why: the crawl does not fetch it again
+    until its listing entry's date changes or ``[crawl] empty_retry`` has passed since it was
+    last tried (``storage.emptypages``). Migration 0011."""
+
+    __tablename__ = "empty_pages"
+
+    url_key: Mapped[str] = mapped_column(Text, primary_key=True)  # of the URL as listed
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # "no text", "too short", "not html", "unparsable", "too deep" (crawler.items.NoArticle)
+    reason: Mapped[str] = mapped_column(String(100))
+    # The listing entry's date (lastmod, else published) when the page was last tried.
+    listed_changed: Mapped[datetime | None]
+    first_seen: Mapped[datetime]
+    last_tried: Mapped[datetime] = mapped_column(index=True)
+    tries: Mapped[int] = mapped_column(default=1)
+
+
 class Delivery(Base):
     """One digest or urgent alert for one watcher on one channel: the outbox row. Recorded with
     its items before it is sent, marked sent after; ``sending`` while an attempt is under way,

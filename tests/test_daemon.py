@@ -434,7 +434,8 @@ def test_db_maintain_on_demand(site: Site) -> None:
     result = presswatch("--config", str(site.config), "db", "maintain", cwd=site.workdir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
-        "0 crawl runs, 0 sent deliveries and 0 earlier article texts past retention"
+        "0 crawl runs, 0 sent deliveries, 0 pages remembered without text and 0 earlier "
+        "article texts past retention"
     )
     assert "database optimised" in result.stdout
     assert len(runs(site)) == 2  # this week's runs are kept

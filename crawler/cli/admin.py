@@ -29,7 +29,8 @@ def cmd_db(args: argparse.Namespace) -> int:
                 keep_revisions=config.daemon.keep_revisions,
             )
             print(
-                f"{done.runs_deleted} crawl runs, {done.deliveries_deleted} sent deliveries and "
+                f"{done.runs_deleted} crawl runs, {done.deliveries_deleted} sent deliveries, "
+                f"{done.empty_pages_deleted} pages remembered without text and "
                 f"{done.revisions_deleted} earlier article texts past retention deleted"
                 + ("; database optimised" if done.optimised else "")
             )

@@ -350,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
         "admin:cmd_db",
         "database: upgrade the schema, show its revision, or run the maintenance",
         "upgrade: bring the schema up to date; current: show its revision; maintain: delete "
-        "crawl runs and earlier article texts past [daemon] keep_runs / keep_revisions and "
+        "crawl runs (and pages remembered without text not tried since) and earlier article "
+        "texts past [daemon] keep_runs / keep_revisions and "
         "let the database tidy itself (the daemon does this every [daemon] maintenance_every).",
     )
     p.add_argument("db_command", choices=["upgrade", "current", "maintain"], help="what to do")

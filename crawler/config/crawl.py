@@ -1,5 +1,6 @@
 """``[crawl]``: how the crawl engine fetches: its user agent, robots.txt, concurrency, delays,
-timeouts, retries, page sizes and depth, and the extraction workers.
+timeouts, retries, page sizes and depth, the extraction workers, and when a page that gave no
+article text is tried again.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from crawler.config.base import Duration, Section, Size
 
@@ -32,3 +33,13 @@ class CrawlConfig(Section):
     sources_at_once: int = Field(1000, ge=1, le=100_000)
     # How long a site's robots.txt is trusted before the engine reads it again.
     robots_ttl: Duration = timedelta(hours=24)
+    # A listed page that gave no article text is fetched again only when its listing entry's
+    # date changes or this long after it was last tried (0s: at every crawl).
+    empty_retry: Duration = timedelta(days=7)
+
+    @field_validator("empty_retry")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative: give a duration like 7d (0s: at every crawl)")
+        return value

@@ -1,4 +1,4 @@
-"""Article extraction: ``(html, url) -> ExtractedArticle | None``.
+"""Article extraction: ``(html, url) -> ExtractedArticle``, or why the page has none.
 
 Wraps trafilatura's pure half (``bare_extraction`` on a string; never its fetchers) and adds what a
 news monitor needs on top: full publication timestamps read in the source's time zone, the
@@ -35,7 +35,7 @@ from crawler.extract.language import page_language, text_language
 from crawler.extract.metadata import page_metadata, page_publishers
 from crawler.extract.pageselectors import SelectedFields, selected
 from crawler.extract.titles import clean_title
-from crawler.items import ExtractedArticle, PageRefused, PageSelectors
+from crawler.items import ExtractedArticle, NoArticle, PageRefused, PageSelectors
 from crawler.units import parse_datetime
 
 
@@ -65,7 +65,13 @@ def _refuse_if_cut(cut: bool) -> None:
 
 
 def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle | None:
-    """Extract the article in ``html``; None when the page has no article text.
+    """Extract the article in ``html``; None when the page has no article text."""
+    article = read_article(html, options)
+    return article if isinstance(article, ExtractedArticle) else None
+
+
+def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | NoArticle:
+    """Extract the article in ``html``, or say why the page has no article text.
 
     The page is cleaned of escape sequences and control characters before it is parsed, and
     every field after (``crawler.extract.cleaning``): trafilatura discards a text holding a control
@@ -74,7 +80,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     try:
         tree = lxml_html.document_fromstring(html, parser=_PARSER)
     except (ParserError, XMLSyntaxError, ValueError):
-        return None
+        return NoArticle("unparsable")
     # libxml2 stops reading at 256 levels of nesting (100,000 nested elements cost it 0.5 s,
     # not the machine): a page whose text lies deeper gives none, and is refused by name.
     cut = any(error.type_name == "ERR_RESOURCE_LIMIT" for error in _PARSER.error_log)
@@ -99,7 +105,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     raw_text = own.body or main_text(tree, html, options.url)
     if not raw_text:
         _refuse_if_cut(cut)
-        return None
+        return NoArticle("no text")
     site_name = clean_line(metadata.sitename)
     title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
     text = clean_text(strip_read_also(raw_text))
@@ -110,7 +116,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         text = "\n".join(lines[1:])
     if len(text) < options.min_text_chars:
         _refuse_if_cut(cut)
-        return None
+        return NoArticle("too short")
 
     canonical = clean_line(canonical)
     if canonical:

@@ -31,7 +31,7 @@ from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawler.items import ExtractedArticle, PageSelectors
+from crawler.items import ExtractedArticle, NoArticle, PageSelectors
 from crawler.watch.flagging import analyse
 from crawler.watch.matcher import Matcher, WatchlistQuery
 from storage import fingerprints
@@ -127,8 +127,14 @@ def _zone(name: str) -> ZoneInfo:
 
 def process_page(task: PageTask) -> Processed | None:
     """Extract one page and prepare it for storage; None when it holds no article text."""
+    processed = read_page(task)
+    return processed if isinstance(processed, Processed) else None
+
+
+def read_page(task: PageTask) -> Processed | NoArticle:
+    """Extract one page and prepare it for storage, or say why it holds no article text."""
     # Imported here: the crawl process, which only hands pages over, never loads trafilatura.
-    from crawler.extract.article import ExtractionOptions, extract_article
+    from crawler.extract.article import ExtractionOptions, read_article
     from crawler.extract.decoding import decode_html
 
     options = ExtractionOptions(
@@ -138,9 +144,9 @@ def process_page(task: PageTask) -> Processed | None:
         listed_published=task.listed_published,
         selectors=task.selectors,
     )
-    article = extract_article(decode_html(task.body, task.encoding), options)
-    if article is None:
-        return None
+    article = read_article(decode_html(task.body, task.encoding), options)
+    if isinstance(article, NoArticle):
+        return article
     matches, words = analyse(_matcher, article.title, article.text, article.language)
     return Processed(
         article=article,
@@ -152,7 +158,7 @@ def process_page(task: PageTask) -> Processed | None:
 
 
 class PagePool:
-    """A pool of ``workers`` processes running ``function`` (``process_page``) on tasks, each
+    """A pool of ``workers`` processes running ``function`` (``read_page``) on tasks, each
     with a time limit; ``workers=0`` runs tasks in the calling thread (no pool).
 
     pebble replaces a worker that dies on a page (that page's future gets ``ProcessExpired``),
@@ -172,7 +178,7 @@ class PagePool:
         watchlists: Sequence[WatchlistQuery],
         *,
         timeout: float | None = None,
-        function: Any = process_page,
+        function: Any = read_page,
         tasks_per_worker: int = TASKS_PER_WORKER,
     ) -> None:
         self.workers = workers

@@ -5,15 +5,16 @@ validators the last finished run saved (a 304 costs no parsing; a sitemap index 
 still has its children checked), and the validators of what was read are kept on the run for
 the run book to save. A sitemap index's children are followed within caps, the newest first;
 a section page's links are followed ``page_depth`` deep. Of the entries listed, the ones worth
-fetching are requested: on the source's domains, recent, not asked for yet in this run, and not
-stored already (unless the listing says they changed since).
+fetching are requested: on the source's domains, recent, not asked for yet in this run, not
+stored already (unless the listing says they changed since), and not remembered as giving no
+article text (unless the listing's date for them changed, or ``[crawl] empty_retry`` passed).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
@@ -26,6 +27,7 @@ from crawler.discover import links as discovery
 from crawler.discover.links import DiscoveryError, Entry
 from crawler.scrapy.sourceruns import RUN_META, SOURCE_META, RunBook, SourceRun
 from storage import articles as article_store
+from storage import emptypages as empty_store
 from storage import listings as listing_store
 from storage.urlkeys import host_of, url_key
 
@@ -274,6 +276,20 @@ class ListingReader:
         self._count(run, "discover/page_links", len(articles))
         yield from self.articles(run, articles)
 
+    def _check_known(self, run: SourceRun, keys: list[str]) -> None:
+        """Which of ``keys`` are stored articles (and when each was last fetched), and which
+        of the others are pages remembered without article text: one read for both."""
+        try:
+            with self.reads() as session:
+                found = article_store.known_urls(session, keys)
+                empty = empty_store.remembered(session, [k for k in keys if k not in found])
+        except SQLAlchemyError:
+            logger.warning("Known-URL check failed; fetching the listed URLs", exc_info=True)
+            found, empty = {}, {}
+        for key in keys:
+            run.known[key] = found.get(key)
+        run.empty.update(empty)
+
     @staticmethod
     def _is_article(run: SourceRun, url: str) -> bool:
         if run.pattern is not None:
@@ -288,7 +304,9 @@ class ListingReader:
         self, run: SourceRun, entries: Iterable[Entry], listing: str | None = None
     ) -> Iterator[Request]:
         """Requests for the entries worth fetching: allowed, recent, not requested yet in this
-        run, and not stored already (or stored before their listing says they changed)."""
+        run, not stored already (or stored before their listing says they changed), and not
+        remembered without article text (or their listing's date for them changed since, or
+        they were last tried longer ago than ``empty_retry``)."""
         fresh: dict[str, Entry] = {}
         for entry in entries:
             if not run.allowed(host_of(entry.url)):
@@ -313,14 +331,8 @@ class ListingReader:
             return
         unknown = [key for key in fresh if key not in run.known]
         if unknown:
-            try:
-                with self.reads() as session:
-                    found = article_store.known_urls(session, unknown)
-            except SQLAlchemyError:
-                logger.warning("Known-URL check failed; fetching the listed URLs", exc_info=True)
-                found = {}
-            for key in unknown:
-                run.known[key] = found.get(key)
+            self._check_known(run, unknown)
+        retry_before = datetime.now(UTC) - self.spider.config.crawl.empty_retry
         for key, entry in fresh.items():
             # Scrapy consumes callbacks' output lazily, interleaving listings: another listing
             # may have requested this URL since the check above.
@@ -332,8 +344,20 @@ class ListingReader:
                 continue
             if checked is not None:
                 self._count(run, "discover/changed")
+            empty = run.empty.get(key)
+            if (
+                empty is not None
+                and empty.last_tried > retry_before
+                and not _newer(entry.changed, empty.listed_changed)
+            ):
+                self._count(run, "discover/known_empty")
+                continue
             run.requested.add(key)
-            meta: dict[str, Any] = {"pw_listed": entry.published, "pw_listing": listing}
+            meta: dict[str, Any] = {
+                "pw_listed": entry.published,
+                "pw_changed": entry.changed,
+                "pw_listing": listing,
+            }
             if run.external:
                 meta["pw_claim"] = key  # across workers: the run's scheduler claims it
             yield self.request(

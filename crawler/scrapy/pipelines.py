@@ -27,13 +27,15 @@ from twisted.python.failure import Failure
 
 from crawler.config import ConfigError, SourceConfig
 from crawler.extract.pool import PagePool, PageTask, Processed, worker_count
-from crawler.items import ArticleItem, PageItem, PageRefused
+from crawler.items import ArticleItem, NoArticle, PageItem, PageRefused
 from crawler.scrapy.dbwriter import DbWriter
 from crawler.scrapy.spiders.news import NewsSpider
 from crawler.watch.matcher import WatchlistQuery
 from storage import articles, search
+from storage import emptypages as empty_store
 from storage import matches as match_store
 from storage.models import Article
+from storage.urlkeys import url_key
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +150,7 @@ class ExtractionPipeline:
         from pebble import ProcessExpired
 
         try:
-            processed: Processed | None = future.result()
+            processed: Processed | NoArticle = future.result()
         except FutureTimeout:
             self._drop(result, "extract_timeout", item, "extraction ran past the time limit")
             return
@@ -164,6 +166,7 @@ class ExtractionPipeline:
                 self._close_spider("extraction_workers_failed")
             return
         except PageRefused as exc:  # the page's own fault: counted by kind, not tried again
+            self._remember_empty(item, exc.kind.replace("_", " "))
             self._drop(result, exc.kind, item, exc.why, retry=False)
             return
         except Exception:
@@ -171,9 +174,10 @@ class ExtractionPipeline:
             logger.warning("Extraction failed for %s", item.url, exc_info=True)
             self._drop(result, "extract", item, "extraction failed")
             return
-        if processed is None:
+        if isinstance(processed, NoArticle):
             self._count(item, "extract/empty")
-            result.errback(Failure(DropItem(f"no article text: {item.url}", log_level="DEBUG")))
+            self._remember_empty(item, processed.reason)
+            result.errback(Failure(DropItem(f"{processed.reason}: {item.url}", log_level="DEBUG")))
             return
         self._count(item, "extract/ok")
         result.callback(
@@ -192,6 +196,13 @@ class ExtractionPipeline:
 
     def _count(self, item: Any, key: str) -> None:
         _count(self.crawler, item, key)
+
+    def _remember_empty(self, item: PageItem, reason: str) -> None:
+        spider = self.crawler.spider
+        if isinstance(spider, NewsSpider) and hasattr(spider, "writer"):
+            spider.remember_empty(
+                item.source, item.url, item.requested_url, item.listed_changed, reason
+            )
 
     def _close_spider(self, reason: str) -> None:
         engine = self.crawler.engine
@@ -227,6 +238,13 @@ def to_record(item: ArticleItem) -> articles.ArticleRecord:
         content_hash=item.content_hash,
         signature=item.signature,
     )
+
+
+def _page_keys(batch: list[ArticleItem]) -> set[str]:
+    """The URL keys the batch's pages were listed and fetched under."""
+    keys = {url_key(item.article.url) for item in batch}
+    keys.update(url_key(item.requested_url) for item in batch if item.requested_url)
+    return keys
 
 
 class StoragePipeline:
@@ -325,6 +343,9 @@ class StoragePipeline:
         """Each article's outcomes, returned (and counted) only after the commit: a batch
         that rolled back stored nothing."""
         outcomes: list[list[str]] = [[] for _ in batch]
+        # Pages remembered without article text that gave some this time are forgotten (one
+        # statement for the batch; with the batch if it rolls back).
+        empty_store.forget(session, _page_keys(batch))
         # Plainly new articles (most of a first crawl) in a few statements for the batch;
         # the rest (copies, updates, re-checks) one by one, each in its own savepoint.
         records = [to_record(item) for item in batch]

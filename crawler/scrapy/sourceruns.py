@@ -30,8 +30,8 @@ from twisted.python.failure import Failure
 
 from crawler.config import SourceConfig
 from crawler.scrapy.dbwriter import DbWriter
+from storage import emptypages, runs
 from storage import listings as listing_store
-from storage import runs
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class SourceRun:
     requested: set[str] = field(default_factory=set)
     listings: set[str] = field(default_factory=set)
     known: dict[str, datetime | None] = field(default_factory=dict)
+    empty: dict[str, emptypages.Remembered] = field(default_factory=dict)  # without text
 
     @property
     def name(self) -> str:

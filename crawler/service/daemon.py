@@ -231,10 +231,11 @@ class Daemon:
             logger.error("maintenance failed", exc_info=True)
             return
         logger.info(
-            "maintenance: %d crawl runs, %d sent deliveries and %d earlier article texts past "
-            "retention deleted%s",
+            "maintenance: %d crawl runs, %d sent deliveries, %d pages remembered without text "
+            "and %d earlier article texts past retention deleted%s",
             done.runs_deleted,
             done.deliveries_deleted,
+            done.empty_pages_deleted,
             done.revisions_deleted,
             "; database optimised" if done.optimised else "",
         )

@@ -1,4 +1,5 @@
-"""``presswatch sources list``: every source, its listings, health and last crawl."""
+"""``presswatch sources list``: every source, its listings, health and last crawl, and the
+pages it has that are remembered without article text."""
 
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ def list_sources(config: Config, *, as_json: bool = False, out: TextIO | None = 
                 f"{errors}",
                 file=out,
             )
+        empty = row["empty_pages"]
+        if empty:
+            reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(empty.items()))
+            print(
+                f"  remembered without text: {sum(empty.values())} pages ({reasons}); fetched "
+                "again when listed with a new date or after [crawl] empty_retry",
+                file=out,
+            )
     print(f"{len(rows)} sources in {config.path}", file=out)
     return 0
 
@@ -65,6 +74,7 @@ def _source_row(source: SourceConfig) -> dict[str, Any]:
         "every": every,
         "last_run": None,
         "health": {"state": "unknown", "reason": "not crawled yet"},
+        "empty_pages": {},  # pages remembered without article text, by reason
     }
 
 
@@ -73,6 +83,7 @@ def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from storage.emptypages import reasons_by_source
     from storage.engine import make_engine
     from storage.health import source_health
     from storage.migrate import ensure_schema
@@ -85,7 +96,9 @@ def _add_history(config: Config, rows: list[dict[str, Any]]) -> None:
     try:
         ensure_schema(engine)
         with Session(engine) as session:
+            empty = reasons_by_source(session)
             for row in rows:
+                row["empty_pages"] = empty.get(row["name"], {})
                 run = session.scalars(
                     select(CrawlRun)
                     .where(CrawlRun.source == row["name"])

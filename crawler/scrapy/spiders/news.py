@@ -29,6 +29,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -41,8 +42,10 @@ from crawler.scrapy.dbwriter import DbWriter
 from crawler.scrapy.failures import failure_kind
 from crawler.scrapy.listings import ListingReader, is_html
 from crawler.scrapy.sourceruns import RUN_META, SOURCE_META, EndedRun, RunBook, SourceRun
+from storage import emptypages as empty_store
 from storage import listings as listing_store
 from storage.migrate import SchemaError, ensure_schema
+from storage.urlkeys import url_key
 
 if TYPE_CHECKING:
     from crawler.cluster.share import ClusterShare
@@ -356,11 +359,18 @@ class NewsSpider(Spider):
     def _article(self, run: SourceRun, response: Response) -> Iterator[PageItem]:
         self.runs.count(run, "fetch/pages")
         self.runs.count(run, "fetch/articles")
+        redirects = response.meta.get("redirect_urls") or []
         if not isinstance(response, TextResponse) or not is_html(response):
             self.runs.count(run, "error/not_html")
             logger.info("Not an HTML page: %s", response.url)
+            self.remember_empty(
+                run.name,
+                response.url,
+                redirects[0] if redirects else None,
+                response.meta.get("pw_changed"),
+                "not html",
+            )
             return
-        redirects = response.meta.get("redirect_urls") or []
         self.runs.taken(run)  # until the page is stored or dropped
         yield PageItem(
             source=run.name,
@@ -371,8 +381,37 @@ class NewsSpider(Spider):
             requested_url=redirects[0] if redirects else None,
             listed_published=response.meta.get("pw_listed"),
             listing=response.meta.get("pw_listing"),
+            listed_changed=response.meta.get("pw_changed"),
             run_token=run.token,
         )
+
+    def remember_empty(
+        self,
+        source: str,
+        url: str,
+        requested_url: str | None,
+        listed_changed: datetime | None,
+        reason: str,
+    ) -> None:
+        """A page that gave no article text: remembered (through the one writer) under the
+        URL its listing gave, so that the next crawls fetch it only when that listing's date
+        for it changes or ``[crawl] empty_retry`` has passed (``crawler.scrapy.listings``)."""
+        page = empty_store.EmptyPageRecord(
+            url_key(requested_url or url), source, url, reason, listed_changed
+        )
+        now = datetime.now(UTC)
+
+        def write(session: Session) -> None:
+            empty_store.remember_empty(session, [page], now)
+
+        def failed(failure: Failure) -> None:
+            logger.warning(
+                "Cannot remember %s as a page without article text",
+                url,
+                exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+            )
+
+        self.writer.submit(write).addErrback(failed)
 
     def retry_later(self, run: SourceRun | None, listing: str | None) -> None:
         """An article of ``listing`` (a URL key) was not stored this time: ask for that listing
