@@ -213,6 +213,60 @@ def test_clean_title_drops_the_site_at_either_end_and_a_kicker_beside_the_headli
     assert clean_title(None, "Talks resume", None) == "Talks resume"
 
 
+def test_a_declaration_that_spells_the_h1_s_words_stands_for_the_h1() -> None:
+    # og:title spells the <h1>'s words with a separator the markup left out: og:title's form.
+    assert clean_title("Hafen: Fähre läuft aus", "HafenFähre läuft aus", None) == (
+        "Hafen: Fähre läuft aus"
+    )
+    # og:title is a line written for sharing; the JSON-LD headline spells the <h1>: the headline,
+    # in the JSON-LD's spelling, without the site's name.
+    assert (
+        clean_title(
+            "Ceasefire talks could collapse",
+            "What next for Gaza after the appointment?",
+            "The Courier",
+            "https://courier.example/world/1",
+            "What next for Gaza after the appointment? | The Courier",
+        )
+        == "What next for Gaza after the appointment?"
+    )
+    assert (
+        clean_title(
+            "Talks at risk",
+            "Talks ‘at risk’, envoy says",
+            None,
+            None,
+            "Talks ‘at risk’, envoy says...",
+        )
+        == "Talks ‘at risk’, envoy says..."
+    )
+    # A JSON-LD headline that the <h1> does not show changes nothing.
+    assert clean_title("Talks resume | Warta", "Talks resume", "Warta", None, "Other words") == (
+        "Talks resume"
+    )
+    assert clean_title(None, None, None, None, "Talks resume") == "Talks resume"
+
+
+def test_the_headline_is_the_h1_the_page_shows_not_its_sharing_title() -> None:
+    # The breadcrumb's <h1> is navigation; the article's <h1> is spelt by the JSON-LD article's
+    # headline (not the WebSite's), with its entities decoded.
+    ld = (
+        '<script type="application/ld+json">[{"@type":"WebSite","headline":"Warta: berita"},'
+        '{"@type":["NewsArticle"],"headline":"Pasukan &#8216;mundur&#8217; dari perbatasan"}]'
+        "</script>"
+    )
+    html = (
+        '<html lang="id"><head><meta charset="utf-8"><title>Tentara mundur - Warta</title>'
+        f'<meta property="og:title" content="Tentara mundur">{ld}</head><body>'
+        '<nav class="breadcrumb"><h1>Dunia: Tentara mundur</h1></nav>'
+        '<article><p class="kicker">Perbatasan</p><h1>Pasukan ‘mundur’ dari perbatasan</h1>'
+        f"<p>{BODY}</p></article></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://warta.example/r/1"))
+    assert article is not None
+    assert article.title == "Pasukan ‘mundur’ dari perbatasan"
+
+
 def test_authors_are_names_only_once_each_and_not_the_site() -> None:
     url = "https://www1.wdr.de/nachrichten/a.html"
     assert clean_authors(("Nina Magoley", "WDR"), None, url) == ("Nina Magoley",)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin
 
 from lxml import html as lxml_html
-from lxml.etree import ParserError, XMLSyntaxError
+from lxml.etree import ParserError, XMLSyntaxError, XPath
 
 from crawler.extract.authors import AUTHOR_SEPARATORS, clean_authors, split_list
 from crawler.extract.body import (
@@ -32,7 +32,7 @@ from crawler.extract.body import (
 from crawler.extract.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from crawler.extract.dates import find_published, page_date, published_candidates
 from crawler.extract.language import page_language, text_language
-from crawler.extract.metadata import page_metadata, page_publishers
+from crawler.extract.metadata import declared_headline, page_metadata, page_publishers
 from crawler.extract.pageselectors import SelectedFields, selected
 from crawler.extract.titles import clean_title
 from crawler.items import ExtractedArticle, PageRefused, PageSelectors
@@ -50,6 +50,13 @@ class ExtractionOptions:
     min_text_chars: int = 100
     selectors: PageSelectors | None = None
 
+
+# The first <h1> with text outside the navigation: a breadcrumb's last item is often an <h1>
+# holding the page's title with its section's.
+_FIRST_H1 = XPath(
+    "string((//h1[normalize-space()][not(ancestor-or-self::nav)]"
+    "[not(ancestor-or-self::*[contains(@class, 'crumb')])])[1])"
+)
 
 # One parser per process (the extraction workers are single-threaded), so that its error log
 # tells what the last page did to it.
@@ -86,7 +93,8 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         else list(published_candidates(tree))
     )
     declared_language = page_language(tree)
-    h1 = tree.xpath("string(//h1[1])") or None
+    h1 = _FIRST_H1(tree) or None
+    headline = declared_headline(tree) if '"headline"' in html else None
     declared_body = declared_body_words(tree) if not own.body and "articleBody" in html else None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
@@ -101,7 +109,9 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         _refuse_if_cut(cut)
         return None
     site_name = clean_line(metadata.sitename)
-    title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
+    title = clean_line(
+        own.title or clean_title(metadata.title, h1, site_name, options.url, headline)
+    )
     text = clean_text(strip_read_also(raw_text))
     if declared_body is not None:
         text = within_declared_body(text, declared_body)

@@ -1,5 +1,6 @@
-"""What a page declares about itself: its meta tags, its JSON-LD, its publishers, and the title,
-author, site name, description, categories and tags that trafilatura's metadata readers find.
+"""What a page declares about itself: its meta tags, its JSON-LD (its publishers, its article's
+headline), and the title, author, site name, description, categories and tags that
+trafilatura's metadata readers find.
 
 ``page_metadata`` calls trafilatura's metadata readers one by one (``examine_meta``,
 ``extract_meta_json``, ``extract_title``, ``extract_author``, ``extract_sitename``,
@@ -14,6 +15,7 @@ out otherwise: another site name on 35 ("Kleinezeitung" for "kleinezeitung"), ot
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -88,6 +90,26 @@ def _json_ld_publishers(tree: Any) -> set[str]:
             if isinstance(one, dict) and isinstance(one.get("name"), str):
                 names.add(one["name"])
     return names
+
+
+# schema.org's article types (Article and those built on it: NewsArticle, ReportageNewsArticle,
+# BlogPosting, LiveBlogPosting, ...): the node that describes the page's own story, not the
+# WebSite, WebPage or BreadcrumbList around it.
+_ARTICLE_TYPE = re.compile(r"Article|Posting")
+
+
+def declared_headline(tree: Any) -> str | None:
+    """The ``headline`` of the page's first JSON-LD article node, its HTML entities decoded
+    (some publishers escape them twice: ``&#8216;`` inside the JSON)."""
+    for node in json_ld_nodes(tree):
+        kind = node.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        headline = node.get("headline")
+        if isinstance(headline, str) and any(
+            isinstance(k, str) and _ARTICLE_TYPE.search(k) for k in kinds
+        ):
+            return html.unescape(headline).strip() or None
+    return None
 
 
 def page_metadata(tree: Any) -> Document:

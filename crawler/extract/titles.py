@@ -1,5 +1,5 @@
-"""The article's headline: the page's declared title without the site's name, weighed against
-its ``<h1>`` (a kicker, a section's name)."""
+"""The article's headline: the page's declared titles without the site's name, weighed against
+its ``<h1>`` (a kicker, a section's name, a title written for sharing)."""
 
 from __future__ import annotations
 
@@ -34,23 +34,40 @@ def _strip_site(title: str, site_name: str | None, url: str | None) -> str:
 
 
 def clean_title(
-    title: str | None, headline: str | None, site_name: str | None, url: str | None = None
+    title: str | None,
+    headline: str | None,
+    site_name: str | None,
+    url: str | None = None,
+    declared_headline: str | None = None,
 ) -> str | None:
     """The article's headline as the page shows it, from its declared title (``og:title``,
-    ``<title>``, JSON-LD) without the site's name, and its ``<h1>``.
+    ``<title>``, JSON-LD) without the site's name, its ``<h1>``, and its JSON-LD article
+    ``headline``.
 
-    When one of the two ends with the other, the longer holds a kicker ("Kultur: …", a
-    section's name) or a shorter variant of it, and the declared title is the publisher's own
-    choice between them; when one contains the other elsewhere, the ``<h1>``; else the declared
-    title (an ``<h1>`` that shares nothing with it is often the site's logo or a section).
+    The ``<h1>`` is what a reader sees, but its text is the markup's (a kicker in a span glued
+    to the headline, no separator), so a declaration that spells the same words stands for it:
+    the declared title first, else the JSON-LD headline (pages give ``og:title`` a shorter or
+    punchier line for sharing while their ``<h1>`` and JSON-LD carry the headline). When
+    neither spells the ``<h1>``'s words: when one of title and ``<h1>`` ends with the other,
+    the longer holds a kicker ("Kultur: …", a section's name) or a shorter variant of it, and
+    the declared title is the publisher's own choice between them; when one contains the other
+    elsewhere, the ``<h1>``; else the declared title (an ``<h1>`` that shares nothing with it is
+    often the site's logo or a section).
     """
     title = " ".join(title.split()) if title else None
     headline = " ".join(headline.split()) if headline else None
+    declared = " ".join(declared_headline.split()) if declared_headline else None
     if title:
         title = _strip_site(title, site_name, url) or title
+    if declared:
+        declared = _strip_site(declared, site_name, url) or declared
+    if headline and (words := name_key(headline)):
+        for spelt in (title, declared):
+            if spelt and name_key(spelt) == words:
+                return spelt
     if headline and title:
         if headline.endswith(title) or title.endswith(headline):
             return title
         if headline in title or title in headline:
             return headline
-    return title or headline
+    return title or headline or declared
