@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.extract.article import ExtractionOptions, extract_article
-from crawler.extract.authors import clean_authors
+from crawler.extract.authors import clean_authors, page_authors, split_names
 from crawler.extract.body import strip_read_also
 from crawler.extract.decoding import decode_html
 from crawler.extract.titles import clean_title
@@ -286,6 +286,56 @@ def test_authors_are_names_only_once_each_and_not_the_site() -> None:
         "Jemima Kelly",
         "Ursula von der Leyen",
     )
+
+
+def test_bylines_split_on_and_in_many_languages_but_not_inside_a_name() -> None:
+    assert split_names("Ann Lee and Bo Ek; Cy Dunn & Di Fox") == (
+        "Ann Lee",
+        "Bo Ek",
+        "Cy Dunn",
+        "Di Fox",
+    )
+    assert split_names(["Anna Berg und Jonas Frei", "Åse Dahl og Per Lund"]) == (
+        "Anna Berg",
+        "Jonas Frei",
+        "Åse Dahl",
+        "Per Lund",
+    )
+    assert split_names("Иван Петров и Анна Смирнова") == ("Иван Петров", "Анна Смирнова")
+    assert split_names("José Ortega y Gasset") == ("José Ortega y Gasset",)
+    # An aside after a name (initials, a role) is not part of it.
+    assert clean_authors(("Elena Muster (emu)", "Corina Gall (cog.)"), None, None) == (
+        "Elena Muster",
+        "Corina Gall",
+    )
+
+
+def test_the_json_ld_article_s_authors_are_the_page_s_authors() -> None:
+    url = "https://www.wartanews.example/dunia/1"
+    # As the page spells them, not as trafilatura normalises a byline ("Ndr De").
+    assert page_authors(("ndr.de",), "Ndr De", None, url) == ("ndr.de",)
+    assert page_authors(("Ani Lestari and Budi Santoso",), "Dewi Editor", None, url) == (
+        "Ani Lestari",
+        "Budi Santoso",
+    )
+    # Nothing (or only a role) in JSON-LD: what the bylines say.
+    assert page_authors((), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    assert page_authors(("admin",), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    # JSON-LD names only the site and a byline names a person in full: the person.
+    assert page_authors(("WartaNews.example",), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    assert page_authors(("WartaNews",), "dsa", None, url) == ("WartaNews",)
+
+
+def test_authors_are_read_from_the_json_ld_article_node() -> None:
+    ld = (
+        '<script type="application/ld+json">{"@graph":[{"@type":"WebPage","author":'
+        '{"name":"Warta"}},{"@type":"NewsArticle","headline":"Judul Berita","author":'
+        '[{"@type":"Person","name":"Ani Lestari"},[{"@type":"Person","name":"Zo&#235; '
+        'Ng"}],{"@type":"Person"}]}]}</script>'
+    )
+    head = f'<meta name="author" content="Redaksi Warta, Jakarta">{ld}'
+    article = extract_article(page(head), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ("Ani Lestari", "Zoë Ng")
 
 
 def test_the_publisher_named_as_an_author_beside_a_person_is_dropped() -> None:

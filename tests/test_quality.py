@@ -23,7 +23,7 @@ REACHED = {
     ("fundus", "f1"): 0.950,
     ("fundus", "title"): 0.903,
     ("fundus", "date"): 0.986,
-    ("fundus", "authors"): 0.837,
+    ("fundus", "authors"): 0.915,
 }
 
 

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from lxml.etree import XPath
@@ -98,18 +99,43 @@ def _json_ld_publishers(tree: Any) -> set[str]:
 _ARTICLE_TYPE = re.compile(r"Article|Posting")
 
 
-def declared_headline(tree: Any) -> str | None:
-    """The ``headline`` of the page's first JSON-LD article node, its HTML entities decoded
-    (some publishers escape them twice: ``&#8216;`` inside the JSON)."""
+@dataclass(frozen=True, slots=True)
+class DeclaredArticle:
+    """What the page's JSON-LD says of its article: its headline and its authors' names, as
+    the page spells them, HTML entities decoded (some publishers escape them twice:
+    ``&#8216;`` inside the JSON)."""
+
+    headline: str | None = None
+    authors: tuple[str, ...] = ()
+
+
+def declared_article(tree: Any) -> DeclaredArticle:
+    """The headline and authors of the page's first JSON-LD article node (its ``author``: a
+    name, a Person or Organization, or a list of them, nested or not)."""
     for node in json_ld_nodes(tree):
         kind = node.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]
-        headline = node.get("headline")
-        if isinstance(headline, str) and any(
-            isinstance(k, str) and _ARTICLE_TYPE.search(k) for k in kinds
-        ):
-            return html.unescape(headline).strip() or None
-    return None
+        if any(isinstance(k, str) and _ARTICLE_TYPE.search(k) for k in kinds):
+            headline = node.get("headline")
+            return DeclaredArticle(
+                _declared_text(headline) if isinstance(headline, str) else None,
+                tuple(filter(None, map(_declared_text, _names(node.get("author"))))),
+            )
+    return DeclaredArticle()
+
+
+def _names(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        yield from _names(value.get("name"))
+    elif isinstance(value, list):
+        for one in value:
+            yield from _names(one)
+
+
+def _declared_text(text: str) -> str | None:
+    return " ".join(html.unescape(text).split()) or None
 
 
 def page_metadata(tree: Any) -> Document:
