@@ -213,6 +213,33 @@ def test_clean_title_drops_the_site_at_either_end_and_a_kicker_beside_the_headli
     assert clean_title(None, "Talks resume", None) == "Talks resume"
 
 
+def test_the_site_and_section_are_stripped_in_any_script() -> None:
+    # The fullwidth colon and bar, and the Hangul ㅣ used as a bar, with or without spaces.
+    assert clean_title("首相が辞意を表明：東都新聞デジタル", None, "東都新聞デジタル") == (
+        "首相が辞意を表明"
+    )
+    assert clean_title("停戦協議が再開｜週刊ニュース", None, None) == "停戦協議が再開"
+    assert clean_title("휴전 협상 재개ㅣ한빛일보", None, "한빛일보") == "휴전 협상 재개"
+    assert clean_title("Ateşkes görüşmeleri başladı :: Haber Ağı", None, "Haber Ağı") == (
+        "Ateşkes görüşmeleri başladı"
+    )
+    # The page's declared section at either end, beside the site's name.
+    assert clean_title(
+        "Waffenruhe gebrochen - Politik - Tagesbote", None, "Tagesbote", None, None, ("Politik",)
+    ) == ("Waffenruhe gebrochen")
+    assert (
+        clean_title("정치ㅣ휴전 협상 재개", None, None, None, None, ("정치",)) == "휴전 협상 재개"
+    )
+    # A section is stripped only as a whole part, never from inside the headline.
+    assert clean_title(
+        "Waffenruhe - Politikerin tritt zurück", None, None, None, None, ("Politik",)
+    ) == ("Waffenruhe - Politikerin tritt zurück")
+    # A long part after a bar is the headline's, not a name to strip.
+    assert clean_title("Design Week | Anastasia Lee's light installation", None, None) == (
+        "Design Week | Anastasia Lee's light installation"
+    )
+
+
 def test_a_declaration_that_spells_the_h1_s_words_stands_for_the_h1() -> None:
     # og:title spells the <h1>'s words with a separator the markup left out: og:title's form.
     assert clean_title("Hafen: Fähre läuft aus", "HafenFähre läuft aus", None) == (

@@ -117,7 +117,15 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         return None
     site_name = clean_line(metadata.sitename)
     title = clean_line(
-        own.title or clean_title(metadata.title, h1, site_name, options.url, declared.headline)
+        own.title
+        or clean_title(
+            metadata.title,
+            h1,
+            site_name,
+            options.url,
+            declared.headline,
+            tuple(metadata.categories or ()),
+        )
     )
     text = clean_text(strip_read_also(raw_text))
     if declared_body is not None:

@@ -7,26 +7,41 @@ import re
 
 from crawler.extract.sitename import host_name, name_key, names_site
 
-_TITLE_SEPARATORS = re.compile(r"\s+([|\-–—:·»])\s+")
+# Between a headline and a site's or section's name: a bar, dash, colon, bullet or guillemet
+# with spaces around it, "::", or with or without spaces the fullwidth colon and bar of
+# Japanese and Chinese titles and the Hangul letter ㅣ that Korean sites use as a bar.
+_TITLE_SEPARATORS = re.compile(r"\s+([|\-–—:·»]|::)\s+|\s*([：｜ㅣ]|::)\s*")
 # A title part after one of these is the site's name whenever it is short.
-_SITE_SEPARATORS = {"|", "·", "»"}
+_SITE_SEPARATORS = {"|", "·", "»", "｜", "ㅣ"}
 
 
-def _strip_site(title: str, site_name: str | None, url: str | None) -> str:
+def _strip_site(
+    title: str, site_name: str | None, url: str | None, sections: tuple[str, ...] = ()
+) -> str:
     """``title`` without the site's name (or a short trailing part after ``|``, ``·``, ``»``)
-    at either end: the name as the page declares it (``og:site_name``) or as its host spells it."""
+    at either end: the name as the page declares it (``og:site_name``) or as its host spells
+    it; and without the name of the page's section as the page declares it."""
     site_keys = {k for k in (name_key(site_name or ""), host_name(url) or "") if k}
-    for _ in range(2):  # "Section | Headline | Site": at most one part off each end
+    section_keys = {k for k in map(name_key, sections) if k}
+
+    def affix(part: str) -> bool:
+        return names_site(part, site_keys) or name_key(part) in section_keys
+
+    for _ in range(3):  # "Section | Headline | Site", "Headline - Section - Site"
         separators = list(_TITLE_SEPARATORS.finditer(title))
         if not separators:
             break
         last, first = separators[-1], separators[0]
         tail, head = title[last.end() :], title[: first.start()]
-        if names_site(tail, site_keys):
+        if affix(tail):
             title = title[: last.start()]
-        elif names_site(head, site_keys):
+        elif affix(head):
             title = title[first.end() :]
-        elif last.group(1) in _SITE_SEPARATORS and len(name_key(tail)) <= 40:
+        elif (
+            (last.group(1) or last.group(2)) in _SITE_SEPARATORS
+            and len(name_key(tail)) <= 40
+            and len(tail) < last.start()
+        ):
             title = title[: last.start()]  # "Headline | Short Name": a name we did not know
         else:
             break
@@ -39,9 +54,11 @@ def clean_title(
     site_name: str | None,
     url: str | None = None,
     declared_headline: str | None = None,
+    sections: tuple[str, ...] = (),
 ) -> str | None:
     """The article's headline as the page shows it, from its declared title (``og:title``,
-    ``<title>``, JSON-LD) without the site's name, its ``<h1>``, and its JSON-LD article
+    ``<title>``, JSON-LD) without the site's name or its declared ``sections``' (JSON-LD
+    ``articleSection``, ``article:section``), its ``<h1>``, and its JSON-LD article
     ``headline``.
 
     The ``<h1>`` is what a reader sees, but its text is the markup's (a kicker in a span glued
@@ -58,9 +75,9 @@ def clean_title(
     headline = " ".join(headline.split()) if headline else None
     declared = " ".join(declared_headline.split()) if declared_headline else None
     if title:
-        title = _strip_site(title, site_name, url) or title
+        title = _strip_site(title, site_name, url, sections) or title
     if declared:
-        declared = _strip_site(declared, site_name, url) or declared
+        declared = _strip_site(declared, site_name, url, sections) or declared
     if headline and (words := name_key(headline)):
         for spelt in (title, declared):
             if spelt and name_key(spelt) == words:
