@@ -365,6 +365,17 @@ def test_authors_are_read_from_the_json_ld_article_node() -> None:
     assert article is not None and article.authors == ("Ani Lestari", "Zoë Ng")
 
 
+def test_json_ld_nested_past_python_s_stack_is_skipped_not_fatal() -> None:
+    deep = "[" * 5000 + '"Ani Lestari"' + "]" * 5000
+    ld = f'<script type="application/ld+json">{{"@type":"NewsArticle","author":{deep}}}</script>'
+    shallow = "[" * 500 + '"Ani Lestari"' + "]" * 500
+    ok = f'<script type="application/ld+json">{{"@type":"NewsArticle","author":{shallow}}}</script>'
+    article = extract_article(page(ld), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ()
+    article = extract_article(page(ok), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ("Ani Lestari",)
+
+
 def test_the_publisher_named_as_an_author_beside_a_person_is_dropped() -> None:
     head = (
         '<meta name="author" content="Condé Nast, Rachel Riederer">'

@@ -57,7 +57,7 @@ def json_ld_nodes(tree: Any) -> Iterator[dict[str, Any]]:
     for script in _JSON_LD(tree):
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
             continue
         stack = [data]
         while stack:
@@ -125,13 +125,15 @@ def declared_article(tree: Any) -> DeclaredArticle:
 
 
 def _names(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        yield from _names(value.get("name"))
-    elif isinstance(value, list):
-        for one in value:
-            yield from _names(one)
+    stack = [value]
+    while stack:
+        one = stack.pop()
+        if isinstance(one, str):
+            yield one
+        elif isinstance(one, dict):
+            stack.append(one.get("name"))
+        elif isinstance(one, list):
+            stack.extend(reversed(one))
 
 
 def _declared_text(text: str) -> str | None:
