@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.extract.article import ExtractionOptions, extract_article
-from crawler.extract.authors import clean_authors
+from crawler.extract.authors import clean_authors, page_authors, split_names
 from crawler.extract.body import strip_read_also
 from crawler.extract.decoding import decode_html
 from crawler.extract.titles import clean_title
@@ -213,6 +213,87 @@ def test_clean_title_drops_the_site_at_either_end_and_a_kicker_beside_the_headli
     assert clean_title(None, "Talks resume", None) == "Talks resume"
 
 
+def test_the_site_and_section_are_stripped_in_any_script() -> None:
+    # The fullwidth colon and bar, and the Hangul ㅣ used as a bar, with or without spaces.
+    assert clean_title("首相が辞意を表明：東都新聞デジタル", None, "東都新聞デジタル") == (
+        "首相が辞意を表明"
+    )
+    assert clean_title("停戦協議が再開｜週刊ニュース", None, None) == "停戦協議が再開"
+    assert clean_title("휴전 협상 재개ㅣ한빛일보", None, "한빛일보") == "휴전 협상 재개"
+    assert clean_title("Ateşkes görüşmeleri başladı :: Haber Ağı", None, "Haber Ağı") == (
+        "Ateşkes görüşmeleri başladı"
+    )
+    # The page's declared section at either end, beside the site's name.
+    assert clean_title(
+        "Waffenruhe gebrochen - Politik - Tagesbote", None, "Tagesbote", None, None, ("Politik",)
+    ) == ("Waffenruhe gebrochen")
+    assert (
+        clean_title("정치ㅣ휴전 협상 재개", None, None, None, None, ("정치",)) == "휴전 협상 재개"
+    )
+    # A section is stripped only as a whole part, never from inside the headline.
+    assert clean_title(
+        "Waffenruhe - Politikerin tritt zurück", None, None, None, None, ("Politik",)
+    ) == ("Waffenruhe - Politikerin tritt zurück")
+    # A long part after a bar is the headline's, not a name to strip.
+    assert clean_title("Design Week | Anastasia Lee's light installation", None, None) == (
+        "Design Week | Anastasia Lee's light installation"
+    )
+
+
+def test_a_declaration_that_spells_the_h1_s_words_stands_for_the_h1() -> None:
+    # og:title spells the <h1>'s words with a separator the markup left out: og:title's form.
+    assert clean_title("Hafen: Fähre läuft aus", "HafenFähre läuft aus", None) == (
+        "Hafen: Fähre läuft aus"
+    )
+    # og:title is a line written for sharing; the JSON-LD headline spells the <h1>: the headline,
+    # in the JSON-LD's spelling, without the site's name.
+    assert (
+        clean_title(
+            "Ceasefire talks could collapse",
+            "What next for Gaza after the appointment?",
+            "The Courier",
+            "https://courier.example/world/1",
+            "What next for Gaza after the appointment? | The Courier",
+        )
+        == "What next for Gaza after the appointment?"
+    )
+    assert (
+        clean_title(
+            "Talks at risk",
+            "Talks ‘at risk’, envoy says",
+            None,
+            None,
+            "Talks ‘at risk’, envoy says...",
+        )
+        == "Talks ‘at risk’, envoy says..."
+    )
+    # A JSON-LD headline that the <h1> does not show changes nothing.
+    assert clean_title("Talks resume | Warta", "Talks resume", "Warta", None, "Other words") == (
+        "Talks resume"
+    )
+    assert clean_title(None, None, None, None, "Talks resume") == "Talks resume"
+
+
+def test_the_headline_is_the_h1_the_page_shows_not_its_sharing_title() -> None:
+    # The breadcrumb's <h1> is navigation; the article's <h1> is spelt by the JSON-LD article's
+    # headline (not the WebSite's), with its entities decoded.
+    ld = (
+        '<script type="application/ld+json">[{"@type":"WebSite","headline":"Warta: berita"},'
+        '{"@type":["NewsArticle"],"headline":"Pasukan &#8216;mundur&#8217; dari perbatasan"}]'
+        "</script>"
+    )
+    html = (
+        '<html lang="id"><head><meta charset="utf-8"><title>Tentara mundur - Warta</title>'
+        f'<meta property="og:title" content="Tentara mundur">{ld}</head><body>'
+        '<nav class="breadcrumb"><h1>Dunia: Tentara mundur</h1></nav>'
+        '<article><p class="kicker">Perbatasan</p><h1>Pasukan ‘mundur’ dari perbatasan</h1>'
+        f"<p>{BODY}</p></article></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://warta.example/r/1"))
+    assert article is not None
+    assert article.title == "Pasukan ‘mundur’ dari perbatasan"
+
+
 def test_authors_are_names_only_once_each_and_not_the_site() -> None:
     url = "https://www1.wdr.de/nachrichten/a.html"
     assert clean_authors(("Nina Magoley", "WDR"), None, url) == ("Nina Magoley",)
@@ -232,6 +313,67 @@ def test_authors_are_names_only_once_each_and_not_the_site() -> None:
         "Jemima Kelly",
         "Ursula von der Leyen",
     )
+
+
+def test_bylines_split_on_and_in_many_languages_but_not_inside_a_name() -> None:
+    assert split_names("Ann Lee and Bo Ek; Cy Dunn & Di Fox") == (
+        "Ann Lee",
+        "Bo Ek",
+        "Cy Dunn",
+        "Di Fox",
+    )
+    assert split_names(["Anna Berg und Jonas Frei", "Åse Dahl og Per Lund"]) == (
+        "Anna Berg",
+        "Jonas Frei",
+        "Åse Dahl",
+        "Per Lund",
+    )
+    assert split_names("Иван Петров и Анна Смирнова") == ("Иван Петров", "Анна Смирнова")
+    assert split_names("José Ortega y Gasset") == ("José Ortega y Gasset",)
+    # An aside after a name (initials, a role) is not part of it.
+    assert clean_authors(("Elena Muster (emu)", "Corina Gall (cog.)"), None, None) == (
+        "Elena Muster",
+        "Corina Gall",
+    )
+
+
+def test_the_json_ld_article_s_authors_are_the_page_s_authors() -> None:
+    url = "https://www.wartanews.example/dunia/1"
+    # As the page spells them, not as trafilatura normalises a byline ("Ndr De").
+    assert page_authors(("ndr.de",), "Ndr De", None, url) == ("ndr.de",)
+    assert page_authors(("Ani Lestari and Budi Santoso",), "Dewi Editor", None, url) == (
+        "Ani Lestari",
+        "Budi Santoso",
+    )
+    # Nothing (or only a role) in JSON-LD: what the bylines say.
+    assert page_authors((), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    assert page_authors(("admin",), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    # JSON-LD names only the site and a byline names a person in full: the person.
+    assert page_authors(("WartaNews.example",), "Dewi Sartika", None, url) == ("Dewi Sartika",)
+    assert page_authors(("WartaNews",), "dsa", None, url) == ("WartaNews",)
+
+
+def test_authors_are_read_from_the_json_ld_article_node() -> None:
+    ld = (
+        '<script type="application/ld+json">{"@graph":[{"@type":"WebPage","author":'
+        '{"name":"Warta"}},{"@type":"NewsArticle","headline":"Judul Berita","author":'
+        '[{"@type":"Person","name":"Ani Lestari"},[{"@type":"Person","name":"Zo&#235; '
+        'Ng"}],{"@type":"Person"}]}]}</script>'
+    )
+    head = f'<meta name="author" content="Redaksi Warta, Jakarta">{ld}'
+    article = extract_article(page(head), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ("Ani Lestari", "Zoë Ng")
+
+
+def test_json_ld_nested_past_python_s_stack_is_skipped_not_fatal() -> None:
+    deep = "[" * 5000 + '"Ani Lestari"' + "]" * 5000
+    ld = f'<script type="application/ld+json">{{"@type":"NewsArticle","author":{deep}}}</script>'
+    shallow = "[" * 500 + '"Ani Lestari"' + "]" * 500
+    ok = f'<script type="application/ld+json">{{"@type":"NewsArticle","author":{shallow}}}</script>'
+    article = extract_article(page(ld), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ()
+    article = extract_article(page(ok), ExtractionOptions(url="http://n.example/read/1/x"))
+    assert article is not None and article.authors == ("Ani Lestari",)
 
 
 def test_the_publisher_named_as_an_author_beside_a_person_is_dropped() -> None:

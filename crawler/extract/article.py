@@ -20,9 +20,9 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin
 
 from lxml import html as lxml_html
-from lxml.etree import ParserError, XMLSyntaxError
+from lxml.etree import ParserError, XMLSyntaxError, XPath
 
-from crawler.extract.authors import AUTHOR_SEPARATORS, clean_authors, split_list
+from crawler.extract.authors import AUTHOR_SEPARATORS, page_authors, split_list
 from crawler.extract.body import (
     declared_body_words,
     main_text,
@@ -32,7 +32,12 @@ from crawler.extract.body import (
 from crawler.extract.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from crawler.extract.dates import find_published, page_date, published_candidates
 from crawler.extract.language import page_language, text_language
-from crawler.extract.metadata import page_metadata, page_publishers
+from crawler.extract.metadata import (
+    DeclaredArticle,
+    declared_article,
+    page_metadata,
+    page_publishers,
+)
 from crawler.extract.pageselectors import SelectedFields, selected
 from crawler.extract.titles import clean_title
 from crawler.items import ExtractedArticle, NoArticle, PageRefused, PageSelectors
@@ -50,6 +55,13 @@ class ExtractionOptions:
     min_text_chars: int = 100
     selectors: PageSelectors | None = None
 
+
+# The first <h1> with text outside the navigation: a breadcrumb's last item is often an <h1>
+# holding the page's title with its section's.
+_FIRST_H1 = XPath(
+    "string((//h1[normalize-space()][not(ancestor-or-self::nav)]"
+    "[not(ancestor-or-self::*[contains(@class, 'crumb')])])[1])"
+)
 
 # One parser per process (the extraction workers are single-threaded), so that its error log
 # tells what the last page did to it.
@@ -92,22 +104,35 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
         else list(published_candidates(tree))
     )
     declared_language = page_language(tree)
-    h1 = tree.xpath("string(//h1[1])") or None
+    h1 = _FIRST_H1(tree) or None
+    declared = declared_article(tree) if "ld+json" in html else DeclaredArticle()
     declared_body = declared_body_words(tree) if not own.body and "articleBody" in html else None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
     # Several bylines may include the publisher's name: read it while the tree is whole.
-    publishers = (
-        page_publishers(tree) if re.search(AUTHOR_SEPARATORS, metadata.author or "") else ()
+    several = len(declared.authors) > 1 or any(
+        re.search(AUTHOR_SEPARATORS, byline)
+        for byline in (metadata.author or "", *declared.authors)
     )
+    publishers = page_publishers(tree) if several else ()
     # The source's body selector's text, else trafilatura's main text (it prunes the tree).
     raw_text = own.body or main_text(tree, html, options.url)
     if not raw_text:
         _refuse_if_cut(cut)
         return NoArticle("no text")
     site_name = clean_line(metadata.sitename)
-    title = clean_line(own.title or clean_title(metadata.title, h1, site_name, options.url))
+    title = clean_line(
+        own.title
+        or clean_title(
+            metadata.title,
+            h1,
+            site_name,
+            options.url,
+            declared.headline,
+            tuple(metadata.categories or ()),
+        )
+    )
     text = clean_text(strip_read_also(raw_text))
     if declared_body is not None:
         text = within_declared_body(text, declared_body)
@@ -133,12 +158,7 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
         text=text,
         title=title,
         canonical_url=canonical,
-        authors=clean_authors(
-            clean_lines(split_list(metadata.author, AUTHOR_SEPARATORS)),
-            site_name,
-            options.url,
-            publishers,
-        ),
+        authors=page_authors(declared.authors, metadata.author, site_name, options.url, publishers),
         published_at=published,
         language=language,
         description=clean_line(metadata.description),

@@ -1,5 +1,6 @@
-"""What a page declares about itself: its meta tags, its JSON-LD, its publishers, and the title,
-author, site name, description, categories and tags that trafilatura's metadata readers find.
+"""What a page declares about itself: its meta tags, its JSON-LD (its publishers, its article's
+headline), and the title, author, site name, description, categories and tags that
+trafilatura's metadata readers find.
 
 ``page_metadata`` calls trafilatura's metadata readers one by one (``examine_meta``,
 ``extract_meta_json``, ``extract_title``, ``extract_author``, ``extract_sitename``,
@@ -14,10 +15,12 @@ out otherwise: another site name on 35 ("Kleinezeitung" for "kleinezeitung"), ot
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from lxml.etree import XPath
@@ -54,7 +57,7 @@ def json_ld_nodes(tree: Any) -> Iterator[dict[str, Any]]:
     for script in _JSON_LD(tree):
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
             continue
         stack = [data]
         while stack:
@@ -88,6 +91,53 @@ def _json_ld_publishers(tree: Any) -> set[str]:
             if isinstance(one, dict) and isinstance(one.get("name"), str):
                 names.add(one["name"])
     return names
+
+
+# schema.org's article types (Article and those built on it: NewsArticle, ReportageNewsArticle,
+# BlogPosting, LiveBlogPosting, ...): the node that describes the page's own story, not the
+# WebSite, WebPage or BreadcrumbList around it.
+_ARTICLE_TYPE = re.compile(r"Article|Posting")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredArticle:
+    """What the page's JSON-LD says of its article: its headline and its authors' names, as
+    the page spells them, HTML entities decoded (some publishers escape them twice:
+    ``&#8216;`` inside the JSON)."""
+
+    headline: str | None = None
+    authors: tuple[str, ...] = ()
+
+
+def declared_article(tree: Any) -> DeclaredArticle:
+    """The headline and authors of the page's first JSON-LD article node (its ``author``: a
+    name, a Person or Organization, or a list of them, nested or not)."""
+    for node in json_ld_nodes(tree):
+        kind = node.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(isinstance(k, str) and _ARTICLE_TYPE.search(k) for k in kinds):
+            headline = node.get("headline")
+            return DeclaredArticle(
+                _declared_text(headline) if isinstance(headline, str) else None,
+                tuple(filter(None, map(_declared_text, _names(node.get("author"))))),
+            )
+    return DeclaredArticle()
+
+
+def _names(value: Any) -> Iterator[str]:
+    stack = [value]
+    while stack:
+        one = stack.pop()
+        if isinstance(one, str):
+            yield one
+        elif isinstance(one, dict):
+            stack.append(one.get("name"))
+        elif isinstance(one, list):
+            stack.extend(reversed(one))
+
+
+def _declared_text(text: str) -> str | None:
+    return " ".join(html.unescape(text).split()) or None
 
 
 def page_metadata(tree: Any) -> Document:
