@@ -74,6 +74,28 @@ def add_search_words(session: Session, rows: Sequence[tuple[int, str]]) -> None:
         )
 
 
+def words_of(session: Session, article_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """The indexed words of articles (those that have them), each with its language."""
+    if not article_ids:
+        return {}
+    if session.get_bind().dialect.name == "sqlite":
+        rows = session.execute(
+            text(
+                "SELECT a.id, w.words, a.language FROM article_search w"
+                " JOIN articles a ON a.id = w.rowid"
+                " WHERE w.rowid IN (SELECT value FROM json_each(:ids))"
+            ),
+            {"ids": json.dumps(list(article_ids))},
+        )
+    else:
+        rows = session.execute(
+            select(Article.id, ArticleSearch.words, Article.language)
+            .join(ArticleSearch, ArticleSearch.article_id == Article.id)
+            .where(Article.id.in_(article_ids))
+        )
+    return {article_id: (words, language) for article_id, words, language in rows}
+
+
 def _fts5(node: Prefilter) -> str | None:
     if node is None:
         return None

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.watch.evaluation import compile_query
+from crawler.watch.flagging import search_words
 from crawler.watch.matcher import Matcher, WatchlistQuery, match_query
 from crawler.watch.query import QueryError, parse_query
 from crawler.watch.results import Highlights
@@ -147,14 +148,30 @@ def test_counting_by_presence_agrees_with_matching_on_every_rule() -> None:
         ("Karabakh AND (war OR NOT football)", "en", "Karabakh football tonight.", False),
         ("Karabakh AND (war OR NOT football)", "en", "Karabakh tonight.", True),
     ]
-    checked = 0
+    checked = from_words = 0
     for query, language, text, expected in CASES + extra:
         matcher = Matcher([WatchlistQuery("q", query)])
-        full = [m.watchlist for m in matcher.match("", text, language)]
-        assert matcher.matching("", text, language) == full, (query, text)
+        full = [m.watchlist for m in matcher.match("Title words", text, language)]
+        assert matcher.matching("Title words", text, language) == full, (query, text)
         assert bool(full) is expected, (query, text)
         checked += 1
+        # And from the words the search index holds, where the query can be decided by them.
+        if matcher.reads_search_words:
+            words = search_words("Title words", text)
+            assert matcher.matching_search_words(words, language) == full, (query, text)
+            from_words += 1
     assert checked == len(CASES) + 2
+    assert 40 <= from_words < checked  # phrases, NEAR, fields and exact forms are not
+
+
+def test_a_query_decided_from_search_words_sees_the_title_and_the_body() -> None:
+    matcher = Matcher([WatchlistQuery("q", "Karabakh AND missile*")])
+    assert matcher.reads_search_words
+    words = search_words("Karabakh: the day after", "Missiles struck overnight.")
+    assert matcher.matching_search_words(words, "en") == ["q"]
+    assert matcher.matching_search_words(search_words("Karabakh", "Calm."), "en") == []
+    for query in ('"peace talks"', "title:Karabakh", "Aliyev NEAR/3 Karabakh", "Nagorno-Karabakh"):
+        assert not Matcher([WatchlistQuery("q", query)]).reads_search_words, query
 
 
 WATCHLISTS = [

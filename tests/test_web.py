@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -323,15 +324,15 @@ def test_trying_a_draft_watchlist(server: Server, crawl: Crawl) -> None:
     assert "A watchlist with this query would flag" in page
 
 
-def test_a_trial_counts_the_matches_beyond_those_it_lists(crawl: Crawl) -> None:
-    """Past the articles it shows, a trial only counts matches (by presence checks): the
-    count and the already-flagged count are those of a search that lists every match."""
+def _counted_beyond_the_listed(url: str) -> tuple[Any, Any]:
+    """A search for Karabakh listing every match, and one listing the first only (counting
+    the rest from the articles' indexed words, read three at a time)."""
     from sqlalchemy.orm import Session
 
     from crawler.web import search as searching
     from storage.engine import make_engine
 
-    engine = make_engine(crawl.database_url, write=False)
+    engine = make_engine(url, write=False)
     try:
         with Session(engine) as session:
             every = searching.search(session, "Karabakh", searching.Filters(), page=1000)
@@ -340,6 +341,14 @@ def test_a_trial_counts_the_matches_beyond_those_it_lists(crawl: Crawl) -> None:
             )
     finally:
         engine.dispose()
+    return every, listed
+
+
+def test_a_trial_counts_the_matches_beyond_those_it_lists(crawl: Crawl) -> None:
+    """Past the articles it shows, a trial only counts matches (by presence checks on the
+    indexed words): the count and the already-flagged count are those of a search that lists
+    every match."""
+    every, listed = _counted_beyond_the_listed(crawl.database_url)
     assert every.complete and listed.complete
     assert len(every.hits) == every.count >= 3
     assert listed.count == every.count and listed.flagged == every.flagged >= 1
@@ -535,6 +544,9 @@ def test_every_page_on_postgresql(
             assert client.get("/api/search?q=Karabakh").json()["results"]
         finally:
             running.stop()
+        # Counting past the listed matches from the indexed words, as on SQLite.
+        every, listed = _counted_beyond_the_listed(url)
+        assert listed.count == every.count >= 3 and listed.flagged == every.flagged
     finally:
         postgres.drop_database(url)
 

@@ -84,6 +84,8 @@ class Matcher:
         self.watchlists = list(watchlists)
         interned: dict[Term, Term] = {}
         self.nodes = [_intern(compile_query(w.query), interned) for w in self.watchlists]
+        # Whether presence can be told from an article's search words (``matching_search_words``).
+        self.reads_search_words = all(map(_decidable_from_words, self.nodes))
         # The watchlists each term can make candidates: every article a watchlist matches has
         # one of its trigger terms.
         self._watching: dict[int, list[int]] = defaultdict(list)
@@ -285,12 +287,34 @@ class Matcher:
         alone: no places, snippets or scores (what counting matches needs). Every query needs
         a term present to match (``compile_query`` refuses one that does not), so a match
         always has the hits ``match`` requires."""
-        article = ArticleText(title, body, language)
+        return self.matching_article(ArticleText(title, body, language))
+
+    def matching_article(self, article: ArticleText) -> list[str]:
         return [
             self.watchlists[index].name
             for index, evaluator in self._evaluations(article)
             if evaluator.matches(self.nodes[index])
         ]
+
+    def matching_search_words(self, words: str, language: str | None) -> list[str]:
+        """``matching`` from an article's indexed search words instead of its text, for a
+        matcher that ``reads_search_words``: the same answer without splitting and folding
+        the text again."""
+        assert self.reads_search_words
+        return self.matching_article(ArticleText.from_search_words(words, language))
+
+
+def _decidable_from_words(node: Node) -> bool:
+    """Whether a query's matches follow from an article's plain words as one field: no field
+    (title:), no NEAR, no phrase (which could span the title's end and the body's start), no
+    term in exact form."""
+    if isinstance(node, Term):
+        return not node.exact and len(node.words) == 1
+    if isinstance(node, Not):
+        return _decidable_from_words(node.child)
+    if isinstance(node, And | Or):
+        return all(map(_decidable_from_words, node.children))
+    return False  # Field, Near
 
 
 def match_query(query: str, title: str, body: str, language: str | None) -> Match | None:

@@ -85,6 +85,18 @@ class ArticleText(FieldWords):
         self.relevant: set[str] | None = None
         self.relevant_to: object = None
 
+    @classmethod
+    def from_search_words(cls, words: str, language: str | None) -> ArticleText:
+        """An article known by its indexed search words alone (``flagging.search_words``: the
+        plain forms of its title's and its body's words, in order, as one field). Enough to
+        tell whether a query the matcher can decide from them is present
+        (``Matcher.reads_search_words``); not where, nor in which field, nor exact forms."""
+        article = cls("", "", language)
+        plain = words.split()
+        article.raw = {"title": [], "body": plain}
+        article.plain = {"title": [], "body": plain}
+        return article
+
     def restrict(
         self, relevant: set[str], stem_of: dict[str, str] | None, *, matcher: object
     ) -> None:

@@ -9,7 +9,7 @@ whole database: the next page (or the rest of this one) continues from the curso
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ CHUNK = 25  # articles read at once
 TRY_DAYS = 7
 TRY_BUDGET = 20_000
 TRY_SHOWN = 50
-TRY_CHUNK = 500  # a trial reads on to its budget: fewer, larger reads
+TRY_CHUNK = 100  # a trial reads on to its budget: larger reads (its first ones whole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,28 +148,41 @@ def search(
             or_(recency < when, and_(recency == when, Article.id < last_id))
         )
     wanted = page if shown is None else min(shown, page)
+    # Past the articles shown, matches are only counted: from the search words indexed for
+    # each article where the query can be decided from them (no splitting and folding of the
+    # text again), else from the text.
+    by_words = shown is not None and matcher.reads_search_words
     found: list[tuple[Any, Any]] = []
     counted: list[int] = []  # the ids of the matches beyond those shown
     examined = 0
-    last: Any = None
+    last: _Candidate | None = None
     exhausted = True
-    for row in _read(session, statement, chunk):
+    candidates = _read(
+        session, statement, chunk, rows_wanted=lambda: not by_words or len(found) < wanted
+    )
+    for candidate in candidates:
         examined += 1
-        last = row
-        if len(found) < wanted:
+        last = candidate
+        row = candidate.row
+        if row is None:
+            assert candidate.words is not None
+            if matcher.matching_search_words(*candidate.words):
+                counted.append(candidate.id)
+        elif len(found) < wanted:
             matches = matcher.match(row.title or "", row.text, row.language)
             if matches:
                 found.append((row, matches[0]))
         elif matcher.matching(row.title or "", row.text, row.language):
-            counted.append(row.id)
+            counted.append(candidate.id)
         if len(found) + len(counted) >= page or examined >= budget:
             exhausted = False
             break
+    candidates.close()
     flagged = _flagged_by(session, [a.id for a, _ in found] + counted)
     hits = [_hit(a, m, flagged.get(a.id, [])) for a, m in found]
     next_cursor = None
     if not exhausted and last is not None:
-        next_cursor = _cursor(last.published_at or last.fetched_at, last.id)
+        next_cursor = _cursor(last.when, last.id)
     return Results(
         hits,
         examined,
@@ -194,22 +207,39 @@ _READ = (
 )
 
 
-def _read(session: Session, statement: Select[Any], chunk: int) -> Iterator[Any]:
-    """The candidates of ``statement`` (rows of ``_READ``'s columns), in its order, read
-    ``chunk`` at a time: their ids in order first (SQLite sorts a few thousand ids, not their
-    texts), then their columns."""
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    id: int
+    when: datetime  # its time in the search's order: where the next page continues
+    row: Any  # its columns (``_READ``), when they were read
+    words: tuple[str, str | None] | None  # else its search words and language
+
+
+def _read(
+    session: Session, statement: Select[Any], chunk: int, *, rows_wanted: Callable[[], bool]
+) -> Generator[_Candidate, None, None]:
+    """The candidates of ``statement``, in its order, read ``chunk`` at a time: their ids in
+    order first (SQLite sorts a few thousand ids, not their texts), then their columns, or
+    only their search words where ``rows_wanted()`` says no when a chunk is read (the articles
+    without indexed words are read whole)."""
+    recency = func.coalesce(Article.published_at, Article.fetched_at)
     ids = session.execute(
-        statement.with_only_columns(Article.id).execution_options(yield_per=chunk)
+        statement.with_only_columns(Article.id, recency).execution_options(yield_per=chunk)
     )
     try:
-        for part in ids.scalars().partitions():
-            loaded: dict[int, Any] = {
-                row.id: row for row in session.execute(select(*_READ).where(Article.id.in_(part)))
-            }
-            for article_id in part:
-                row = loaded.get(article_id)
-                if row is not None:
-                    yield row
+        for part in ids.partitions():
+            keys = [article_id for article_id, _ in part]
+            words = {} if rows_wanted() else search_store.words_of(session, keys)
+            rest = [key for key in keys if key not in words]
+            rows: dict[int, Any] = {}
+            if rest:
+                rows = {
+                    r.id: r for r in session.execute(select(*_READ).where(Article.id.in_(rest)))
+                }
+            for article_id, when in part:
+                row, said = rows.get(article_id), words.get(article_id)
+                if row is not None or said is not None:
+                    yield _Candidate(article_id, when, row, said)
     finally:
         ids.close()
 
