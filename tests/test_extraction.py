@@ -352,6 +352,27 @@ def test_a_page_without_an_article_does_not_yield_its_menu() -> None:
     assert extract_article(video, ExtractionOptions(url="http://n.example/read/1/video")) is None
 
 
+def test_text_after_an_html_comment_inside_a_paragraph_is_kept() -> None:
+    """React pages write ``<!-- -->`` between the pieces of a paragraph's text: what follows
+    one is the article's too."""
+    sentences = [
+        (
+            f"Paragraph {i} of the report says that the council met on Monday and voted",
+            "to close the bridge for repairs until the spring, officials said.",
+        )
+        for i in range(8)
+    ]
+    body = "".join(f"<p>{first}<!-- --> {second}</p>" for first, second in sentences)
+    html = (
+        "<html><head><title>Bridge closed</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>Bridge closed</h1>{body}</article><footer>Contact us</footer>"
+        "</body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/bridge"))
+    assert article is not None
+    assert all(f"{first} {second}" in article.text for first, second in sentences)
+
+
 def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
     from crawler.items import PageRefused
 

@@ -24,6 +24,7 @@ from lxml.etree import ParserError, XMLSyntaxError
 
 from crawler.extract.authors import AUTHOR_SEPARATORS, clean_authors, split_list
 from crawler.extract.body import (
+    PARSER_OPTIONS,
     declared_body_words,
     main_text,
     strip_read_also,
@@ -52,8 +53,8 @@ class ExtractionOptions:
 
 
 # One parser per process (the extraction workers are single-threaded), so that its error log
-# tells what the last page did to it.
-_PARSER = lxml_html.HTMLParser()
+# tells what the last page did to it; without HTML comments (``body.PARSER_OPTIONS`` says why).
+_PARSER = lxml_html.HTMLParser(**PARSER_OPTIONS)
 
 
 def _refuse_if_cut(cut: bool) -> None:
