@@ -373,6 +373,43 @@ def test_text_after_an_html_comment_inside_a_paragraph_is_kept() -> None:
     assert all(f"{first} {second}" in article.text for first, second in sentences)
 
 
+def test_an_article_body_split_into_parts_around_ads_is_read_whole() -> None:
+    from crawler.extract.body import join_split_body, parse
+
+    parts = [
+        [
+            f"Part {part}, paragraph {i}: engineers at the dam said the spillway had been "
+            "inspected twice since the spring floods and that repairs would begin in May."
+            for i in range(8)
+        ]
+        for part in range(2)
+    ]
+    bodies = [
+        '<div class="body body__container article__body">'
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "</div>"
+        for paragraphs in parts
+    ]
+    ad = '<div class="ad-slot"><span>Advertisement</span></div>'
+    teaser = (
+        '<article class="teaser"><h1>Another story</h1><div class="article__body">'
+        "<p>A teaser paragraph of another story that the page links to from here.</p>"
+        "</div></article>"
+    )
+    html = (
+        "<html><head><title>Dam repairs</title></head><body><main><article><h1>Dam repairs</h1>"
+        f"{bodies[0]}{ad}{bodies[1]}{teaser}</article></main></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/dam"))
+    assert article is not None
+    assert all(p in article.text for paragraphs in parts for p in paragraphs)
+    assert "A teaser paragraph" not in article.text
+    # What joining does: the later parts' paragraphs follow the first part's, in page order;
+    # the ads stay out, and the teaser's body (inside its own <article>) is not taken in.
+    first = join_split_body(parse(html)).xpath("//article/div[1]")[0]
+    assert [p.text for p in first.iter("p")] == [p for paragraphs in parts for p in paragraphs]
+
+
 def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
     from crawler.items import PageRefused
 

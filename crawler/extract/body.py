@@ -107,8 +107,46 @@ _PARSER = lxml_html.HTMLParser(**PARSER_OPTIONS)
 
 
 def parse(html: str) -> Any:
-    """``html`` as the tree trafilatura is given (without comments)."""
-    return lxml_html.document_fromstring(html, parser=_PARSER)
+    """``html`` as the tree trafilatura is given (without comments, its article body joined)."""
+    return join_split_body(lxml_html.document_fromstring(html, parser=_PARSER))
+
+
+# A container named like an article's body ("article-body", "article__content", "post_text").
+_BODY_CLASS = re.compile(r"(?:article|entry|post|story)(?:-|_|__)?(?:body|content|text)", re.I)
+# The parts of a split article body hold this many characters each on average: a live blog's
+# entries and a template's one-paragraph sections are smaller, and are left as they are (their
+# headings and times stand between them).
+SPLIT_PART_CHARS = 500
+
+
+def join_split_body(tree: Any) -> Any:
+    """``tree`` with each article's body in one piece, when the page split it: trafilatura
+    reads the first container that looks like an article body, and a page that breaks its
+    article into parts (containers of the same tag and class named like a body, inside one
+    ``<article>``, ads and embeds between them: Condé Nast's "chunks") lost all but the first
+    (half of two corpus articles). The later parts' children are moved to the end of the first,
+    in page order; what stood between them stays where it was. A part with its own ``<h1>`` is
+    another article's, and one inside a nested ``<article>`` (a teaser) is not this article's:
+    neither is joined."""
+    for article in tree.iter("article"):
+        parts: dict[tuple[str, str], list[Any]] = {}
+        for element in article.iter("div", "section"):
+            name = element.get("class")
+            if (
+                name
+                and _BODY_CLASS.search(name) is not None
+                and next(element.iter("p"), None) is not None
+                and next(element.iterancestors("article")) is article
+            ):
+                parts.setdefault((element.tag, name), []).append(element)
+        for first, *rest in parts.values():
+            whole = sum(len(part.text_content()) for part in (first, *rest))
+            if not rest or whole < SPLIT_PART_CHARS * (1 + len(rest)):
+                continue
+            for part in rest:
+                if next(part.iter("h1"), None) is None and first not in part.iterancestors():
+                    first.extend(list(part))
+    return tree
 
 
 def _trafilatura(tree: Any, url: str, *, fast: bool, precision: bool = True) -> Any:
@@ -163,7 +201,7 @@ def main_text(tree: Any, html: str, url: str) -> str | None:
         len(p.text_content())
         for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
     )
-    document = _trafilatura(tree, url, fast=True)
+    document = _trafilatura(join_split_body(tree), url, fast=True)
     if _doubtful(document, paragraph_chars):
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a
         # third of its time and rarely changes a news page's result; when the text is short, or
