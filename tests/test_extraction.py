@@ -410,6 +410,49 @@ def test_an_article_body_split_into_parts_around_ads_is_read_whole() -> None:
     assert [p.text for p in first.iter("p")] == [p for paragraphs in parts for p in paragraphs]
 
 
+def test_boxes_beside_the_article_are_left_out_by_their_role_or_name() -> None:
+    paragraphs = [
+        f"Paragraph {i}: the mayor said the evacuation of the river district would continue "
+        "through the night, with buses leaving the central square every twenty minutes."
+        for i in range(8)
+    ]
+    boxes = {
+        # a fact box as a custom element, marked as complementary by its ARIA role
+        '<x-factbox role="complementary"><ul>{}</ul></x-factbox>': (
+            "Flood warnings are issued by the national weather service in three levels."
+        ),
+        '<div class="newsletter-signup"><p>{}</p></div>': (
+            "Get the morning briefing in your inbox every weekday, free of charge."
+        ),
+        '<div class="author_bio"><p>{}</p></div>': (
+            "Jane Doe has covered the region's floods and droughts for the paper since 2009."
+        ),
+        '<div class="InfoBox"><p>{}</p></div>': (
+            "Emergency shelters are open at the stadium and at two schools in the north."
+        ),
+    }
+    body = "".join(f"<p>{p}</p>" for p in paragraphs[:4]) + "<h2>Buses through the night</h2>"
+    body += "".join(
+        box.format(f"<li>{text}</li>" if "ul" in box else text) for box, text in boxes.items()
+    )
+    body += "".join(f"<p>{p}</p>" for p in paragraphs[4:])
+    html = (
+        "<html><head><title>Evacuation continues</title></head><body><article>"
+        f"<h1>Evacuation continues</h1>{body}</article></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert all(p in article.text for p in paragraphs)
+    assert "Buses through the night" in article.text
+    assert not [text for text in boxes.values() if text in article.text]
+    # A page whose wrapper has such a name but holds its headline is not a box.
+    wrapped = html.replace("<article>", '<article><div class="infobox-layout">').replace(
+        "</article>", "</div></article>"
+    )
+    article = extract_article(wrapped, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None and all(p in article.text for p in paragraphs)
+
+
 def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
     from crawler.items import PageRefused
 

@@ -107,8 +107,44 @@ _PARSER = lxml_html.HTMLParser(**PARSER_OPTIONS)
 
 
 def parse(html: str) -> Any:
-    """``html`` as the tree trafilatura is given (without comments, its article body joined)."""
-    return join_split_body(lxml_html.document_fromstring(html, parser=_PARSER))
+    """``html`` as the tree trafilatura is given: without comments, ``prepared``."""
+    return prepared(lxml_html.document_fromstring(html, parser=_PARSER))
+
+
+def prepared(tree: Any) -> Any:
+    """``tree`` with its article body joined and its asides dropped, for trafilatura."""
+    return drop_asides(join_split_body(tree))
+
+
+# Boxes beside the article by what the page says they are: the ARIA roles of a sidebar and a
+# pop-up (trafilatura drops <aside> and <dialog>, not a <div> or a custom element with their
+# role), and the class or id names of a newsletter sign-up, an author's biography and a fact or
+# info box. Their text is never the article's (on the corpus: 6 pages better, none worse).
+_ASIDE_ROLES = frozenset({"complementary", "dialog", "alertdialog"})
+_ASIDE_NAME = re.compile(r"newsletter|author[-_]?bio|(?:fact|info)[-_]?box", re.I)
+_ASIDE_TAGS = frozenset({"div", "section", "aside", "ul", "p"})
+# The attribute values, each knowing its element: one XPath over the tree, then a look at each
+# value (an XPath testing each element's attributes costs twice as much, Python asking each
+# element for them a half more).
+_MARKS = XPath("//@role|//@aria-modal|//@class|//@id")
+
+
+def _marks_aside(mark: Any) -> bool:
+    name = mark.attrname
+    if name == "role":
+        return str(mark) in _ASIDE_ROLES
+    if name == "aria-modal":
+        return str(mark) == "true"
+    return mark.getparent().tag in _ASIDE_TAGS and _ASIDE_NAME.search(mark) is not None
+
+
+def drop_asides(tree: Any) -> Any:
+    """``tree`` without the boxes beside its article (``_ASIDE_ROLES``, ``_ASIDE_NAME``); one
+    that holds the page's ``<h1>`` is a page's wrapper misnamed, and is kept."""
+    for aside in [mark.getparent() for mark in _MARKS(tree) if _marks_aside(mark)]:
+        if aside.getparent() is not None and next(aside.iter("h1"), None) is None:
+            aside.drop_tree()
+    return tree
 
 
 # A container named like an article's body ("article-body", "article__content", "post_text").
@@ -201,7 +237,7 @@ def main_text(tree: Any, html: str, url: str) -> str | None:
         len(p.text_content())
         for p in tree.iter("p")  # every paragraph in a <form> (ASP.NET)
     )
-    document = _trafilatura(join_split_body(tree), url, fast=True)
+    document = _trafilatura(prepared(tree), url, fast=True)
     if _doubtful(document, paragraph_chars):
         # Fast mode skips trafilatura's comparison with readability and jusText, which is a
         # third of its time and rarely changes a news page's result; when the text is short, or
