@@ -36,6 +36,9 @@ def page(head: str = "", body: str = "", lang: str = "id") -> str:
         ("Читайте также: Карабах", ""),
         ("Lihat juga: Video pertempuran", ""),
         ("اقرأ أيضا: خبر آخر", ""),
+        ("Les også: Dette skjedde da brua stengte", ""),
+        ("Läs också: Så gick det till", ""),
+        ("Related post: Ten years of the ceasefire", ""),
         ("(min)", ""),
         ("(ian/nng)", ""),
         (

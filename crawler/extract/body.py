@@ -37,6 +37,8 @@ READ_ALSO_LABELS: dict[str, tuple[str, ...]] = {
         "Read next",
         "Related article",
         "Related story",
+        "Related post",
+        "Related posts",
         "More",
     ),
     "ru": ("Читайте также", "Читайте еще", "Читайте ещё", "Смотрите также", "Подробнее", "По теме"),
@@ -50,6 +52,11 @@ READ_ALSO_LABELS: dict[str, tuple[str, ...]] = {
     "es": ("Lea también", "Lee también", "Leer más", "Te puede interesar"),
     "pt": ("Leia também", "Leia mais", "Veja também"),
     "de": ("Lesen Sie auch", "Mehr zum Thema", "Auch interessant"),
+    "nl": ("Lees ook", "Lees meer"),
+    "it": ("Leggi anche", "Leggi pure"),
+    "no": ("Les også", "Les mer", "Se også"),
+    "da": ("Læs også", "Læs mere", "Se også"),
+    "sv": ("Läs också", "Läs mer", "Se även"),
 }
 # Longest labels first so "Baca juga" wins over "Baca".
 _LABELS = sorted(
