@@ -456,6 +456,50 @@ def test_boxes_beside_the_article_are_left_out_by_their_role_or_name() -> None:
     assert article is not None and all(p in article.text for p in paragraphs)
 
 
+def test_a_json_ld_article_body_longer_than_the_kept_text_gets_a_look_without_precision(
+    monkeypatch,
+) -> None:
+    from trafilatura.metadata import Document
+
+    from crawler.extract import body as body_module
+
+    paragraphs = [
+        f"Paragraph {i}: the court heard that the contract for the new bridge was awarded "
+        "without a tender, and that the ministry had been warned twice about the costs."
+        for i in range(10)
+    ]
+
+    def extraction(tree, url, *, fast, precision=True):  # precision cuts the second half
+        document = Document()
+        document.text = "\n".join(paragraphs[:5] if precision else paragraphs)
+        return document
+
+    monkeypatch.setattr(body_module, "_trafilatura", extraction)
+    html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>"
+    declared = " ".join(paragraphs)
+    url = "http://n.example/bridge"
+    assert body_module.main_text(body_module.parse(html), html, url) == "\n".join(paragraphs[:5])
+    whole = body_module.main_text(body_module.parse(html), html, url, declared)
+    assert whole == "\n".join(paragraphs)
+    # A declared body the kept text already holds (or a shorter summary) changes nothing.
+    summary = paragraphs[0]
+    assert body_module.main_text(body_module.parse(html), html, url, summary) == "\n".join(
+        paragraphs[:5]
+    )
+
+
+def test_the_json_ld_article_body_is_read_as_text() -> None:
+    from crawler.extract.body import json_ld_body, parse
+
+    script = (
+        '<script type="application/ld+json">[{"@type": "WebPage"}, {"@type": "NewsArticle", '
+        '"articleBody": "<p>First line\nof the report.</p><p>Second &amp; last.</p>"}]</script>'
+    )
+    tree = parse(f"<html><head>{script}</head><body><p>x</p></body></html>")
+    assert json_ld_body(tree) == "First line\nof the report.Second & last."
+    assert json_ld_body(parse("<html><body><p>No JSON-LD here.</p></body></html>")) is None
+
+
 def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
     from crawler.items import PageRefused
 

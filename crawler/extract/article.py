@@ -26,6 +26,7 @@ from crawler.extract.authors import AUTHOR_SEPARATORS, clean_authors, split_list
 from crawler.extract.body import (
     PARSER_OPTIONS,
     declared_body_words,
+    json_ld_body,
     main_text,
     strip_read_also,
     within_declared_body,
@@ -89,6 +90,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
     declared_language = page_language(tree)
     h1 = tree.xpath("string(//h1[1])") or None
     declared_body = declared_body_words(tree) if not own.body and "articleBody" in html else None
+    json_body = json_ld_body(tree) if not own.body and '"articleBody"' in html else None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
@@ -97,7 +99,7 @@ def extract_article(html: str, options: ExtractionOptions) -> ExtractedArticle |
         page_publishers(tree) if re.search(AUTHOR_SEPARATORS, metadata.author or "") else ()
     )
     # The source's body selector's text, else trafilatura's main text (it prunes the tree).
-    raw_text = own.body or main_text(tree, html, options.url)
+    raw_text = own.body or main_text(tree, html, options.url, json_body)
     if not raw_text:
         _refuse_if_cut(cut)
         return None
