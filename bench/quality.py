@@ -272,6 +272,7 @@ def main() -> int:
     worst = sorted(result["pages"]["presswatch"], key=lambda s: s.f1)[: args.worst]
     theirs = {s.id: s for s in result["pages"]["trafilatura defaults"]}
     out = ROOT / "bench" / "results" / "quality.json"
+    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"figures": figures}, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps({"figures": figures, "worst": [asdict(s) for s in worst]}, indent=1))

@@ -36,6 +36,9 @@ def page(head: str = "", body: str = "", lang: str = "id") -> str:
         ("Читайте также: Карабах", ""),
         ("Lihat juga: Video pertempuran", ""),
         ("اقرأ أيضا: خبر آخر", ""),
+        ("Les også: Dette skjedde da brua stengte", ""),
+        ("Läs också: Så gick det till", ""),
+        ("Related post: Ten years of the ceasefire", ""),
         ("(min)", ""),
         ("(ian/nng)", ""),
         (
@@ -492,6 +495,151 @@ def test_a_page_without_an_article_does_not_yield_its_menu() -> None:
         "</h1><video src='/v.mp4'></video><p>#Armenia #Azerbaijan</p></main></body></html>"
     )
     assert extract_article(video, ExtractionOptions(url="http://n.example/read/1/video")) is None
+
+
+def test_text_after_an_html_comment_inside_a_paragraph_is_kept() -> None:
+    """React pages write ``<!-- -->`` between the pieces of a paragraph's text: what follows
+    one is the article's too."""
+    sentences = [
+        (
+            f"Paragraph {i} of the report says that the council met on Monday and voted",
+            "to close the bridge for repairs until the spring, officials said.",
+        )
+        for i in range(8)
+    ]
+    body = "".join(f"<p>{first}<!-- --> {second}</p>" for first, second in sentences)
+    html = (
+        "<html><head><title>Bridge closed</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>Bridge closed</h1>{body}</article><footer>Contact us</footer>"
+        "</body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/bridge"))
+    assert article is not None
+    assert all(f"{first} {second}" in article.text for first, second in sentences)
+
+
+def test_an_article_body_split_into_parts_around_ads_is_read_whole() -> None:
+    from crawler.extract.body import join_split_body, parse
+
+    parts = [
+        [
+            f"Part {part}, paragraph {i}: engineers at the dam said the spillway had been "
+            "inspected twice since the spring floods and that repairs would begin in May."
+            for i in range(8)
+        ]
+        for part in range(2)
+    ]
+    bodies = [
+        '<div class="body body__container article__body">'
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "</div>"
+        for paragraphs in parts
+    ]
+    ad = '<div class="ad-slot"><span>Advertisement</span></div>'
+    teaser = (
+        '<article class="teaser"><h1>Another story</h1><div class="article__body">'
+        "<p>A teaser paragraph of another story that the page links to from here.</p>"
+        "</div></article>"
+    )
+    html = (
+        "<html><head><title>Dam repairs</title></head><body><main><article><h1>Dam repairs</h1>"
+        f"{bodies[0]}{ad}{bodies[1]}{teaser}</article></main></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/dam"))
+    assert article is not None
+    assert all(p in article.text for paragraphs in parts for p in paragraphs)
+    assert "A teaser paragraph" not in article.text
+    # What joining does: the later parts' paragraphs follow the first part's, in page order;
+    # the ads stay out, and the teaser's body (inside its own <article>) is not taken in.
+    first = join_split_body(parse(html)).xpath("//article/div[1]")[0]
+    assert [p.text for p in first.iter("p")] == [p for paragraphs in parts for p in paragraphs]
+
+
+def test_boxes_beside_the_article_are_left_out_by_their_role_or_name() -> None:
+    paragraphs = [
+        f"Paragraph {i}: the mayor said the evacuation of the river district would continue "
+        "through the night, with buses leaving the central square every twenty minutes."
+        for i in range(8)
+    ]
+    boxes = {
+        # a fact box as a custom element, marked as complementary by its ARIA role
+        '<x-factbox role="complementary"><ul>{}</ul></x-factbox>': (
+            "Flood warnings are issued by the national weather service in three levels."
+        ),
+        '<div class="newsletter-signup"><p>{}</p></div>': (
+            "Get the morning briefing in your inbox every weekday, free of charge."
+        ),
+        '<div class="author_bio"><p>{}</p></div>': (
+            "Jane Doe has covered the region's floods and droughts for the paper since 2009."
+        ),
+        '<div class="InfoBox"><p>{}</p></div>': (
+            "Emergency shelters are open at the stadium and at two schools in the north."
+        ),
+    }
+    body = "".join(f"<p>{p}</p>" for p in paragraphs[:4]) + "<h2>Buses through the night</h2>"
+    body += "".join(
+        box.format(f"<li>{text}</li>" if "ul" in box else text) for box, text in boxes.items()
+    )
+    body += "".join(f"<p>{p}</p>" for p in paragraphs[4:])
+    html = (
+        "<html><head><title>Evacuation continues</title></head><body><article>"
+        f"<h1>Evacuation continues</h1>{body}</article></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert all(p in article.text for p in paragraphs)
+    assert "Buses through the night" in article.text
+    assert not [text for text in boxes.values() if text in article.text]
+    # A page whose wrapper has such a name but holds its headline is not a box.
+    wrapped = html.replace("<article>", '<article><div class="infobox-layout">').replace(
+        "</article>", "</div></article>"
+    )
+    article = extract_article(wrapped, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None and all(p in article.text for p in paragraphs)
+
+
+def test_a_json_ld_article_body_longer_than_the_kept_text_gets_a_look_without_precision(
+    monkeypatch,
+) -> None:
+    from trafilatura.metadata import Document
+
+    from crawler.extract import body as body_module
+
+    paragraphs = [
+        f"Paragraph {i}: the court heard that the contract for the new bridge was awarded "
+        "without a tender, and that the ministry had been warned twice about the costs."
+        for i in range(10)
+    ]
+
+    def extraction(tree, url, *, fast, precision=True):  # precision cuts the second half
+        document = Document()
+        document.text = "\n".join(paragraphs[:5] if precision else paragraphs)
+        return document
+
+    monkeypatch.setattr(body_module, "_trafilatura", extraction)
+    html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article>"
+    declared = " ".join(paragraphs)
+    url = "http://n.example/bridge"
+    assert body_module.main_text(body_module.parse(html), html, url) == "\n".join(paragraphs[:5])
+    whole = body_module.main_text(body_module.parse(html), html, url, declared)
+    assert whole == "\n".join(paragraphs)
+    # A declared body the kept text already holds (or a shorter summary) changes nothing.
+    summary = paragraphs[0]
+    assert body_module.main_text(body_module.parse(html), html, url, summary) == "\n".join(
+        paragraphs[:5]
+    )
+
+
+def test_the_json_ld_article_body_is_read_as_text() -> None:
+    from crawler.extract.body import json_ld_body, parse
+
+    script = (
+        '<script type="application/ld+json">[{"@type": "WebPage"}, {"@type": "NewsArticle", '
+        '"articleBody": "<p>First line\nof the report.</p><p>Second &amp; last.</p>"}]</script>'
+    )
+    tree = parse(f"<html><head>{script}</head><body><p>x</p></body></html>")
+    assert json_ld_body(tree) == "First line\nof the report.Second & last."
+    assert json_ld_body(parse("<html><body><p>No JSON-LD here.</p></body></html>")) is None
 
 
 def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:

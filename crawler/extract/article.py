@@ -24,7 +24,9 @@ from lxml.etree import ParserError, XMLSyntaxError, XPath
 
 from crawler.extract.authors import AUTHOR_SEPARATORS, page_authors, split_list
 from crawler.extract.body import (
+    PARSER_OPTIONS,
     declared_body_words,
+    json_ld_body,
     main_text,
     strip_read_also,
     within_declared_body,
@@ -64,8 +66,8 @@ _FIRST_H1 = XPath(
 )
 
 # One parser per process (the extraction workers are single-threaded), so that its error log
-# tells what the last page did to it.
-_PARSER = lxml_html.HTMLParser()
+# tells what the last page did to it; without HTML comments (``body.PARSER_OPTIONS`` says why).
+_PARSER = lxml_html.HTMLParser(**PARSER_OPTIONS)
 
 
 def _refuse_if_cut(cut: bool) -> None:
@@ -107,6 +109,7 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
     h1 = _FIRST_H1(tree) or None
     declared = declared_article(tree) if "ld+json" in html else DeclaredArticle()
     declared_body = declared_body_words(tree) if not own.body and "articleBody" in html else None
+    json_body = json_ld_body(tree) if not own.body and '"articleBody"' in html else None
     canonical = tree.xpath('string(//link[@rel="canonical"][1]/@href)') or None
 
     metadata = page_metadata(tree)
@@ -117,7 +120,7 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
     )
     publishers = page_publishers(tree) if several else ()
     # The source's body selector's text, else trafilatura's main text (it prunes the tree).
-    raw_text = own.body or main_text(tree, html, options.url)
+    raw_text = own.body or main_text(tree, html, options.url, json_body)
     if not raw_text:
         _refuse_if_cut(cut)
         return NoArticle("no text")
