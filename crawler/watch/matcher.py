@@ -265,7 +265,8 @@ class Matcher:
         keys_found = self.keyed_terms(article)
         # Titles are short: most terms whose key the body has are not in the title, and are
         # known to be absent there without looking for their places.
-        evaluator = Evaluator(article, self._keyed, keys_found, self.keyed_terms(article, "title"))
+        in_title = self.keyed_terms(article, "title") if article.raw["title"] else set()
+        evaluator = Evaluator(article, self._keyed, keys_found, in_title)
         language = article.language or ""
         for index in sorted(self.candidates(article, keys_found)):
             watchlist = self.watchlists[index]
