@@ -164,6 +164,40 @@ def test_counting_by_presence_agrees_with_matching_on_every_rule() -> None:
     assert 40 <= from_words < checked  # phrases, NEAR, fields and exact forms are not
 
 
+# Watchlists decidable from search words, over words and their forms in four languages.
+BY_WORDS = Matcher(
+    [
+        WatchlistQuery("karabakh", "(Karabakh OR Карабах OR Qarabağ) AND (war OR бой OR savaş*)"),
+        WatchlistQuery("serang", "serang AND NOT perang"),
+        WatchlistQuery("ordu", "ordu OR Azerbaijan*"),
+        WatchlistQuery("kill", '"kill" OR killed'),
+        WatchlistQuery("ru", "Азербайджан AND NOT Армения", ("ru",)),
+    ]
+)
+FORMS = (
+    "Karabakh Karabakhs Карабахе Карабах Qarabağ'da war wars warring award бой боем Бои savaşın "
+    "savaş serang diserang menyerang serangan perang berperang Perangkat ordu ordular ora "
+    "Azerbaijani Azerbaijan kill killed killing Азербайджана Азербайджаном Армения the a of"
+).split()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(FORMS), max_size=12),
+    st.lists(st.sampled_from(FORMS), max_size=4),
+    st.sampled_from(["en", "id", "ru", "tr", None]),
+)
+def test_the_search_words_give_the_matchers_answer(
+    body: list[str], title: list[str], language: str | None
+) -> None:
+    # One matcher across examples: what it remembers of words seen must not change answers.
+    assert BY_WORDS.reads_search_words
+    title_text, body_text = " ".join(title), " ".join(body)
+    expected = [m.watchlist for m in BY_WORDS.match(title_text, body_text, language)]
+    words = search_words(title_text, body_text)
+    assert BY_WORDS.matching_search_words(words, language) == expected
+
+
 def test_a_query_decided_from_search_words_sees_the_title_and_the_body() -> None:
     matcher = Matcher([WatchlistQuery("q", "Karabakh AND missile*")])
     assert matcher.reads_search_words

@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, help="port to listen on (default: [web] port, else 8080; 0: any free)"
     )
     p.add_argument(
-        "--workers", type=int, help="processes serving pages (default: [web] workers, else 2)"
+        "--workers", type=int, help="processes serving pages (default: [web] workers, else 4)"
     )
 
     p = add(

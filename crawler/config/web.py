@@ -20,8 +20,8 @@ class WebConfig(Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    # Processes serving pages (Python renders one page at a time per process).
-    workers: int = Field(default=2, ge=1, le=64)
+    # Processes serving pages, each rendering one page at a time: as many as readers at once.
+    workers: int = Field(default=4, ge=1, le=64)
     # The name of the environment variable holding the password the login page asks for.
     password_env: str | None = None
     # A reverse proxy that authenticates its users and names them in this request header; only

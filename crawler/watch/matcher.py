@@ -84,8 +84,11 @@ class Matcher:
         self.watchlists = list(watchlists)
         interned: dict[Term, Term] = {}
         self.nodes = [_intern(compile_query(w.query), interned) for w in self.watchlists]
-        # Whether presence can be told from an article's search words (``matching_search_words``).
+        # Whether presence can be told from an article's search words (``matching_search_words``),
+        # and then, per language, the terms each word seen is a form of (none, for most).
         self.reads_search_words = all(map(_decidable_from_words, self.nodes))
+        self._terms = list(interned.values())
+        self._word_terms: dict[str, tuple[set[str], dict[str, frozenset[int]]]] = {}
         # The watchlists each term can make candidates: every article a watchlist matches has
         # one of its trigger terms.
         self._watching: dict[int, list[int]] = defaultdict(list)
@@ -300,9 +303,58 @@ class Matcher:
     def matching_search_words(self, words: str, language: str | None) -> list[str]:
         """``matching`` from an article's indexed search words instead of its text, for a
         matcher that ``reads_search_words``: the same answer without splitting and folding
-        the text again."""
+        the text again.
+
+        Each term of such a query is one word (or prefix) looked for in either field, so it
+        is present when one of the article's words is a form of it, whatever the others are:
+        which terms each word is a form of is worked out once per language and word, by the
+        same checks ``match`` makes (on an article of that one word), for the words of
+        articles not seen yet all at once (most are no term's form: ``_relevant``)."""
         assert self.reads_search_words
-        return self.matching_article(ArticleText.from_search_words(words, language))
+        key = (language or "").lower()
+        known = self._word_terms.get(key)
+        if known is None or len(known[0]) + len(known[1]) > QUIET_WORDS_KEPT:
+            known = self._word_terms[key] = (set(), {})
+        quiet, forms = known  # words of no term; words of some, with their terms
+        live = set(words.split()).difference(quiet)
+        new = live.difference(forms)
+        if new:
+            article = ArticleText.from_search_words(" ".join(new), language)
+            relevant, _stems = self._relevant(article)
+            for word in new:
+                terms = self._terms_of(word, language) if word in relevant else None
+                if terms:
+                    forms[word] = terms
+                else:
+                    quiet.add(word)
+                    live.discard(word)
+        present: set[int] = set()
+        for word in live:
+            present.update(forms[word])
+        return [
+            watchlist.name
+            for watchlist, node in zip(self.watchlists, self.nodes, strict=True)
+            if (not watchlist.languages or key in watchlist.languages) and _holds(node, present)
+        ]
+
+    def _terms_of(self, word: str, language: str | None) -> frozenset[int]:
+        """The terms (by id) an article whose only word is ``word`` has."""
+        article = ArticleText.from_search_words(word, language)
+        evaluator = Evaluator(article, self._keyed, self.keyed_terms(article), set())
+        return frozenset(id(term) for term in self._terms if evaluator.matches(term, ("body",)))
+
+
+def _holds(node: Node, present: set[int]) -> bool:
+    """Whether a query decidable from words (``_decidable_from_words``) matches an article
+    with the ``present`` terms."""
+    if isinstance(node, Term):
+        return id(node) in present
+    if isinstance(node, Not):
+        return not _holds(node.child, present)
+    if isinstance(node, And):
+        return all(_holds(child, present) for child in node.children)
+    assert isinstance(node, Or)
+    return any(_holds(child, present) for child in node.children)
 
 
 def _decidable_from_words(node: Node) -> bool:

@@ -33,6 +33,7 @@ TRY_DAYS = 7
 TRY_BUDGET = 20_000
 TRY_SHOWN = 50
 TRY_CHUNK = 100  # a trial reads on to its budget: larger reads (its first ones whole)
+WORDS_CHUNK = 1000  # search words read at once, past the articles listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,17 +220,21 @@ def _read(
     session: Session, statement: Select[Any], chunk: int, *, rows_wanted: Callable[[], bool]
 ) -> Generator[_Candidate, None, None]:
     """The candidates of ``statement``, in its order, read ``chunk`` at a time: their ids in
-    order first (SQLite sorts a few thousand ids, not their texts), then their columns, or
-    only their search words where ``rows_wanted()`` says no when a chunk is read (the articles
-    without indexed words are read whole)."""
+    order first (SQLite sorts a few thousand ids, not their texts), then their columns; or,
+    where ``rows_wanted()`` says no when a chunk is read, only their search words, a larger
+    chunk at a time (the articles without indexed words are read whole)."""
     recency = func.coalesce(Article.published_at, Article.fetched_at)
     ids = session.execute(
         statement.with_only_columns(Article.id, recency).execution_options(yield_per=chunk)
     )
     try:
-        for part in ids.partitions():
+        while True:
+            whole = rows_wanted()
+            part = ids.fetchmany(chunk if whole else WORDS_CHUNK)
+            if not part:
+                return
             keys = [article_id for article_id, _ in part]
-            words = {} if rows_wanted() else search_store.words_of(session, keys)
+            words = {} if whole else search_store.words_of(session, keys)
             rest = [key for key in keys if key not in words]
             rows: dict[int, Any] = {}
             if rest:
