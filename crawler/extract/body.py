@@ -131,25 +131,33 @@ def prepared(tree: Any) -> Any:
 _ASIDE_ROLES = frozenset({"complementary", "dialog", "alertdialog"})
 _ASIDE_NAME = re.compile(r"newsletter|author[-_]?bio|(?:fact|info)[-_]?box", re.I)
 _ASIDE_TAGS = frozenset({"div", "section", "aside", "ul", "p"})
-# The attribute values, each knowing its element: one XPath over the tree, then a look at each
-# value (an XPath testing each element's attributes costs twice as much, Python asking each
-# element for them a half more).
-_MARKS = XPath("//@role|//@aria-modal|//@class|//@id")
+# The attribute values, each knowing its element: one XPath over the tree for the roles, one for
+# the names, then a look at each value (an XPath testing each element's attributes costs twice
+# as much). A name is matched before its element is asked for: most are no box's, and making
+# an element's Python object for each of them doubled the cost.
+_ROLES = XPath("//@role|//@aria-modal")
+_NAMES = XPath("//@class|//@id")
 
 
-def _marks_aside(mark: Any) -> bool:
-    name = mark.attrname
-    if name == "role":
-        return str(mark) in _ASIDE_ROLES
-    if name == "aria-modal":
-        return str(mark) == "true"
-    return mark.getparent().tag in _ASIDE_TAGS and _ASIDE_NAME.search(mark) is not None
+def _asides(tree: Any) -> list[Any]:
+    found = [
+        mark.getparent()
+        for mark in _ROLES(tree)
+        if (mark in _ASIDE_ROLES if mark.attrname == "role" else mark == "true")
+    ]
+    search = _ASIDE_NAME.search
+    for name in _NAMES(tree):
+        if search(name) is not None:
+            element = name.getparent()
+            if element.tag in _ASIDE_TAGS:
+                found.append(element)
+    return found
 
 
 def drop_asides(tree: Any) -> Any:
     """``tree`` without the boxes beside its article (``_ASIDE_ROLES``, ``_ASIDE_NAME``); one
     that holds the page's ``<h1>`` is a page's wrapper misnamed, and is kept."""
-    for aside in [mark.getparent() for mark in _MARKS(tree) if _marks_aside(mark)]:
+    for aside in _asides(tree):
         if aside.getparent() is not None and next(aside.iter("h1"), None) is None:
             aside.drop_tree()
     return tree
