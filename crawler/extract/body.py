@@ -136,7 +136,7 @@ _ASIDE_TAGS = frozenset({"div", "section", "aside", "ul", "p"})
 # as much). A name is matched before its element is asked for: most are no box's, and making
 # an element's Python object for each of them doubled the cost.
 _ROLES = XPath("//@role|//@aria-modal")
-_NAMES = XPath("//@class|//@id")
+_NAMES = XPath(".//@class|.//@id")
 
 
 def _asides(tree: Any) -> list[Any]:
@@ -145,8 +145,10 @@ def _asides(tree: Any) -> list[Any]:
         for mark in _ROLES(tree)
         if (mark in _ASIDE_ROLES if mark.attrname == "role" else mark == "true")
     ]
+    # Names inside the page's <article>s when it has some (a CMS's own boxes around them are
+    # left to trafilatura, which drops them with the page's frame), else anywhere.
     search = _ASIDE_NAME.search
-    for name in _NAMES(tree):
+    for name in [n for scope in list(tree.iter("article")) or [tree] for n in _NAMES(scope)]:
         if search(name) is not None:
             element = name.getparent()
             if element.tag in _ASIDE_TAGS:
