@@ -4,11 +4,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from lxml import html as lxml_html
 
 from crawler.extract.article import ExtractionOptions, extract_article
 from crawler.extract.authors import clean_authors, page_authors, split_names
-from crawler.extract.body import strip_read_also
+from crawler.extract.body import strip_read_also, without_headline
 from crawler.extract.decoding import decode_html
+from crawler.extract.lead import page_lead
 from crawler.extract.titles import clean_title
 from crawler.units import parse_datetime
 
@@ -655,3 +657,113 @@ def test_a_page_nested_past_the_parser_s_limit_is_refused_by_name() -> None:
     assert extract_article(shallow, ExtractionOptions(url="http://n.example/a")) is not None
     first = "<html><body>" + text + "<div>" * 1000 + "</div>" * 1000 + "</body></html>"
     assert extract_article(first, ExtractionOptions(url="http://n.example/b")) is not None
+
+
+LEAD = (
+    "Thousands left the river district overnight as the water rose past the old bridge, and the "
+    "city opened three more shelters in its schools."
+)
+FLOOD = [
+    f"Paragraph {i}: the mayor said the evacuation of the river district would continue "
+    "through the night, with buses leaving the central square every twenty minutes."
+    for i in range(8)
+]
+
+
+def flood_page(description: str, header: str, extra: str = "") -> str:
+    return (
+        f'<html><head><title>Evacuation continues</title><meta name="description" '
+        f'content="{description}"></head><body><article><header><h1>Evacuation continues</h1>'
+        f'{header}</header><div class="article-body">'
+        + "".join(f"<p>{p}</p>" for p in FLOOD)
+        + f"{extra}</div></article></body></html>"
+    )
+
+
+def test_the_lead_the_page_shows_under_its_headline_opens_the_text() -> None:
+    # The description is the lead cut short, as sites write it; the page shows it whole.
+    cut = LEAD[:80].rsplit(" ", 1)[0] + " …"
+    html = flood_page(cut, f'<p class="standfirst">{LEAD}</p><p class="byline">By Jane Doe</p>')
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert article.text.split("\n")[0] == LEAD
+    assert article.text.count("Thousands left the river district") == 1
+    assert all(p in article.text for p in FLOOD)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # the description shown only as another story's teaser, in a link or a list
+        f'<a href="/other"><p>{LEAD}</p></a>',
+        f'<ul class="related"><li>{LEAD}</li></ul>',
+        # in a caption, or in a script's data
+        f'<figure><img src="/a.jpg"><figcaption>{LEAD}</figcaption></figure>',
+        f'<script>var page = {{"summary": "{LEAD}"}};</script>',
+        # as the start of a paragraph that holds much more than it
+        f"<p>{LEAD} {FLOOD[0]} {FLOOD[1]} {FLOOD[2]}</p>",
+        # not shown on the page at all
+        "",
+    ],
+)
+def test_a_description_not_shown_as_the_lead_is_not_taken_for_one(header: str) -> None:
+    tree = lxml_html.document_fromstring(flood_page(LEAD, header))
+    assert page_lead(tree, LEAD) is None
+    # The same description shown under the headline on its own is the lead.
+    tree = lxml_html.document_fromstring(flood_page(LEAD, f"{header}<p>{LEAD}</p>"))
+    assert page_lead(tree, LEAD) == LEAD
+    # A description too short to be a lead (a site's tagline) is not looked for.
+    tree = lxml_html.document_fromstring(flood_page("", "<p>News from the river</p>"))
+    assert page_lead(tree, "News from the river") is None
+
+
+def test_a_lead_the_text_holds_already_is_not_repeated() -> None:
+    html = flood_page(LEAD, "", extra=f"<p>{LEAD}</p>")
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert article.text.count("Thousands left the river district") == 1
+
+
+def test_teasers_of_other_stories_in_links_are_left_out_of_the_text() -> None:
+    # Cards as the Taipei Times prints them: a link around a headline, a date and a teaser
+    # paragraph, in a list after the article. trafilatura keeps their paragraphs.
+    teasers = [
+        "Dam operators warn that the reservoir upstream is close to its highest level ever, and "
+        "that the spillways will open again tonight if the rain keeps falling on the hills.",
+        "Farmers in the valley count the cost of a second flood in three years of drought, with "
+        "wheat and maize fields under water from the bridge to the sea.",
+    ]
+    cards = "".join(
+        f'<li><a href="/story-{i}"><div><h1>Story {i}</h1><div>2024-10-14</div><p>{t}</p></div>'
+        "</a></li>"
+        for i, t in enumerate(teasers)
+    )
+    html = flood_page("", "", extra=f"<ul>{cards}</ul>")
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert all(p in article.text for p in FLOOD)
+    assert not [t for t in teasers if t in article.text]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the headline as the first line, with a curly apostrophe where the title has a straight one
+        ("Mexico’s economy grew 1.1%\nMEXICO CITY (AP) — It grew.", "MEXICO CITY (AP) — It grew."),
+        # a kicker on a line of its own above it, and one before it on its line
+        ("MIDDLE EAST\nMexico's economy grew 1.1%\nBody.", "Body."),
+        ("Economy Mexico's economy grew 1.1%\nBody.", "Body."),
+        # a first paragraph that merely starts like the headline stays
+        (
+            "Mexico's economy grew 1.1% in the first quarter, the institute said.\nBody.",
+            "Mexico's economy grew 1.1% in the first quarter, the institute said.\nBody.",
+        ),
+        # the headline quoted further down is the article's
+        (
+            "The institute published its figures on Friday morning.\nMexico's economy grew 1.1%",
+            "The institute published its figures on Friday morning.\nMexico's economy grew 1.1%",
+        ),
+    ],
+)
+def test_the_headline_repeated_atop_the_text_is_dropped(text: str, expected: str) -> None:
+    assert without_headline(text, "Mexico's economy grew 1.1%") == expected

@@ -25,15 +25,19 @@ from lxml.etree import ParserError, XMLSyntaxError, XPath
 from crawler.extract.authors import AUTHOR_SEPARATORS, page_authors, split_list
 from crawler.extract.body import (
     PARSER_OPTIONS,
+    card_texts,
     declared_body_words,
     json_ld_body,
     main_text,
     strip_read_also,
     within_declared_body,
+    without_cards,
+    without_headline,
 )
 from crawler.extract.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from crawler.extract.dates import find_published, page_date, published_candidates
 from crawler.extract.language import page_language, text_language
+from crawler.extract.lead import lacks_lead, page_lead, with_lead
 from crawler.extract.metadata import (
     DeclaredArticle,
     declared_article,
@@ -136,12 +140,17 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
             tuple(metadata.categories or ()),
         )
     )
+    # trafilatura ran on a copy of the tree: what it kept is compared with the page's teasers
+    # of other stories (read from the whole page), and with its lead (looked for where the
+    # text lacks the page's description).
+    if not own.body:
+        raw_text = without_cards(raw_text, card_texts(tree))
     text = clean_text(strip_read_also(raw_text))
     if declared_body is not None:
         text = within_declared_body(text, declared_body)
-    lines = text.split("\n")
-    if title and lines and " ".join(lines[0].split()) == title:
-        text = "\n".join(lines[1:])
+    text = without_headline(text, title)
+    if not own.body and lacks_lead(text, metadata.description):
+        text = with_lead(text, clean_line(page_lead(tree, metadata.description)))
     if len(text) < options.min_text_chars:
         _refuse_if_cut(cut)
         return NoArticle("too short")
