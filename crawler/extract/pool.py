@@ -48,6 +48,7 @@ EXTRACTION_MODULES = [
     "crawler.extract.dates",
     "crawler.extract.decoding",
     "crawler.extract.language",
+    "crawler.extract.lead",
     "crawler.extract.metadata",
     "crawler.extract.pageselectors",
     "crawler.extract.sitename",
