@@ -633,8 +633,9 @@ def test_a_json_ld_article_body_longer_than_the_kept_text_gets_a_look_without_pr
 
 
 def test_the_json_ld_article_body_is_read_as_text() -> None:
-    from crawler.extract.body import json_ld_body, parse
+    from crawler.extract.body import json_ld_body
 
+    parse = lxml_html.document_fromstring  # the page as read_article reads it, scripts and all
     script = (
         '<script type="application/ld+json">[{"@type": "WebPage"}, {"@type": "NewsArticle", '
         '"articleBody": "<p>First line\nof the report.</p><p>Second &amp; last.</p>"}]</script>'
@@ -767,3 +768,21 @@ def test_teasers_of_other_stories_in_links_are_left_out_of_the_text() -> None:
 )
 def test_the_headline_repeated_atop_the_text_is_dropped(text: str, expected: str) -> None:
     assert without_headline(text, "Mexico's economy grew 1.1%") == expected
+
+
+def test_what_is_never_text_leaves_the_tree_before_trafilatura_its_tails_stay() -> None:
+    # trafilatura deletes scripts, styles, icons and menus itself, but only after searching the
+    # whole raw tree with its XPaths: removed first, those searches cost less (bench/README.md).
+    from crawler.extract.body import NEVER_TEXT, parse
+
+    html = (
+        "<html><head><style>p{color:red}</style><script>var a = 1;</script></head><body>"
+        '<nav><ul><li><a href="/">Home</a></li></ul></nav><article><h1>Floods</h1>'
+        '<p>The river rose <svg class="icon"><use href="#up"></use></svg> two metres overnight.'
+        "</p><noscript>Enable scripts</noscript><template><p>Later</p></template>"
+        '<iframe src="/ad"></iframe></article><footer>Site map</footer></body></html>'
+    )
+    tree = parse(html)
+    assert not [element.tag for element in tree.iter(*NEVER_TEXT)]
+    assert " ".join(tree.findtext(".//p").split()) == "The river rose two metres overnight."
+    assert tree.findtext(".//h1") == "Floods"
