@@ -786,3 +786,24 @@ def test_what_is_never_text_leaves_the_tree_before_trafilatura_its_tails_stay() 
     assert not [element.tag for element in tree.iter(*NEVER_TEXT)]
     assert " ".join(tree.findtext(".//p").split()) == "The river rose two metres overnight."
     assert tree.findtext(".//h1") == "Floods"
+
+
+def test_a_name_with_its_reading_in_ruby_stays_inside_its_sentence() -> None:
+    sentence = (
+        "【ソウル＝小池和樹】韓国の\n<ruby><rb>尹錫悦</rb><rp>（</rp><rt>ユンソンニョル</rt>"
+        "<rp>）</rp></ruby>\n大統領は３日夜、緊急談話を出し、野党が国政をまひさせているとして"
+        "「非常戒厳」を宣言した。"
+    )
+    rest = "".join(
+        f"<p>尹氏は{i}日、従北勢力の清算と憲政秩序を守るためだとし、共産主義勢力から国を守る必要が"
+        "あるとの理由を挙げた。具体的な措置については明らかにされていない。</p>"
+        for i in range(6)
+    )
+    html = (
+        '<html lang="ja"><head><title>韓国が戒厳令</title></head><body><article>'
+        f"<h1>韓国が戒厳令</h1><p>{sentence}</p>{rest}</article></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/kaigenrei"))
+    assert article is not None
+    line = next(line for line in article.text.split("\n") if "韓国の" in line)
+    assert "尹錫悦（ユンソンニョル）" in line and "大統領は３日夜" in line

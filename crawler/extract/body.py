@@ -10,7 +10,7 @@ from typing import Any
 
 import trafilatura
 from lxml import html as lxml_html
-from lxml.etree import XPath, strip_elements
+from lxml.etree import XPath, strip_elements, strip_tags
 from trafilatura.metadata import Document
 
 # Labels of the inline links to other stories that sites put inside article text, per language.
@@ -130,11 +130,18 @@ def parse(html: str) -> Any:
 # trafilatura's fallbacks found inside an <aside>, was lost.
 NEVER_TEXT = ("script", "style", "noscript", "template", "svg", "nav", "iframe", "footer")
 
+# Ruby annotations (the reading of a name in Japanese, "尹錫悦（ユンソンニョル）") are read as
+# the page prints them without ruby support: the base, then the reading in the parentheses the
+# page's <rp> gives. trafilatura broke a sentence into lines at each one ("韓国の" / "尹錫悦" /
+# "大統領は…"), so a phrase across it never matched.
+RUBY = ("ruby", "rb", "rt", "rp", "rtc")
+
 
 def prepared(tree: Any) -> Any:
     """``tree`` without ``NEVER_TEXT``, with its article body joined and its asides dropped,
     for trafilatura."""
     strip_elements(tree, *NEVER_TEXT, with_tail=False)
+    strip_tags(tree, *RUBY)
     return drop_asides(join_split_body(tree))
 
 
