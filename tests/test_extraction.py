@@ -807,3 +807,18 @@ def test_a_name_with_its_reading_in_ruby_stays_inside_its_sentence() -> None:
     assert article is not None
     line = next(line for line in article.text.split("\n") if "韓国の" in line)
     assert "尹錫悦（ユンソンニョル）" in line and "大統領は３日夜" in line
+
+
+def test_a_post_the_article_embeds_is_kept_though_its_wrapper_is_named_social() -> None:
+    tweet = "The bridge is closed until further notice, use the northern crossing instead."
+    embed = (
+        '<div class="social-media-embed"><blockquote class="twitter-tweet"><p lang="en" '
+        f'dir="ltr">{tweet} <a href="https://t.co/x">https://t.co/x</a></p>— City of Riverton '
+        '(@riverton) <a href="https://twitter.com/riverton/status/1">May 4, 2024</a>'
+        "</blockquote></div>"
+    )
+    html = flood_page("", "", extra=f"<p>{FLOOD[0]}</p>{embed}<p>{FLOOD[1]}</p>")
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert tweet in article.text
+    assert all(p in article.text for p in FLOOD)

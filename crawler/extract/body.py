@@ -137,12 +137,37 @@ NEVER_TEXT = ("script", "style", "noscript", "template", "svg", "nav", "iframe",
 RUBY = ("ruby", "rb", "rt", "rp", "rtc")
 
 
+# Posts a page embeds (a tweet, an Instagram or TikTok post: a <blockquote> of the network's
+# class) are what the article quotes: an official's statement, a witness's video. Their wrappers
+# are named for what they are ("social-media-embed"), and trafilatura discards such names as
+# share bars, the post with them (NJ.com lost every tweet its article was about).
+_EMBEDDED_POST = re.compile(r"\b(?:twitter-tweet|instagram-media|tiktok-embed)\b")
+_POST_WRAPPER = re.compile(r"social|embed|share|tweet", re.I)
+POST_WRAPPER_LEVELS = 3
+
+
+def lift_embedded_posts(tree: Any) -> Any:
+    """``tree`` with each embedded post moved out of a wrapper named like a share bar (up to
+    ``POST_WRAPPER_LEVELS`` above it), to stand where the wrapper stood."""
+    for post in list(tree.iter("blockquote")):
+        if _EMBEDDED_POST.search(post.get("class") or "") is None:
+            continue
+        for level, wrapper in enumerate(post.iterancestors()):
+            if level == POST_WRAPPER_LEVELS or wrapper.tag in ("body", "article"):
+                break
+            name = f"{wrapper.get('class') or ''} {wrapper.get('id') or ''}"
+            if _POST_WRAPPER.search(name) is not None and wrapper.getparent() is not None:
+                wrapper.addprevious(post)
+                break
+    return tree
+
+
 def prepared(tree: Any) -> Any:
     """``tree`` without ``NEVER_TEXT``, with its article body joined and its asides dropped,
     for trafilatura."""
     strip_elements(tree, *NEVER_TEXT, with_tail=False)
     strip_tags(tree, *RUBY)
-    return drop_asides(join_split_body(tree))
+    return drop_asides(join_split_body(lift_embedded_posts(tree)))
 
 
 # Boxes beside the article by what the page says they are: the ARIA roles of a sidebar and a
