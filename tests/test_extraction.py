@@ -703,6 +703,8 @@ def test_the_lead_the_page_shows_under_its_headline_opens_the_text() -> None:
         f'<script>var page = {{"summary": "{LEAD}"}};</script>',
         # as the start of a paragraph that holds much more than it
         f"<p>{LEAD} {FLOOD[0]} {FLOOD[1]} {FLOOD[2]}</p>",
+        # as a subtitle, a heading under the headline: the title block, not the text
+        f'<h2 class="subtitle">{LEAD}</h2>',
         # not shown on the page at all
         "",
     ],

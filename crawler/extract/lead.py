@@ -4,8 +4,9 @@ its body: on the corpus, a fifth of the Fundus pages lost it).
 
 A page says what its lead is twice: as its description (``<meta name="description">``,
 ``og:description``) and as text on the page. The lead is the element that shows the page's
-description, found by the description's first words, outside navigation, links, lists, figures
-and scripts; its text is put before the article's when the text does not hold it already.
+description, found by the description's first words, outside navigation, links, lists, figures,
+headings and scripts; its text is put before the article's when the text does not hold it
+already.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ LEAD_KEPT_SHARE = 0.5
 
 _TEXT_WITH = XPath("//body//text()[contains(., $probe)]")
 # Where a description's words are not the article's lead: navigation, other stories' teasers
-# (links, list items), captions, the page's frame and code.
+# (links, list items), captions, the page's frame and code; and headings: a subtitle printed as
+# a heading under the headline belongs with the headline, which is not part of the text either
+# (on the corpus: aeb +0.0022, Fundus -0.0006, as the two truths differ on subtitles).
 _NOT_LEAD = frozenset(
     {
         "a",
@@ -47,6 +50,12 @@ _NOT_LEAD = frozenset(
         "select",
         "textarea",
         "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
     }
 )
 _ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
