@@ -824,3 +824,21 @@ def test_a_post_the_article_embeds_is_kept_though_its_wrapper_is_named_social() 
     assert article is not None
     assert tweet in article.text
     assert all(p in article.text for p in FLOOD)
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        # opening with a link, so the description's first words are in two text nodes
+        '<div class="intro"><a href="/topic/evacuation">Thousands</a> left the river district '
+        "overnight as the water rose past the old bridge, and the city opened three more "
+        "shelters in its schools.</div>",
+        # in two paragraphs, one sentence each
+        '<div class="preamble"><p>Thousands left the river district overnight as the water rose '
+        "past the old bridge, and the</p><p>city opened three more shelters in its schools.</p>"
+        "</div>",
+    ],
+)
+def test_a_lead_split_by_markup_is_found(shown: str) -> None:
+    tree = lxml_html.document_fromstring(flood_page(LEAD, shown))
+    assert page_lead(tree, LEAD) == LEAD

@@ -68,26 +68,37 @@ def _normal(text: str) -> str:
 
 def page_lead(tree: Any, description: str | None) -> str | None:
     """The text of the element showing the page's ``description`` (whitespace collapsed), when
-    it reads as a lead; None otherwise."""
+    it reads as a lead; None otherwise.
+
+    The description's first words are looked for in the page's text nodes, and again from its
+    third word (a lead may open with a link: "<a>VW</a> hat den Prototyp …"); an element's text
+    is its pieces joined by spaces (a lead in three paragraphs reads as three sentences)."""
     if not description:
         return None
     wanted = _ELLIPSIS.sub("", _normal(description))
-    if len(wanted.split()) < LEAD_MIN_WORDS:
+    if not _long_enough(wanted):
         return None
-    probe = wanted[:PROBE_CHARS].rsplit(" ", 1)[0]
-    for node in _TEXT_WITH(tree, probe=probe):
-        element = node.getparent()
-        if node.is_tail:
-            element = element.getparent()
-        while element is not None:
-            if element.tag in _NOT_LEAD or any(a.tag in _NOT_LEAD for a in element.iterancestors()):
-                break
-            text = _normal(element.text_content())
-            if len(text) > LEAD_MAX_GROWTH * len(wanted):
-                break
-            if text.startswith(wanted[: len(probe)]) and len(text) >= len(wanted):
-                return text
-            element = element.getparent()
+    words = wanted.split()
+    opening = " ".join(words[:3])
+    for probe in (wanted, " ".join(words[2:])):
+        probe = probe[:PROBE_CHARS].rsplit(" ", 1)[0]
+        if not probe:
+            continue
+        for node in _TEXT_WITH(tree, probe=probe):
+            element = node.getparent()
+            if node.is_tail:
+                element = element.getparent()
+            while element is not None:
+                if element.tag in _NOT_LEAD or any(
+                    a.tag in _NOT_LEAD for a in element.iterancestors()
+                ):
+                    break
+                text = _normal(" ".join(element.itertext()))
+                if len(text) > LEAD_MAX_GROWTH * len(wanted):
+                    break
+                if text.startswith(opening) and len(text) >= len(wanted):
+                    return text
+                element = element.getparent()
     return None
 
 
@@ -106,9 +117,13 @@ def lacks_lead(text: str, description: str | None) -> bool:
     """Whether ``text`` may lack the lead the page's ``description`` is: it does not hold it, and
     the description is long enough to be one. (Looking for the lead on the page costs a pass over
     its text; most articles hold their description already.)"""
-    if not description or len(description.split()) < LEAD_MIN_WORDS:
+    if not description or not _long_enough(description):
         return False
     return not _holds(text, _ELLIPSIS.sub("", description))
+
+
+def _long_enough(description: str) -> bool:
+    return len(description.split()) >= LEAD_MIN_WORDS
 
 
 def with_lead(text: str, lead: str | None) -> str:
