@@ -48,6 +48,19 @@ def page(head: str = "", body: str = "", lang: str = "id") -> str:
             "The reader (who read also the paper) agreed.",
         ),
         ("Baca selengkapnya di halaman dua", "Baca selengkapnya di halaman dua"),
+        ("SEE MORE: Hong Kong protests: 800 students under siege", ""),
+        # a picture's credit on a line of its own, in several languages
+        ("Photo: AFP", ""),
+        ("Image: Phando Jikelo/Independent Newspapers", ""),
+        ("Fotos: NIKOLAI VON BISMARCK", ""),
+        ("写真：共同", ""),
+        # a sentence that starts like one is the article's
+        (
+            "Photo: the minister said the picture, taken before the war, had been shared by "
+            "thousands of people",
+            "Photo: the minister said the picture, taken before the war, had been shared by "
+            "thousands of people",
+        ),
     ],
 )
 def test_read_also_lines_are_removed_and_article_text_kept(line: str, expected: str) -> None:
@@ -842,3 +855,31 @@ def test_a_post_the_article_embeds_is_kept_though_its_wrapper_is_named_social() 
 def test_a_lead_split_by_markup_is_found(shown: str) -> None:
     tree = lxml_html.document_fromstring(flood_page(LEAD, shown))
     assert page_lead(tree, LEAD) == LEAD
+
+
+def test_captions_kept_by_trafilatura_are_dropped_from_the_text() -> None:
+    from crawler.extract.body import card_texts, without_cards
+
+    caption = "移送のため警視庁を出る岩本絹子容疑者＝13日、東京・霞ケ関で（潟沼義樹撮影）"
+    figure = "Volunteers fill sandbags beside the old bridge on Tuesday evening."
+    tree = lxml_html.document_fromstring(
+        '<html><body><article><div class="wrap"><div class="image"><img src="/a.jpg"></div>'
+        f'<p class="caption">{caption}</p></div><figure><img src="/b.jpg"><figcaption>{figure}'
+        f"</figcaption></figure><p>{FLOOD[0]}</p></article></body></html>"
+    )
+    text = "\n".join([FLOOD[0], caption, figure, FLOOD[1]])
+    assert without_cards(text, card_texts(tree)) == f"{FLOOD[0]}\n{FLOOD[1]}"
+
+
+def test_a_reader_poll_inside_the_article_is_left_out() -> None:
+    question = "Should the city have opened the shelters earlier, before the river broke its banks?"
+    poll = (
+        f'<div class="Article_elementPoll__0I_DP"><div class="sc-1"><div class="sc-2"><p>{question}'
+        "</p></div><div><button>Yes</button><button>No</button></div></div></div>"
+    )
+    paragraphs = "".join(f"<p>{p}</p>" for p in FLOOD[:3])
+    html = flood_page("", "", paragraphs + poll + "".join(f"<p>{p}</p>" for p in FLOOD[3:6]))
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert question not in article.text
+    assert all(p in article.text for p in FLOOD[:6])
