@@ -883,3 +883,18 @@ def test_a_reader_poll_inside_the_article_is_left_out() -> None:
     assert article is not None
     assert question not in article.text
     assert all(p in article.text for p in FLOOD[:6])
+
+
+def test_an_article_a_markup_error_swallowed_into_the_menu_is_still_read() -> None:
+    # "<?" opens a processing instruction that ends at the next ">": the menu's "</nav>" is
+    # lost, and the whole article is parsed inside the <nav> (hypothesis found this page).
+    html = (
+        "<html><head><title>Evacuation continues</title></head><body><nav data-x=''><?</nav>"
+        "<article><h1>Evacuation continues</h1>"
+        + "".join(f"<p>{p}</p>" for p in FLOOD[:5])
+        + "</article><nav><a href='/'>Home</a> <a href='/world'>World news</a></nav></body></html>"
+    )
+    article = extract_article(html, ExtractionOptions(url="http://n.example/flood"))
+    assert article is not None
+    assert all(p in article.text for p in FLOOD[:5])
+    assert "World news" not in article.text
