@@ -156,11 +156,13 @@ def parse(html: str) -> Any:
 # site-map footer). Extraction of those pages 7.7 -> 6.1 ms; on the corpus one page changed
 # (Focus, 0.948 -> 0.912: its shopping list's items keep the product names after their icons,
 # which its truth leaves out with every list). <aside> is not here: one corpus article, which
-# trafilatura's fallbacks found inside an <aside>, was lost. A <nav> or <footer> that holds an
-# <h1> or an <article> is not a menu but the page inside one (a misnamed wrapper, or a markup
-# error: an unclosed "<?" in a menu swallowed a page's article into its <nav>), and is kept.
-NEVER_TEXT = ("script", "style", "noscript", "template", "svg", "iframe")
-FRAME_PARTS = ("nav", "footer")
+# trafilatura's fallbacks found inside an <aside>, was lost. Scripts and styles are raw text;
+# the other elements are containers, and one that holds an <h1> or an <article> is not a menu
+# or an icon but the page inside one (a misnamed wrapper, or a markup error: an unclosed "<?"
+# in a menu swallowed a page's article into its <nav>; an unclosed <svg> or <noscript> would
+# swallow the rest of the page), and is kept.
+RAW_TEXT = ("script", "style")
+NEVER_TEXT = ("noscript", "template", "svg", "iframe", "nav", "footer")
 
 # Ruby annotations (the reading of a name in Japanese, "尹錫悦（ユンソンニョル）") are read as
 # the page prints them without ruby support: the base, then the reading in the parentheses the
@@ -195,10 +197,10 @@ def lift_embedded_posts(tree: Any) -> Any:
 
 
 def prepared(tree: Any) -> Any:
-    """``tree`` without ``NEVER_TEXT`` and its menus and footers (``FRAME_PARTS``), with its
-    article body joined and its asides dropped, for trafilatura."""
-    strip_elements(tree, *NEVER_TEXT, with_tail=False)
-    for part in list(tree.iter(*FRAME_PARTS)):
+    """``tree`` without ``RAW_TEXT`` and ``NEVER_TEXT``, with its article body joined and its
+    asides dropped, for trafilatura."""
+    strip_elements(tree, *RAW_TEXT, with_tail=False)
+    for part in list(tree.iter(*NEVER_TEXT)):
         if part.getparent() is not None and next(part.iter("h1", "article"), None) is None:
             part.drop_tree()
     strip_tags(tree, *RUBY)
