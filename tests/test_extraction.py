@@ -8,9 +8,9 @@ from lxml import html as lxml_html
 
 from crawler.extract.article import ExtractionOptions, extract_article
 from crawler.extract.authors import clean_authors, page_authors, split_names
-from crawler.extract.body import strip_read_also, without_headline
 from crawler.extract.decoding import decode_html
 from crawler.extract.lead import page_lead
+from crawler.extract.lines import strip_read_also, without_headline
 from crawler.extract.titles import clean_title
 from crawler.units import parse_datetime
 
@@ -858,7 +858,7 @@ def test_a_lead_split_by_markup_is_found(shown: str) -> None:
 
 
 def test_captions_kept_by_trafilatura_are_dropped_from_the_text() -> None:
-    from crawler.extract.body import card_texts, without_cards
+    from crawler.extract.lines import card_texts, without_cards
 
     caption = "移送のため警視庁を出る岩本絹子容疑者＝13日、東京・霞ケ関で（潟沼義樹撮影）"
     figure = "Volunteers fill sandbags beside the old bridge on Tuesday evening."

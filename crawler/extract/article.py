@@ -25,19 +25,16 @@ from lxml.etree import ParserError, XMLSyntaxError, XPath
 from crawler.extract.authors import AUTHOR_SEPARATORS, page_authors, split_list
 from crawler.extract.body import (
     PARSER_OPTIONS,
-    card_texts,
     declared_body_words,
     json_ld_body,
     main_text,
-    strip_read_also,
     within_declared_body,
-    without_cards,
-    without_headline,
 )
 from crawler.extract.cleaning import clean_line, clean_lines, clean_markup, clean_text
 from crawler.extract.dates import find_published, page_date, published_candidates
 from crawler.extract.language import page_language, text_language
 from crawler.extract.lead import lacks_lead, page_lead, with_lead
+from crawler.extract.lines import card_texts, strip_read_also, without_cards, without_headline
 from crawler.extract.metadata import (
     DeclaredArticle,
     declared_article,

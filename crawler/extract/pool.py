@@ -49,6 +49,7 @@ EXTRACTION_MODULES = [
     "crawler.extract.decoding",
     "crawler.extract.language",
     "crawler.extract.lead",
+    "crawler.extract.lines",
     "crawler.extract.metadata",
     "crawler.extract.pageselectors",
     "crawler.extract.sitename",
