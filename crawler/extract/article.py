@@ -137,9 +137,9 @@ def read_article(html: str, options: ExtractionOptions) -> ExtractedArticle | No
             tuple(metadata.categories or ()),
         )
     )
-    # trafilatura ran on a copy of the tree: what it kept is compared with the page's teasers
-    # of other stories (read from the whole page), and with its lead (looked for where the
-    # text lacks the page's description).
+    # trafilatura ran on a copy of the tree it was given: what it kept is compared with that
+    # tree's teasers of other stories and captions, and with the page's lead (looked for only
+    # where the text lacks the page's description).
     if not own.body:
         raw_text = without_cards(raw_text, card_texts(tree))
     text = clean_text(strip_read_also(raw_text))
